@@ -1,0 +1,175 @@
+#pragma once
+
+// Backend: the dict-like byte store every storage system implements.
+//
+// Keys are UTF-8 strings; values are bytes. The contract is the original
+// library's (len, keys, items, load, dump, delete, iteration, `in`) in C++
+// words, with errors made explicit:
+//
+//   auto store = backends::OpenBackend("file:///var/lib/app");
+//   BACKENDS_RETURN_IF_ERROR((*store)->dump("users/42", "{}"));
+//   BACKENDS_ASSIGN_OR_RETURN(std::optional<std::string> v,
+//                             (*store)->load("users/42"));
+//
+// Thread safety: every Backend is safe for concurrent use from many threads
+// without external locking. A reader never sees a torn (partly written)
+// value: it sees the old value or the new one.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "backends/status.h"
+
+namespace backends {
+
+/// Checks the rule every store applies to keys: non-empty, at most
+/// kMaxKeyBytes bytes, valid UTF-8, and no control characters (U+0000 to
+/// U+001F and U+007F). Stores that map keys to paths add their own rules
+/// (see file.h). Returns kInvalidArgument naming `operation` and the key.
+inline constexpr std::size_t kMaxKeyBytes = 1024;
+Status ValidateKey(std::string_view operation, std::string_view key);
+
+/// True if `bytes` is well-formed UTF-8 (no overlongs, no surrogates, no
+/// code points past U+10FFFF).
+bool IsValidUtf8(std::string_view bytes);
+
+/// Quotes `key` for an error message: printable ASCII kept, everything else
+/// escaped, long keys shortened. Never fails.
+std::string QuoteKey(std::string_view key);
+
+/// What stat() knows of a stored value.
+struct KeyInfo {
+  std::uint64_t size = 0;
+  /// Unknown for stores that keep no time (memory).
+  std::optional<std::chrono::system_clock::time_point> modified;
+};
+
+class Backend {
+ public:
+  using Entry = std::pair<std::string, std::string>;
+  class Iterator;
+
+  Backend() = default;
+  Backend(const Backend&) = delete;
+  Backend& operator=(const Backend&) = delete;
+  virtual ~Backend();
+
+  /// Returns the value stored under `key`, or std::nullopt if there is none.
+  /// It is not an error if `key` does not exist.
+  /// Errors: kInvalidArgument for a key the store cannot hold, kDataLoss for
+  /// stored bytes that cannot be read back, kIOError / kUnavailable / ... for
+  /// the store's own failures.
+  virtual Result<std::optional<std::string>> load(std::string_view key) = 0;
+
+  /// Stores `value` under `key`, replacing any previous value atomically: a
+  /// concurrent reader sees the old value or the new one, never a mix. On
+  /// failure the previous value is intact.
+  virtual Status dump(std::string_view key, std::string_view value) = 0;
+
+  /// Removes `key`. Returns true if it existed, false if it did not; it is
+  /// not an error if `key` does not exist.
+  virtual Result<bool> remove(std::string_view key) = 0;
+
+  /// Returns every key that starts with `prefix` (every key when `prefix`
+  /// is empty), sorted bytewise. Reflects the store as it is now (keys
+  /// written by other processes included), never a cached list.
+  virtual Result<std::vector<std::string>> list(std::string_view prefix) = 0;
+
+  /// Returns every key, sorted bytewise: list("").
+  Result<std::vector<std::string>> keys() { return list(""); }
+
+  /// Returns the size and, where the store knows it, the modification time
+  /// of the value under `key`, or std::nullopt if there is none. The default
+  /// loads the value.
+  virtual Result<std::optional<KeyInfo>> stat(std::string_view key);
+
+  /// Returns whether `key` holds a value. The default loads the value.
+  virtual Result<bool> contains(std::string_view key);
+
+  /// Returns the number of keys. The default counts keys().
+  virtual Result<std::size_t> size();
+
+  /// Returns every key/value pair, sorted by key. A key removed between the
+  /// listing and its load is left out. The default lists, then loads.
+  virtual Result<std::vector<Entry>> items();
+
+  /// Removes every key. The default removes keys() one by one.
+  virtual Status clear();
+
+  /// A URL that reopens an equivalent store with OpenBackend(), without
+  /// secrets, e.g. "file:///var/lib/app" or "memory://".
+  virtual std::string url() const = 0;
+
+  /// Range-for over key/value pairs: each element is a Result<Entry>.
+  /// The keys are listed when iteration begins; each value is loaded when
+  /// its element is reached, and keys removed by then are skipped. An error
+  /// (listing or loading) is delivered as one failed element, after which
+  /// the iteration ends:
+  ///
+  ///   for (const auto& entry : store) {
+  ///     if (!entry.ok()) return entry.status();
+  ///     const auto& [key, value] = *entry;
+  ///   }
+  Iterator begin();
+  std::default_sentinel_t end() { return {}; }
+};
+
+class Backend::Iterator {
+ public:
+  using value_type = Result<Entry>;
+  using difference_type = std::ptrdiff_t;
+
+  Iterator() = default;
+  const Result<Entry>& operator*() const { return *current_; }
+  const Result<Entry>* operator->() const { return &*current_; }
+  Iterator& operator++();
+  void operator++(int) { ++*this; }
+  friend bool operator==(const Iterator& it, std::default_sentinel_t) {
+    return !it.current_.has_value();
+  }
+
+ private:
+  friend class Backend;
+  explicit Iterator(Backend* backend);
+  void Advance();
+
+  Backend* backend_ = nullptr;
+  std::vector<std::string> keys_;
+  std::size_t next_ = 0;
+  bool failed_ = false;
+  std::optional<Result<Entry>> current_;
+};
+
+/// Forwards every call to an inner backend it owns. Layers (caches, retries,
+/// fault injection) derive from it and override only what they change.
+class BackendWrapper : public Backend {
+ public:
+  explicit BackendWrapper(std::unique_ptr<Backend> inner);
+  ~BackendWrapper() override;
+
+  Backend& inner() const { return *inner_; }
+
+  Result<std::optional<std::string>> load(std::string_view key) override;
+  Status dump(std::string_view key, std::string_view value) override;
+  Result<bool> remove(std::string_view key) override;
+  Result<std::vector<std::string>> list(std::string_view prefix) override;
+  Result<std::optional<KeyInfo>> stat(std::string_view key) override;
+  Result<bool> contains(std::string_view key) override;
+  Result<std::size_t> size() override;
+  Result<std::vector<Entry>> items() override;
+  Status clear() override;
+  std::string url() const override;
+
+ private:
+  std::unique_ptr<Backend> inner_;
+};
+
+}  // namespace backends

@@ -1,0 +1,100 @@
+#pragma once
+
+// The local filesystem store, and the original's FileSystem*Backend classes.
+//
+// Layout (the original's, so either library reads the other's folders): the
+// value of key K is the file ROOT/K, `/` in a key makes sub-folders, and no
+// extension is added.
+//
+// Keys must pass ValidateKey (backend.h) and these path rules, checked
+// before anything touches the disk: not absolute; no empty, `.` or `..`
+// segment; no segment over 255 bytes; no segment starting with
+// kTempFilePrefix (reserved for our temporary files). Paths are opened
+// beneath the root one segment at a time without following symbolic links,
+// so neither a key nor a link planted inside the root reaches outside it.
+//
+// Writes are atomic: the value goes to a temporary file in the key's folder,
+// which is then renamed over the key's file, so a reader or a crash never
+// sees half a value. With FileOptions::durable the file and its folder are
+// also fsynced before dump returns. Temporary files never show up as keys;
+// clear() removes any left behind by a crash.
+//
+// Thread and process safety: safe for concurrent use by many threads and by
+// many processes sharing one root.
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "backends/backend.h"
+#include "backends/view.h"
+
+namespace backends {
+
+/// Names starting with this are our temporary files, never keys.
+inline constexpr std::string_view kTempFilePrefix = ".backends-tmp.";
+
+struct FileOptions {
+  /// fsync the file and its folder on every dump and remove (slower; survives
+  /// power loss, not only process crashes).
+  bool durable = false;
+  /// Create the root folder (and its parents) if it does not exist.
+  bool create_root = true;
+};
+
+class FileBackend : public Backend {
+ public:
+  /// Opens the store rooted at `root`. Errors: kNotFound if the root does not
+  /// exist and options.create_root is false; kInvalidArgument if it is not a
+  /// folder; kPermissionDenied / kIOError from the filesystem.
+  static Result<std::unique_ptr<FileBackend>> Open(std::filesystem::path root,
+                                                   FileOptions options = {});
+
+  /// The file that holds (or would hold) `key`: root/key. Does not touch
+  /// the disk. Errors: kInvalidArgument for an invalid key.
+  virtual Result<std::filesystem::path> path(std::string_view key) const = 0;
+
+  /// The absolute root folder.
+  virtual const std::filesystem::path& root() const = 0;
+};
+
+/// Checks the filesystem key rules above (ValidateKey included).
+Status ValidateFileKey(std::string_view operation, std::string_view key);
+
+/// The original's filesystem classes: a typed view over a FileBackend with
+/// its extras path() and clear().
+template <typename Codec>
+class FileSystemBackend : public TypedBackend<Codec> {
+ public:
+  static Result<FileSystemBackend> Open(std::filesystem::path root,
+                                        FileOptions options = {},
+                                        Codec codec = {}) {
+    BACKENDS_ASSIGN_OR_RETURN(auto file,
+                              FileBackend::Open(std::move(root), options));
+    FileBackend* raw = file.get();
+    return FileSystemBackend(raw, std::move(file), std::move(codec));
+  }
+
+  /// See FileBackend::path.
+  Result<std::filesystem::path> path(std::string_view key) const {
+    return file_->path(key);
+  }
+  const std::filesystem::path& root() const { return file_->root(); }
+
+ private:
+  FileSystemBackend(FileBackend* file, std::unique_ptr<Backend> owned,
+                    Codec codec)
+      : TypedBackend<Codec>(std::move(owned), std::move(codec)), file_(file) {}
+
+  FileBackend* file_;
+};
+
+/// Unicode text files (valid UTF-8).
+using FileSystemTextBackend = FileSystemBackend<TextCodec>;
+/// JSON files in the original's format.
+using FileSystemJsonBackend = FileSystemBackend<JsonCodec>;
+/// Raw bytes.
+using FileSystemRawBackend = FileSystemBackend<RawCodec>;
+
+}  // namespace backends

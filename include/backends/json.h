@@ -1,0 +1,41 @@
+#pragma once
+
+// JSON values, read and written in the original library's format.
+//
+// The original writes `json.dump(value, f, sort_keys=True, indent=4,
+// separators=(',', ': '))` with Python's defaults: keys sorted, non-ASCII
+// escaped as \uXXXX (surrogate pairs beyond the BMP), floats in Python's
+// shortest round-trip repr, no trailing newline. DumpJson with the default
+// JsonFormat writes exactly those bytes, so a file written by the original
+// and rewritten by us is byte-identical.
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "backends/status.h"
+
+namespace backends {
+
+/// A JSON value. Objects keep their keys sorted.
+using Json = nlohmann::json;
+
+struct JsonFormat {
+  /// Spaces per level; a negative indent writes everything on one line with
+  /// separators "," and ":" (compact).
+  int indent = 4;
+  /// Escape every non-ASCII character as \uXXXX, as Python does by default.
+  /// When false, strings are written as UTF-8.
+  bool ensure_ascii = true;
+};
+
+/// Writes `value` in `format` (the original's by default).
+/// Errors: kInvalidArgument if a string in `value` is not valid UTF-8 or a
+/// number is NaN or infinite (neither is valid JSON).
+Result<std::string> DumpJson(const Json& value, const JsonFormat& format = {});
+
+/// Parses any valid JSON text (RFC 8259). Integers beyond 64 bits become
+/// doubles. Errors: kDataLoss naming the position of the first fault.
+Result<Json> ParseJson(std::string_view text);
+
+}  // namespace backends

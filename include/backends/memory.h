@@ -1,0 +1,41 @@
+#pragma once
+
+// VolatileBackend: the in-memory store (the original's name).
+//
+// Values live in this process only and vanish with the object. Any key that
+// passes ValidateKey (backend.h) is accepted, including `a//b` and `./x`.
+// Thread safety: safe for concurrent use; readers copy values under a shared
+// lock, so a reader never sees a torn value. url() is "memory://", which
+// reopens an empty store.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "backends/backend.h"
+
+namespace backends {
+
+class VolatileBackend final : public Backend {
+ public:
+  VolatileBackend();
+  ~VolatileBackend() override;
+
+  Result<std::optional<std::string>> load(std::string_view key) override;
+  Status dump(std::string_view key, std::string_view value) override;
+  Result<bool> remove(std::string_view key) override;
+  Result<std::vector<std::string>> list(std::string_view prefix) override;
+  Result<std::optional<KeyInfo>> stat(std::string_view key) override;
+  Result<bool> contains(std::string_view key) override;
+  Result<std::size_t> size() override;
+  Status clear() override;
+  std::string url() const override;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace backends

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs, from Debian's packages only, what building and testing need.
+#   scripts/install-deps.sh          build the library, tool and tests
+#   scripts/install-deps.sh test     + the real S3 server and clients the tests use
+#   scripts/install-deps.sh bench    + the peers and baselines the benchmarks run
+# Runs as root (apt-get); does nothing that is already installed.
+set -euo pipefail
+
+build=(build-essential cmake ninja-build g++ pkg-config git
+  libgtest-dev libgmock-dev libbenchmark-dev
+  nlohmann-json3-dev libsimdjson-dev libcli11-dev
+  libcurl4-openssl-dev libssl-dev libpugixml-dev libdeflate-dev zlib1g-dev
+  python3 curl ca-certificates)
+test=(ceph-mon ceph-osd radosgw ceph-common awscli python3-diskcache
+  clang libclang-rt-14-dev util-linux procps)
+bench=(nginx-light wrk rclone rapidjson-dev libboost-json1.81-dev
+  python3-diskcache linux-perf valgrind)
+
+want=("${build[@]}")
+case "${1:-}" in
+  "") ;;
+  test) want+=("${test[@]}") ;;
+  bench) want+=("${test[@]}" "${bench[@]}") ;;
+  *) echo "usage: $0 [test|bench]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+    missing+=("$p")
+done
+if ((${#missing[@]})); then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,192 @@
+#include "backends/backend.h"
+
+#include <cstdint>
+#include <cstdio>
+
+namespace backends {
+
+bool IsValidUtf8(std::string_view bytes) {
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  const auto* end = p + bytes.size();
+  while (p < end) {
+    // Skip ASCII eight bytes at a time: most keys and texts are ASCII.
+    while (end - p >= 8) {
+      std::uint64_t word;
+      __builtin_memcpy(&word, p, 8);
+      if (word & 0x8080808080808080ULL) break;
+      p += 8;
+    }
+    if (p == end) break;
+    unsigned char c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    int extra;
+    std::uint32_t min;
+    std::uint32_t cp;
+    if ((c & 0xE0) == 0xC0) {
+      extra = 1, min = 0x80, cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      extra = 2, min = 0x800, cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      extra = 3, min = 0x10000, cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (end - p <= extra) return false;
+    for (int i = 1; i <= extra; ++i) {
+      if ((p[i] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    p += extra + 1;
+  }
+  return true;
+}
+
+std::string QuoteKey(std::string_view key) {
+  constexpr std::size_t kMaxShown = 200;
+  std::string out = "\"";
+  for (std::size_t i = 0; i < key.size() && i < kMaxShown; ++i) {
+    auto c = static_cast<unsigned char>(key[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7F) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02X", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);  // UTF-8 passes through unchanged.
+    }
+  }
+  if (key.size() > kMaxShown) out += "...";
+  out += '"';
+  return out;
+}
+
+Status ValidateKey(std::string_view operation, std::string_view key) {
+  auto invalid = [&](std::string_view why) {
+    return InvalidArgumentError(std::string(operation) + " " + QuoteKey(key) +
+                                ": invalid key: " + std::string(why));
+  };
+  if (key.empty()) return invalid("empty");
+  if (key.size() > kMaxKeyBytes) {
+    return invalid("longer than " + std::to_string(kMaxKeyBytes) + " bytes");
+  }
+  for (char ch : key) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7F) return invalid("contains a control character");
+  }
+  if (!IsValidUtf8(key)) return invalid("not valid UTF-8");
+  return Status::OK();
+}
+
+Backend::~Backend() = default;
+
+Result<bool> Backend::contains(std::string_view key) {
+  BACKENDS_ASSIGN_OR_RETURN(auto value, load(key));
+  return value.has_value();
+}
+
+Result<std::optional<KeyInfo>> Backend::stat(std::string_view key) {
+  BACKENDS_ASSIGN_OR_RETURN(auto value, load(key));
+  if (!value) return std::optional<KeyInfo>();
+  return std::optional<KeyInfo>(
+      KeyInfo{.size = value->size(), .modified = std::nullopt});
+}
+
+Result<std::size_t> Backend::size() {
+  BACKENDS_ASSIGN_OR_RETURN(auto all, keys());
+  return all.size();
+}
+
+Result<std::vector<Backend::Entry>> Backend::items() {
+  BACKENDS_ASSIGN_OR_RETURN(auto all, keys());
+  std::vector<Entry> out;
+  out.reserve(all.size());
+  for (auto& key : all) {
+    BACKENDS_ASSIGN_OR_RETURN(auto value, load(key));
+    if (value) out.emplace_back(std::move(key), std::move(*value));
+  }
+  return out;
+}
+
+Status Backend::clear() {
+  BACKENDS_ASSIGN_OR_RETURN(auto all, keys());
+  for (const auto& key : all) BACKENDS_RETURN_IF_ERROR(remove(key));
+  return Status::OK();
+}
+
+Backend::Iterator Backend::begin() { return Iterator(this); }
+
+Backend::Iterator::Iterator(Backend* backend) : backend_(backend) {
+  auto listed = backend_->keys();
+  if (!listed.ok()) {
+    failed_ = true;
+    current_.emplace(std::move(listed).status());
+    return;
+  }
+  keys_ = std::move(listed).value();
+  Advance();
+}
+
+Backend::Iterator& Backend::Iterator::operator++() {
+  if (failed_) {
+    current_.reset();
+  } else {
+    Advance();
+  }
+  return *this;
+}
+
+void Backend::Iterator::Advance() {
+  current_.reset();
+  while (next_ < keys_.size()) {
+    std::string& key = keys_[next_++];
+    auto value = backend_->load(key);
+    if (!value.ok()) {
+      failed_ = true;
+      current_.emplace(std::move(value).status());
+      return;
+    }
+    if (value->has_value()) {
+      current_.emplace(Entry(std::move(key), std::move(**value)));
+      return;
+    }
+  }
+}
+
+BackendWrapper::BackendWrapper(std::unique_ptr<Backend> inner)
+    : inner_(std::move(inner)) {}
+BackendWrapper::~BackendWrapper() = default;
+
+Result<std::optional<std::string>> BackendWrapper::load(std::string_view key) {
+  return inner_->load(key);
+}
+Status BackendWrapper::dump(std::string_view key, std::string_view value) {
+  return inner_->dump(key, value);
+}
+Result<bool> BackendWrapper::remove(std::string_view key) {
+  return inner_->remove(key);
+}
+Result<std::vector<std::string>> BackendWrapper::list(std::string_view prefix) {
+  return inner_->list(prefix);
+}
+Result<std::optional<KeyInfo>> BackendWrapper::stat(std::string_view key) {
+  return inner_->stat(key);
+}
+Result<bool> BackendWrapper::contains(std::string_view key) {
+  return inner_->contains(key);
+}
+Result<std::size_t> BackendWrapper::size() { return inner_->size(); }
+Result<std::vector<Backend::Entry>> BackendWrapper::items() {
+  return inner_->items();
+}
+Status BackendWrapper::clear() { return inner_->clear(); }
+std::string BackendWrapper::url() const { return inner_->url(); }
+
+}  // namespace backends

@@ -1,0 +1,340 @@
+// JSON in the original library's format.
+//
+// Writing: we write Python's `json.dump(v, sort_keys=True, indent=4,
+// separators=(',', ': '))` byte for byte ourselves, because no packaged
+// writer does: nlohmann's dump(4) switches floats to exponent form at 1e15
+// where Python's repr switches at 1e16, and cannot omit sorting differences.
+// Floats take the shortest round-trip digits from std::to_chars and are laid
+// out by Python's float_repr rules (exponent when the decimal point position
+// is <= -4 or > 16, ".0" on integral values, two-digit exponents).
+//
+// Reading: simdjson (validates UTF-8, ~20x nlohmann's parser on small
+// documents), converted to nlohmann::json, the value type of our API.
+// simdjson refuses integers beyond 64 bits, which Python writes freely:
+// those documents, and the error path, go through nlohmann's parser.
+
+#include "backends/json.h"
+
+#include <simdjson.h>
+
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <system_error>
+
+#include "backends/backend.h"
+
+namespace backends {
+namespace {
+
+void AppendHex4(std::string& out, unsigned v) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += "\\u";
+  out += kHex[(v >> 12) & 0xF];
+  out += kHex[(v >> 8) & 0xF];
+  out += kHex[(v >> 4) & 0xF];
+  out += kHex[v & 0xF];
+}
+
+// Appends `s` as a JSON string literal. Returns false on invalid UTF-8.
+bool AppendString(std::string& out, std::string_view s, bool ensure_ascii) {
+  if (!IsValidUtf8(s)) return false;
+  out += '"';
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    unsigned char c = *p;
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        ++p;
+        continue;
+      case '\\':
+        out += "\\\\";
+        ++p;
+        continue;
+      case '\n':
+        out += "\\n";
+        ++p;
+        continue;
+      case '\r':
+        out += "\\r";
+        ++p;
+        continue;
+      case '\t':
+        out += "\\t";
+        ++p;
+        continue;
+      case '\b':
+        out += "\\b";
+        ++p;
+        continue;
+      case '\f':
+        out += "\\f";
+        ++p;
+        continue;
+      default:
+        break;
+    }
+    // Python's ensure_ascii escapes everything outside ' '..'~', DEL too.
+    if (c < 0x20 || (c == 0x7F && ensure_ascii)) {
+      AppendHex4(out, c);
+      ++p;
+    } else if (c < 0x80 || !ensure_ascii) {
+      out += static_cast<char>(c);
+      ++p;
+    } else {
+      // Valid UTF-8 was checked above: decode one code point.
+      unsigned cp;
+      int len;
+      if ((c & 0xE0) == 0xC0) {
+        cp = c & 0x1Fu, len = 2;
+      } else if ((c & 0xF0) == 0xE0) {
+        cp = c & 0x0Fu, len = 3;
+      } else {
+        cp = c & 0x07u, len = 4;
+      }
+      for (int i = 1; i < len; ++i) cp = (cp << 6) | (p[i] & 0x3Fu);
+      p += len;
+      if (cp >= 0x10000) {
+        cp -= 0x10000;
+        AppendHex4(out, 0xD800 + (cp >> 10));
+        AppendHex4(out, 0xDC00 + (cp & 0x3FF));
+      } else {
+        AppendHex4(out, cp);
+      }
+    }
+  }
+  out += '"';
+  return true;
+}
+
+// Python's repr(float) for a finite double.
+void AppendFloat(std::string& out, double d) {
+  char buf[64];
+  auto [end, ec] =
+      std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
+  std::string_view sci(buf, static_cast<std::size_t>(end - buf));
+  // sci is "[-]D[.DDD]e[+-]XX".
+  bool negative = sci.front() == '-';
+  if (negative) sci.remove_prefix(1);
+  std::size_t e = sci.find('e');
+  std::string digits;
+  for (char c : sci.substr(0, e)) {
+    if (c != '.') digits += c;
+  }
+  int exponent = 0;
+  std::from_chars(sci.data() + e + (sci[e + 1] == '+' ? 2 : 1),
+                  sci.data() + sci.size(), exponent);
+  while (digits.size() > 1 && digits.back() == '0') digits.pop_back();
+  int ndigits = static_cast<int>(digits.size());
+  int decpt = exponent + 1;  // digits d1d2.. mean 0.d1d2.. * 10^decpt
+  if (negative) out += '-';
+  if (decpt > -4 && decpt <= 16) {
+    if (decpt <= 0) {
+      out += "0.";
+      out.append(static_cast<std::size_t>(-decpt), '0');
+      out += digits;
+    } else if (decpt >= ndigits) {
+      out += digits;
+      out.append(static_cast<std::size_t>(decpt - ndigits), '0');
+      out += ".0";
+    } else {
+      out.append(digits, 0, static_cast<std::size_t>(decpt));
+      out += '.';
+      out.append(digits, static_cast<std::size_t>(decpt));
+    }
+    return;
+  }
+  out += digits[0];
+  if (ndigits > 1) {
+    out += '.';
+    out.append(digits, 1);
+  }
+  int exp10 = decpt - 1;
+  out += exp10 < 0 ? "e-" : "e+";
+  int mag = exp10 < 0 ? -exp10 : exp10;
+  if (mag < 10) out += '0';
+  out += std::to_string(mag);
+}
+
+class Writer {
+ public:
+  Writer(const JsonFormat& format, std::string& out)
+      : format_(format), out_(out) {}
+
+  Status Write(const Json& v, int depth) {
+    switch (v.type()) {
+      case Json::value_t::null:
+        out_ += "null";
+        break;
+      case Json::value_t::boolean:
+        out_ += v.get<bool>() ? "true" : "false";
+        break;
+      case Json::value_t::number_integer:
+        AppendInt(v.get<std::int64_t>());
+        break;
+      case Json::value_t::number_unsigned:
+        AppendInt(v.get<std::uint64_t>());
+        break;
+      case Json::value_t::number_float: {
+        double d = v.get<double>();
+        if (!std::isfinite(d)) {
+          return InvalidArgumentError("NaN and infinity are not valid JSON");
+        }
+        AppendFloat(out_, d);
+        break;
+      }
+      case Json::value_t::string:
+        if (!AppendString(out_, v.get_ref<const std::string&>(),
+                          format_.ensure_ascii)) {
+          return InvalidArgumentError("a string is not valid UTF-8");
+        }
+        break;
+      case Json::value_t::array: {
+        if (v.empty()) {
+          out_ += "[]";
+          break;
+        }
+        out_ += '[';
+        bool first = true;
+        for (const auto& item : v) {
+          Separate(first, depth + 1);
+          BACKENDS_RETURN_IF_ERROR(Write(item, depth + 1));
+        }
+        Close(depth);
+        out_ += ']';
+        break;
+      }
+      case Json::value_t::object: {
+        if (v.empty()) {
+          out_ += "{}";
+          break;
+        }
+        out_ += '{';
+        bool first = true;
+        for (const auto& [key, item] : v.items()) {
+          Separate(first, depth + 1);
+          if (!AppendString(out_, key, format_.ensure_ascii)) {
+            return InvalidArgumentError("an object key is not valid UTF-8");
+          }
+          out_ += format_.indent >= 0 ? ": " : ":";
+          BACKENDS_RETURN_IF_ERROR(Write(item, depth + 1));
+        }
+        Close(depth);
+        out_ += '}';
+        break;
+      }
+      case Json::value_t::binary:
+        return InvalidArgumentError("binary values are not JSON");
+      case Json::value_t::discarded:
+        return InvalidArgumentError("a discarded value is not JSON");
+    }
+    return Status::OK();
+  }
+
+ private:
+  template <typename Int>
+  void AppendInt(Int i) {
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, i);
+    out_.append(buf, end);
+  }
+  void Separate(bool& first, int depth) {
+    if (!first) out_ += ',';
+    first = false;
+    Indent(depth);
+  }
+  void Close(int depth) { Indent(depth); }
+  void Indent(int depth) {
+    if (format_.indent < 0) return;
+    out_ += '\n';
+    out_.append(static_cast<std::size_t>(depth * format_.indent), ' ');
+  }
+
+  const JsonFormat& format_;
+  std::string& out_;
+};
+
+Json FromSimdjson(simdjson::dom::element e) {
+  switch (e.type()) {
+    case simdjson::dom::element_type::ARRAY: {
+      Json out = Json::array();
+      for (auto item : e.get_array().value_unsafe()) {
+        out.push_back(FromSimdjson(item));
+      }
+      return out;
+    }
+    case simdjson::dom::element_type::OBJECT: {
+      Json out = Json::object();
+      for (auto field : e.get_object().value_unsafe()) {
+        // Python keeps the last of duplicate keys; so do we.
+        out[std::string(field.key)] = FromSimdjson(field.value);
+      }
+      return out;
+    }
+    case simdjson::dom::element_type::INT64:
+      return e.get_int64().value_unsafe();
+    case simdjson::dom::element_type::UINT64:
+      return e.get_uint64().value_unsafe();
+    case simdjson::dom::element_type::DOUBLE:
+      return e.get_double().value_unsafe();
+    case simdjson::dom::element_type::STRING:
+      return std::string(e.get_string().value_unsafe());
+    case simdjson::dom::element_type::BOOL:
+      return e.get_bool().value_unsafe();
+    case simdjson::dom::element_type::NULL_VALUE:
+      return nullptr;
+  }
+  return nullptr;
+}
+
+// Records nlohmann's first parse error without exceptions.
+struct ErrorSax : nlohmann::json_sax<Json> {
+  std::string error;
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return true; }
+  bool key(string_t&) override { return true; }
+  bool end_object() override { return true; }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t position, const std::string&,
+                   const nlohmann::detail::exception& ex) override {
+    error = "at byte " + std::to_string(position) + ": " + ex.what();
+    return false;
+  }
+};
+
+}  // namespace
+
+Result<std::string> DumpJson(const Json& value, const JsonFormat& format) {
+  std::string out;
+  BACKENDS_RETURN_IF_ERROR(Writer(format, out).Write(value, 0));
+  return out;
+}
+
+Result<Json> ParseJson(std::string_view text) {
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  auto error = parser.parse(text.data(), text.size()).get(root);
+  if (!error) return FromSimdjson(root);
+  ErrorSax sax;
+  if (Json::sax_parse(text, &sax) && sax.error.empty()) {
+    // Valid JSON simdjson cannot hold (integers past 64 bits).
+    Json out = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (!out.is_discarded()) return out;
+  }
+  return DataLossError("invalid JSON " +
+                       (sax.error.empty()
+                            ? std::string(simdjson::error_message(error))
+                            : sax.error));
+}
+
+}  // namespace backends

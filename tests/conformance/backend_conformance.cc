@@ -1,0 +1,362 @@
+#include "conformance/backend_conformance.h"
+
+#include <gmock/gmock.h>
+
+#include <atomic>
+#include <map>
+#include <set>
+#include <thread>
+#include <unordered_set>
+
+#include "testutil/status_matchers.h"
+#include "testutil/temp_dir.h"
+
+namespace backends::testing {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::ElementsAreArray;
+using ::testing::IsEmpty;
+using ::testing::Optional;
+
+std::string DefaultValue(bool binary, int seed, std::size_t size) {
+  std::string out(size, '\0');
+  std::uint32_t x = static_cast<std::uint32_t>(seed) * 2654435761u + 1;
+  for (std::size_t i = 0; i < size; ++i) {
+    x = x * 1103515245u + 12345u;
+    auto byte = static_cast<unsigned char>(x >> 16);
+    out[i] = binary ? static_cast<char>(byte)
+                    : static_cast<char>('!' + byte % 94);  // printable ASCII
+  }
+  return out;
+}
+
+// Keys from the foundation issue: every store must hold them.
+const std::vector<std::string>& AwkwardKeys() {
+  static const std::vector<std::string> keys = {
+      "english",   "中",           "什么/考", "emoji-😀",   "with space",
+      "plus+sign", "per%cent",     "amp&and", "equals=eq", "nested/a/b/c",
+      "UPPER",     "dots.in.name", "tilde~",  "quote'\"",  "semi;colon",
+  };
+  return keys;
+}
+
+// Keys invalid for every store (ValidateKey).
+std::vector<std::string> CommonInvalidKeys() {
+  return {"",
+          std::string("nul\0byte", 8),
+          "tab\tkey",
+          "line\nfeed",
+          "del\x7f",
+          "\xff\xfe",
+          "\xc0\xaf",      // overlong '/'
+          "\xed\xa0\x80",  // a UTF-16 surrogate
+          std::string(kMaxKeyBytes + 1, 'k')};
+}
+
+}  // namespace
+
+std::string BackendFactoryName(
+    const ::testing::TestParamInfo<BackendFactory>& info) {
+  return info.param.name;
+}
+
+void BackendConformanceTest::SetUp() {
+  temp_ = std::make_unique<ScopedTempDir>();
+  scratch_ = temp_->path();
+  auto made = GetParam().make(scratch_);
+  ASSERT_THAT(made, IsOk());
+  store_ = std::move(made).value();
+  ASSERT_NE(store_, nullptr);
+}
+
+void BackendConformanceTest::TearDown() {
+  if (store_) {
+    (void)store_->clear();
+    store_.reset();
+  }
+  temp_.reset();
+}
+
+std::string BackendConformanceTest::Value(int seed, std::size_t size) const {
+  const auto& factory = GetParam();
+  if (factory.make_value) return factory.make_value(seed, size);
+  return DefaultValue(factory.binary_values, seed, size);
+}
+
+TEST_P(BackendConformanceTest, MissingKeyIsNotAnError) {
+  EXPECT_THAT(store_->load("missing"),
+              IsOkAndHolds(::testing::Eq(std::nullopt)));
+  EXPECT_THAT(store_->contains("missing"), IsOkAndHolds(false));
+  EXPECT_THAT(store_->remove("missing"), IsOkAndHolds(false));
+  EXPECT_THAT(store_->stat("missing"),
+              IsOkAndHolds(::testing::Eq(std::nullopt)));
+  EXPECT_THAT(store_->load("missing/nested"),
+              IsOkAndHolds(::testing::Eq(std::nullopt)));
+}
+
+TEST_P(BackendConformanceTest, NewStoreIsEmpty) {
+  EXPECT_THAT(store_->keys(), IsOkAndHolds(IsEmpty()));
+  EXPECT_THAT(store_->size(), IsOkAndHolds(0u));
+  EXPECT_THAT(store_->items(), IsOkAndHolds(IsEmpty()));
+  EXPECT_EQ(store_->begin(), std::default_sentinel);
+}
+
+TEST_P(BackendConformanceTest, DumpThenLoadRoundTrips) {
+  std::string value = Value(1);
+  BACKENDS_ASSERT_OK(store_->dump("key", value));
+  EXPECT_THAT(store_->load("key"), IsOkAndHolds(Optional(value)));
+  EXPECT_THAT(store_->contains("key"), IsOkAndHolds(true));
+  ASSERT_OK_AND_ASSIGN(auto info, store_->stat("key"));
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->size, value.size());
+}
+
+TEST_P(BackendConformanceTest, DumpOverwrites) {
+  BACKENDS_ASSERT_OK(store_->dump("key", Value(1, 100)));
+  BACKENDS_ASSERT_OK(store_->dump("key", Value(2, 10)));
+  EXPECT_THAT(store_->load("key"), IsOkAndHolds(Optional(Value(2, 10))));
+  EXPECT_THAT(store_->size(), IsOkAndHolds(1u));
+}
+
+TEST_P(BackendConformanceTest, RemoveReportsWhetherKeyExisted) {
+  BACKENDS_ASSERT_OK(store_->dump("key", Value(1)));
+  EXPECT_THAT(store_->remove("key"), IsOkAndHolds(true));
+  EXPECT_THAT(store_->load("key"), IsOkAndHolds(::testing::Eq(std::nullopt)));
+  EXPECT_THAT(store_->contains("key"), IsOkAndHolds(false));
+  EXPECT_THAT(store_->remove("key"), IsOkAndHolds(false));
+}
+
+TEST_P(BackendConformanceTest, KeysItemsSizeAfterManyOperations) {
+  std::map<std::string, std::string> expected;
+  for (int i = 0; i < 40; ++i) {
+    std::string key = "k" + std::to_string(i);
+    if (i % 3 == 0) key = "dir" + std::to_string(i % 2) + "/" + key;
+    BACKENDS_ASSERT_OK(store_->dump(key, Value(i)));
+    expected[key] = Value(i);
+  }
+  for (int i = 0; i < 40; i += 4) {
+    std::string key = "k" + std::to_string(i);
+    if (i % 3 == 0) key = "dir" + std::to_string(i % 2) + "/" + key;
+    EXPECT_THAT(store_->remove(key), IsOkAndHolds(true)) << key;
+    expected.erase(key);
+  }
+  BACKENDS_ASSERT_OK(store_->dump("k1", Value(99)));
+  expected["k1"] = Value(99);
+
+  std::vector<std::string> keys;
+  std::vector<Backend::Entry> items(expected.begin(), expected.end());
+  for (const auto& [key, value] : expected) keys.push_back(key);
+  EXPECT_THAT(store_->keys(), IsOkAndHolds(ElementsAreArray(keys)));
+  EXPECT_THAT(store_->size(), IsOkAndHolds(expected.size()));
+  EXPECT_THAT(store_->items(), IsOkAndHolds(ElementsAreArray(items)));
+  for (const auto& [key, value] : expected) {
+    EXPECT_THAT(store_->contains(key), IsOkAndHolds(true)) << key;
+  }
+  EXPECT_THAT(store_->contains("k0"), IsOkAndHolds(false));
+}
+
+TEST_P(BackendConformanceTest, RangeForVisitsEveryPairInKeyOrder) {
+  BACKENDS_ASSERT_OK(store_->dump("b", Value(2)));
+  BACKENDS_ASSERT_OK(store_->dump("a", Value(1)));
+  BACKENDS_ASSERT_OK(store_->dump("c/d", Value(3)));
+  std::vector<Backend::Entry> seen;
+  for (const auto& entry : *store_) {
+    ASSERT_THAT(entry, IsOk());
+    seen.push_back(*entry);
+  }
+  EXPECT_THAT(seen, ElementsAre(Backend::Entry("a", Value(1)),
+                                Backend::Entry("b", Value(2)),
+                                Backend::Entry("c/d", Value(3))));
+}
+
+TEST_P(BackendConformanceTest, IterationSkipsKeysRemovedMeanwhile) {
+  BACKENDS_ASSERT_OK(store_->dump("a", Value(1)));
+  BACKENDS_ASSERT_OK(store_->dump("b", Value(2)));
+  BACKENDS_ASSERT_OK(store_->dump("c", Value(3)));
+  std::vector<std::string> seen;
+  for (const auto& entry : *store_) {
+    ASSERT_THAT(entry, IsOk());
+    seen.push_back(entry->first);
+    if (entry->first == "a") {
+      ASSERT_THAT(store_->remove("b"), IsOkAndHolds(true));
+    }
+  }
+  EXPECT_THAT(seen, ElementsAre("a", "c"));
+}
+
+TEST_P(BackendConformanceTest, ListFiltersByPrefix) {
+  for (const char* key : {"a/1", "a/2", "ab", "b", "a/sub/3"}) {
+    BACKENDS_ASSERT_OK(store_->dump(key, Value(0)));
+  }
+  EXPECT_THAT(store_->list("a/"),
+              IsOkAndHolds(ElementsAre("a/1", "a/2", "a/sub/3")));
+  EXPECT_THAT(store_->list("a"),
+              IsOkAndHolds(ElementsAre("a/1", "a/2", "a/sub/3", "ab")));
+  EXPECT_THAT(store_->list("a/s"), IsOkAndHolds(ElementsAre("a/sub/3")));
+  EXPECT_THAT(store_->list("zz"), IsOkAndHolds(IsEmpty()));
+  EXPECT_THAT(store_->list(""),
+              IsOkAndHolds(ElementsAre("a/1", "a/2", "a/sub/3", "ab", "b")));
+}
+
+TEST_P(BackendConformanceTest, ClearRemovesEverything) {
+  for (int i = 0; i < 10; ++i) {
+    BACKENDS_ASSERT_OK(store_->dump("n/" + std::to_string(i), Value(i)));
+    BACKENDS_ASSERT_OK(store_->dump("flat" + std::to_string(i), Value(i)));
+  }
+  BACKENDS_ASSERT_OK(store_->clear());
+  EXPECT_THAT(store_->keys(), IsOkAndHolds(IsEmpty()));
+  EXPECT_THAT(store_->size(), IsOkAndHolds(0u));
+  EXPECT_THAT(store_->load("flat1"), IsOkAndHolds(::testing::Eq(std::nullopt)));
+  BACKENDS_ASSERT_OK(store_->clear());  // Clearing an empty store is fine.
+  BACKENDS_ASSERT_OK(store_->dump("n/1", Value(5)));
+  EXPECT_THAT(store_->load("n/1"), IsOkAndHolds(Optional(Value(5))));
+}
+
+TEST_P(BackendConformanceTest, EmptyValueRoundTrips) {
+  std::string value = Value(7, 0);
+  BACKENDS_ASSERT_OK(store_->dump("empty", value));
+  EXPECT_THAT(store_->load("empty"), IsOkAndHolds(Optional(value)));
+  EXPECT_THAT(store_->contains("empty"), IsOkAndHolds(true));
+  EXPECT_THAT(store_->keys(), IsOkAndHolds(ElementsAre("empty")));
+}
+
+TEST_P(BackendConformanceTest, OneMebibyteValueRoundTrips) {
+  std::string value = Value(3, 1 << 20);
+  BACKENDS_ASSERT_OK(store_->dump("big", value));
+  ASSERT_OK_AND_ASSIGN(auto loaded, store_->load("big"));
+  ASSERT_TRUE(loaded.has_value());
+  EXPECT_EQ(loaded->size(), value.size());
+  EXPECT_TRUE(*loaded == value) << "1 MiB value differs after the round trip";
+}
+
+TEST_P(BackendConformanceTest, BinaryValuesRoundTrip) {
+  if (!GetParam().binary_values) {
+    GTEST_SKIP() << GetParam().name << " stores typed values, not bytes";
+  }
+  std::string value;
+  for (int i = 0; i < 256; ++i) value += static_cast<char>(i);
+  value += std::string("\0\0\xff\xfe", 4);
+  BACKENDS_ASSERT_OK(store_->dump("binary", value));
+  EXPECT_THAT(store_->load("binary"), IsOkAndHolds(Optional(value)));
+}
+
+TEST_P(BackendConformanceTest, AwkwardKeysRoundTrip) {
+  std::vector<std::string> keys = AwkwardKeys();
+  for (const auto& key : GetParam().extra_valid_keys) keys.push_back(key);
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    BACKENDS_ASSERT_OK(store_->dump(keys[i], Value(static_cast<int>(i))))
+        << keys[i];
+  }
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    EXPECT_THAT(store_->load(keys[i]),
+                IsOkAndHolds(Optional(Value(static_cast<int>(i)))))
+        << keys[i];
+  }
+  std::set<std::string> sorted(keys.begin(), keys.end());
+  EXPECT_THAT(store_->keys(), IsOkAndHolds(ElementsAreArray(sorted)));
+  for (const auto& key : keys) {
+    EXPECT_THAT(store_->remove(key), IsOkAndHolds(true)) << key;
+  }
+  EXPECT_THAT(store_->keys(), IsOkAndHolds(IsEmpty()));
+}
+
+TEST_P(BackendConformanceTest, InvalidKeysAreRejectedAndTouchNothing) {
+  BACKENDS_ASSERT_OK(store_->dump("keep", Value(1)));
+  std::vector<std::string> keys = CommonInvalidKeys();
+  for (const auto& key : GetParam().extra_invalid_keys) keys.push_back(key);
+  for (const auto& key : keys) {
+    SCOPED_TRACE(QuoteKey(key));
+    EXPECT_THAT(store_->dump(key, Value(2)),
+                StatusIs(ErrorCode::kInvalidArgument));
+    EXPECT_THAT(store_->load(key), StatusIs(ErrorCode::kInvalidArgument));
+    EXPECT_THAT(store_->remove(key), StatusIs(ErrorCode::kInvalidArgument));
+    EXPECT_THAT(store_->contains(key), StatusIs(ErrorCode::kInvalidArgument));
+  }
+  EXPECT_THAT(store_->keys(), IsOkAndHolds(ElementsAre("keep")));
+  EXPECT_THAT(store_->load("keep"), IsOkAndHolds(Optional(Value(1))));
+}
+
+TEST_P(BackendConformanceTest, ErrorsNameTheOperationAndKey) {
+  auto status = store_->dump("", Value(1));
+  EXPECT_THAT(status, StatusIs(ErrorCode::kInvalidArgument,
+                               ::testing::HasSubstr("dump")));
+  auto loaded = store_->load(std::string(kMaxKeyBytes + 1, 'k'));
+  EXPECT_THAT(loaded, StatusIs(ErrorCode::kInvalidArgument,
+                               ::testing::HasSubstr("load \"kkkk")));
+}
+
+TEST_P(BackendConformanceTest, ConcurrentWritersOfOneKeyNeverTearValues) {
+  const auto& factory = GetParam();
+  if (!factory.no_concurrency_reason.empty()) {
+    GTEST_SKIP() << factory.no_concurrency_reason;
+  }
+  const int threads = factory.threads;
+  const int ops = factory.operations_per_thread;
+  // Every value a writer may store; a load must return exactly one of them.
+  std::unordered_set<std::string> legal;
+  std::vector<std::vector<std::string>> values(
+      static_cast<std::size_t>(threads));
+  for (int t = 0; t < threads; ++t) {
+    for (int i = 0; i < ops; ++i) {
+      values[t].push_back(Value(t * 100000 + i, 4096 + 64 * (i % 8)));
+      legal.insert(values[t].back());
+    }
+  }
+  BACKENDS_ASSERT_OK(store_->dump("shared", values[0][0]));
+  std::atomic<int> failures{0};
+  std::atomic<int> torn{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      for (int i = 0; i < ops; ++i) {
+        if (i % 2 == 0) {
+          if (!store_->dump("shared", values[t][i]).ok()) ++failures;
+        } else {
+          auto got = store_->load("shared");
+          if (!got.ok() || !got->has_value()) {
+            ++failures;
+          } else if (!legal.contains(**got)) {
+            ++torn;
+          }
+        }
+      }
+    });
+  }
+  for (auto& thread : pool) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(torn.load(), 0) << "a load returned a value no writer stored";
+}
+
+TEST_P(BackendConformanceTest, ConcurrentWritersOfDistinctKeysKeepTheirOwn) {
+  const auto& factory = GetParam();
+  if (!factory.no_concurrency_reason.empty()) {
+    GTEST_SKIP() << factory.no_concurrency_reason;
+  }
+  const int threads = factory.threads;
+  const int ops = factory.operations_per_thread;
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      for (int i = 0; i < ops; ++i) {
+        std::string key =
+            "t" + std::to_string(t) + "/k" + std::to_string(i % 5);
+        std::string value = Value(t * 1000 + i, 100);
+        if (!store_->dump(key, value).ok()) {
+          ++wrong;
+          continue;
+        }
+        auto got = store_->load(key);
+        if (!got.ok() || !got->has_value() || **got != value) ++wrong;
+        if (i % 7 == 6 && !store_->remove(key).ok()) ++wrong;
+      }
+    });
+  }
+  for (auto& thread : pool) thread.join();
+  EXPECT_EQ(wrong.load(), 0);
+  ASSERT_OK_AND_ASSIGN(auto keys, store_->keys());
+  for (const auto& key : keys) EXPECT_TRUE(key.starts_with("t")) << key;
+}
+
+}  // namespace backends::testing
