@@ -149,7 +149,9 @@ class Backend::Iterator {
 };
 
 /// Forwards every call to an inner backend it owns. Layers (caches, retries,
-/// fault injection) derive from it and override only what they change.
+/// fault injection) derive from it and override what they change. Every
+/// method forwards, the derived ones (contains, size, items, stat) too, so a
+/// layer that changes load must also override those it affects.
 class BackendWrapper : public Backend {
  public:
   explicit BackendWrapper(std::unique_ptr<Backend> inner);

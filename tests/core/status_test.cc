@@ -1,0 +1,55 @@
+#include "backends/status.h"
+
+#include <gtest/gtest.h>
+
+#include "testutil/status_matchers.h"
+
+namespace backends::testing {
+namespace {
+
+Result<int> Half(int x) {
+  if (x % 2 != 0) return InvalidArgumentError("odd " + std::to_string(x));
+  return x / 2;
+}
+
+Result<int> Quarter(int x) {
+  BACKENDS_ASSIGN_OR_RETURN(int half, Half(x));
+  BACKENDS_ASSIGN_OR_RETURN(int quarter, Half(half));
+  return quarter;
+}
+
+Status CheckEven(int x) {
+  BACKENDS_RETURN_IF_ERROR(Half(x));
+  return Status::OK();
+}
+
+TEST(StatusTest, OkAndErrors) {
+  EXPECT_TRUE(Status().ok());
+  EXPECT_EQ(Status().ToString(), "OK");
+  Status s = DataLossError("load \"k\": bad JSON");
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), ErrorCode::kDataLoss);
+  EXPECT_EQ(s.ToString(), "DataLoss: load \"k\": bad JSON");
+  EXPECT_EQ(s.WithContext("copy").message(), "copy: load \"k\": bad JSON");
+}
+
+TEST(StatusTest, MacrosPropagate) {
+  EXPECT_THAT(Quarter(8), IsOkAndHolds(2));
+  EXPECT_THAT(Quarter(6), StatusIs(ErrorCode::kInvalidArgument, "odd 3"));
+  BACKENDS_EXPECT_OK(CheckEven(2));
+  EXPECT_THAT(CheckEven(3), StatusIs(ErrorCode::kInvalidArgument));
+}
+
+TEST(StatusTest, ResultValueOr) {
+  EXPECT_EQ(Half(3).value_or(-1), -1);
+  EXPECT_EQ(Half(4).value_or(-1), 2);
+}
+
+TEST(StatusTest, EveryCodeHasAName) {
+  for (int c = 0; c <= static_cast<int>(ErrorCode::kInternal); ++c) {
+    EXPECT_NE(ErrorCodeName(static_cast<ErrorCode>(c)), "Unknown") << c;
+  }
+}
+
+}  // namespace
+}  // namespace backends::testing
