@@ -1,0 +1,283 @@
+#pragma once
+
+// The S3 store (AWS S3 and S3-compatible servers: Ceph radosgw, MinIO, ...),
+// and the original library's S3JsonBackend and S3RawBackend.
+//
+//   backends::S3Options options{.bucket = "my-bucket", .prefix = "app/"};
+//   BACKENDS_ASSIGN_OR_RETURN(auto store,
+//   backends::S3JsonBackend::Open(options));
+//   BACKENDS_RETURN_IF_ERROR(store.dump("users/42", {{"name", "Ada"}}));
+//   std::string link = store.url("users/42");  // https public URL
+//
+// Layout: the value of key K is the object PREFIX + K, byte for byte (the
+// original's layout when the prefix is empty): no normalisation, so `a//b`,
+// `./x` and `x/../y` are distinct keys. Keys must pass ValidateKey
+// (backend.h); PREFIX + K must be at most 1024 bytes (S3's limit).
+//
+// Semantics of the Backend operations:
+//   load      GET; a missing object is std::nullopt.
+//   dump      PUT (S3 PUTs are atomic: a reader sees the old or new value).
+//   remove    HEAD, then DELETE if the object exists. S3 DELETE answers 204
+//             whether or not the object existed, so the answer "existed"
+//             comes from the HEAD: if another client removes the key between
+//             the two requests, both callers may get true.
+//   contains  HEAD.   stat  HEAD (size, Last-Modified).
+//   list      ListObjectsV2 on PREFIX + prefix, following continuation
+//             tokens (no 1000-key limit); PREFIX is stripped from the keys.
+//   clear     list, then DeleteObjects in batches of up to 1000 keys.
+//
+// Errors carry the HTTP status, S3 error code and message:
+//   kPermissionDenied  403 AccessDenied (and other 403s)
+//   kUnauthenticated   InvalidAccessKeyId, SignatureDoesNotMatch, expired
+//                      or missing credentials
+//   kNotFound          the bucket does not exist (NoSuchBucket)
+//   kUnavailable       5xx, SlowDown, network failures (retryable)
+//   kDeadlineExceeded  timeouts (retryable)
+//   kFailedPrecondition  make_public/make_private on a bucket with ACLs
+//                      disabled (AccessControlListNotSupported), a wrong
+//                      region that could not be corrected
+//
+// Configuration, from S3Options first and the standard AWS places second
+// (never hard-coded, never printed): region from AWS_REGION,
+// AWS_DEFAULT_REGION, the profile, else us-east-1 (corrected from the
+// server's x-amz-bucket-region answer when wrong); endpoint from
+// AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS; CA bundle from
+// AWS_CA_BUNDLE (https only: plain-http endpoints work while it is set);
+// credentials from the standard chain (environment, shared files, web
+// identity, container, EC2 instance metadata).
+//
+// Thread safety: every class here is safe for concurrent use. Requests run
+// on a small pool of keep-alive HTTP connections, one per request in flight.
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "backends/backend.h"
+#include "backends/clock.h"
+#include "backends/open.h"
+#include "backends/status.h"
+#include "backends/view.h"
+
+namespace backends {
+
+/// How requests name the bucket.
+enum class S3Addressing {
+  /// Path style (http://host/BUCKET/KEY) for custom endpoints and IP
+  /// addresses; virtual-hosted (https://BUCKET.s3.REGION.amazonaws.com/KEY)
+  /// on AWS, unless the bucket name has dots (TLS certificates do not cover
+  /// them), then path style.
+  kAuto,
+  kPathStyle,
+  kVirtualHosted,
+};
+
+struct S3Options {
+  /// REQUIRED: the bucket.
+  std::string bucket;
+  /// Every key K is stored as the object `prefix + K`; list() strips it.
+  /// Usually ends with "/", e.g. "app/".
+  std::string prefix;
+  /// Empty: AWS_REGION, AWS_DEFAULT_REGION, the profile's region, else
+  /// "us-east-1".
+  std::string region;
+  /// "http://127.0.0.1:7480" or "https://s3.example.com". Empty:
+  /// AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS.
+  std::string endpoint;
+  S3Addressing addressing = S3Addressing::kAuto;
+
+  /// Verify TLS certificates (https endpoints). Turn off only for tests.
+  bool verify_tls = true;
+  /// PEM bundle of trusted certificates. Empty: AWS_CA_BUNDLE, else the
+  /// system's.
+  std::string ca_bundle;
+  std::chrono::milliseconds connect_timeout{10'000};
+  /// Whole-request limit; zero: none (a stalled transfer still fails after
+  /// 60 s without progress).
+  std::chrono::milliseconds request_timeout{0};
+
+  /// Credentials profile. Empty: AWS_PROFILE, else "default".
+  std::string profile;
+  /// Send unsigned requests (public buckets); no credentials are looked up.
+  bool anonymous = false;
+  /// Explicit credentials, first in the chain when set. Never printed,
+  /// never part of url().
+  std::string access_key_id;
+  std::string secret_access_key;
+  std::string session_token;
+
+  // How dump() writes objects (S3RawBackend's behaviour; per-call
+  // overrides: S3PutOptions).
+
+  /// Content-Type of written objects. Empty: guessed from the key's
+  /// extension ("application/octet-stream" when unknown).
+  std::string content_type;
+  /// Objects of these content types are stored gzipped, with
+  /// `Content-Encoding: gzip`, and decoded again by load().
+  std::vector<std::string> gzip_types = {"application/javascript", "text/css"};
+  /// When set, objects get `Cache-Control: public, max-age=N`.
+  std::optional<std::chrono::seconds> cache_age;
+  /// Upload objects with the canned ACL public-read.
+  bool public_read = false;
+
+  /// Open() checks that the bucket exists (one HEAD request) and corrects a
+  /// wrong region from the answer.
+  bool check_bucket = true;
+
+  /// Where request signing gets the time from. Null: DefaultClock().
+  std::shared_ptr<Clock> clock;
+
+  /// From s3://BUCKET/PREFIX?region=R&endpoint=E&path_style=1&... with
+  /// parameters region, endpoint, path_style (0/1), verify_tls (0/1),
+  /// profile, anonymous (0/1), content_type, cache_age (seconds),
+  /// public_read (0/1), gzip_types (comma-separated; empty: none),
+  /// connect_timeout_ms, request_timeout_ms. Credentials are never read
+  /// from a URL. Errors: kInvalidArgument for another scheme, a missing
+  /// bucket or a bad parameter.
+  static Result<S3Options> FromUrl(const Url& url);
+};
+
+/// Per-object overrides for a write; unset fields take the S3Options value.
+struct S3PutOptions {
+  std::optional<std::string> content_type;
+  std::optional<std::chrono::seconds> cache_age;
+  std::optional<bool> public_read;
+};
+
+/// An object with the headers S3RawBackend cares about.
+struct S3Object {
+  std::string body;
+  std::string content_type;
+  /// "gzip" when stored compressed (whether or not `body` was decoded).
+  std::string content_encoding;
+  std::string cache_control;
+};
+
+enum class S3PresignMethod { kGet, kPut };
+
+/// The S3 byte store. Open it with Open() or OpenBackend("s3://...").
+class S3Backend : public Backend {
+ public:
+  /// Opens the store on `options.bucket`, resolving the region, endpoint and
+  /// credentials. With options.check_bucket, HEADs the bucket: kNotFound if
+  /// it does not exist, kUnauthenticated for rejected credentials.
+  /// Errors: kInvalidArgument for bad options; kUnauthenticated when no
+  /// credentials are found (and options.anonymous is false).
+  static Result<std::unique_ptr<S3Backend>> Open(S3Options options);
+
+  /// The options as resolved by Open (region, endpoint, addressing filled
+  /// in; credentials cleared).
+  virtual const S3Options& options() const = 0;
+
+  /// Like dump(), with per-object overrides.
+  virtual Status dump(std::string_view key, std::string_view value,
+                      const S3PutOptions& put) = 0;
+  using Backend::dump;
+
+  /// The object under `key` with its headers, or std::nullopt if there is
+  /// none. With `decode`, a gzip-encoded body is decompressed (kDataLoss if
+  /// it is not valid gzip); without, `body` holds the stored bytes.
+  virtual Result<std::optional<S3Object>> load_object(std::string_view key,
+                                                      bool decode) = 0;
+
+  /// The public https URL of `key` (prefix included), key percent-encoded:
+  /// https://BUCKET.s3.REGION.amazonaws.com/KEY on AWS, the endpoint's
+  /// path-style URL (ENDPOINT/BUCKET/KEY) for custom endpoints. The URL
+  /// works for anonymous readers only if the object is public.
+  virtual std::string public_url(std::string_view key) const = 0;
+  /// The public URL of `key` in `bucket` (no prefix added).
+  virtual std::string public_url(std::string_view bucket,
+                                 std::string_view key) const = 0;
+
+  /// Makes `key` readable by anyone (canned ACL public-read) or by the
+  /// owner only (private). Errors: kFailedPrecondition when the bucket has
+  /// ACLs disabled (use presign() instead); the usual S3 errors. A missing
+  /// key is an error here (kFailedPrecondition, "no such key").
+  virtual Status make_public(std::string_view key) = 0;
+  virtual Status make_private(std::string_view key) = 0;
+
+  /// A presigned URL that lets anyone holding it GET (or PUT) `key` for
+  /// `expiry` (1 s to 7 days) with plain curl and no credentials. The key
+  /// need not exist. Treat the URL as a secret. Errors: kInvalidArgument for
+  /// a bad key or expiry; kUnauthenticated without credentials.
+  virtual Result<std::string> presign(
+      std::string_view key, std::chrono::seconds expiry,
+      S3PresignMethod method = S3PresignMethod::kGet) = 0;
+};
+
+/// A typed view on an S3Backend with the original's extras.
+template <typename Codec>
+class S3TypedBackend : public TypedBackend<Codec> {
+ public:
+  /// url() with no argument is the store's URL (s3://BUCKET/PREFIX?...).
+  using TypedBackend<Codec>::url;
+  /// The public https URL of `key`; see S3Backend::public_url.
+  std::string url(std::string_view key) const { return s3().public_url(key); }
+  /// The public https URL of `key` in `bucket`.
+  std::string url(std::string_view bucket, std::string_view key) const {
+    return s3().public_url(bucket, key);
+  }
+  /// See S3Backend::make_public / make_private.
+  Status make_public(std::string_view key) const {
+    return s3().make_public(key);
+  }
+  Status make_private(std::string_view key) const {
+    return s3().make_private(key);
+  }
+  /// See S3Backend::presign.
+  Result<std::string> presign(
+      std::string_view key, std::chrono::seconds expiry,
+      S3PresignMethod method = S3PresignMethod::kGet) const {
+    return s3().presign(key, expiry, method);
+  }
+  /// The byte store underneath.
+  S3Backend& s3() const {
+    return static_cast<S3Backend&>(TypedBackend<Codec>::store());
+  }
+
+ protected:
+  S3TypedBackend(std::unique_ptr<S3Backend> s3, Codec codec)
+      : TypedBackend<Codec>(std::move(s3), std::move(codec)) {}
+};
+
+/// The original's S3JsonBackend: JSON values in the original's format,
+/// stored with `Content-Type: application/json`.
+class S3JsonBackend : public S3TypedBackend<JsonCodec> {
+ public:
+  /// Opens the bucket (see S3Backend::Open). options.content_type is set to
+  /// "application/json".
+  static Result<S3JsonBackend> Open(S3Options options, JsonFormat format = {});
+
+ private:
+  using S3TypedBackend::S3TypedBackend;
+};
+
+/// The original's S3RawBackend: any bytes. Content type given or guessed
+/// from the key's extension; application/javascript and text/css (the
+/// options' gzip_types) stored gzipped with `Content-Encoding: gzip` and
+/// decoded on load; `Cache-Control: public, max-age=N` with a cache age;
+/// optional public-read at upload.
+class S3RawBackend : public S3TypedBackend<RawCodec> {
+ public:
+  static Result<S3RawBackend> Open(S3Options options);
+
+  using TypedBackend<RawCodec>::dump;
+  /// Stores `value` with per-object overrides (content type, cache age,
+  /// public-read).
+  Status dump(std::string_view key, std::string_view value,
+              const S3PutOptions& put) const {
+    return s3().dump(key, value, put);
+  }
+  /// The bytes as stored (still gzipped if they were compressed), or
+  /// std::nullopt if there is no such key.
+  Result<std::optional<std::string>> load_stored(std::string_view key) const;
+
+ private:
+  using S3TypedBackend::S3TypedBackend;
+};
+
+}  // namespace backends

@@ -1,0 +1,263 @@
+// The libcurl transport: a pool of easy handles, one per request in flight.
+//
+// curl_easy_reset() between requests clears the options but keeps the
+// handle's connection cache, so the next request on the same host reuses
+// the open TCP (and TLS) connection. Every option is therefore set again on
+// each request, from scratch.
+
+#include "s3/curl_transport.h"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+
+#include "s3/s3_errors.h"
+
+namespace backends::s3 {
+namespace {
+
+struct CurlDeleter {
+  void operator()(CURL* handle) const { curl_easy_cleanup(handle); }
+};
+using CurlPtr = std::unique_ptr<CURL, CurlDeleter>;
+
+struct SlistDeleter {
+  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
+};
+using SlistPtr = std::unique_ptr<curl_slist, SlistDeleter>;
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' ||
+                        s.back() == '\r' || s.back() == '\n')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+// What the callbacks fill while a transfer runs.
+struct Exchange {
+  HttpResponse response;
+  std::string_view body;    // the whole request body
+  std::string_view upload;  // the part of `body` not sent yet
+};
+
+std::size_t OnHeader(char* data, std::size_t size, std::size_t count,
+                     void* user) {
+  auto* exchange = static_cast<Exchange*>(user);
+  std::string_view line(data, size * count);
+  if (line.starts_with("HTTP/")) {
+    // A new status line (e.g. after an interim 1xx): start over.
+    exchange->response.headers.clear();
+    return size * count;
+  }
+  auto colon = line.find(':');
+  if (colon == std::string_view::npos) return size * count;
+  std::string name(Trim(line.substr(0, colon)));
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) {
+    return static_cast<char>(std::tolower(c));
+  });
+  std::string value(Trim(line.substr(colon + 1)));
+  if (name == "content-length") {
+    // Reserve once, so a large body is not copied while it grows.
+    char* end = nullptr;
+    unsigned long long length = std::strtoull(value.c_str(), &end, 10);
+    if (end != value.c_str() && length <= (1ull << 31)) {
+      exchange->response.body.reserve(static_cast<std::size_t>(length));
+    }
+  }
+  exchange->response.headers.emplace_back(std::move(name), std::move(value));
+  return size * count;
+}
+
+std::size_t OnBody(char* data, std::size_t size, std::size_t count,
+                   void* user) {
+  auto* exchange = static_cast<Exchange*>(user);
+  exchange->response.body.append(data, size * count);
+  return size * count;
+}
+
+std::size_t OnRead(char* buffer, std::size_t size, std::size_t count,
+                   void* user) {
+  auto* exchange = static_cast<Exchange*>(user);
+  std::size_t n = std::min(size * count, exchange->upload.size());
+  std::memcpy(buffer, exchange->upload.data(), n);
+  exchange->upload.remove_prefix(n);
+  return n;
+}
+
+// Rewinding is needed when curl resends a body (e.g. on a reused
+// connection the server closed).
+int OnSeek(void* user, curl_off_t offset, int origin) {
+  auto* exchange = static_cast<Exchange*>(user);
+  if (origin != SEEK_SET || offset < 0 ||
+      static_cast<std::size_t>(offset) > exchange->body.size()) {
+    return CURL_SEEKFUNC_CANTSEEK;
+  }
+  exchange->upload = exchange->body.substr(static_cast<std::size_t>(offset));
+  return CURL_SEEKFUNC_OK;
+}
+
+class CurlTransport final : public HttpTransport {
+ public:
+  explicit CurlTransport(TransportOptions options)
+      : options_(std::move(options)) {
+    EnsureCurlGlobalInit();
+  }
+
+  Result<HttpResponse> Send(const HttpRequest& request,
+                            std::string_view context) override {
+    CurlPtr handle = Acquire();
+    if (!handle) {
+      return InternalError(std::string(context) +
+                           ": curl_easy_init failed (out of memory?)");
+    }
+    Exchange exchange;
+    exchange.body = request.body;
+    exchange.upload = request.body;
+    SlistPtr headers;
+    char error[CURL_ERROR_SIZE] = {0};
+    CURLcode code = Setup(handle.get(), request, &exchange, &headers, error);
+    if (code == CURLE_OK) code = curl_easy_perform(handle.get());
+    if (code != CURLE_OK) {
+      // A failed handle may hold a broken connection: drop it.
+      return CurlError(context, request.method, code, error);
+    }
+    curl_easy_getinfo(handle.get(), CURLINFO_RESPONSE_CODE,
+                      &exchange.response.status);
+    Release(std::move(handle));
+    return std::move(exchange.response);
+  }
+
+ private:
+  CURLcode Setup(CURL* h, const HttpRequest& request, Exchange* exchange,
+                 SlistPtr* headers, char* error) const {
+    curl_easy_reset(h);
+    curl_slist* list = nullptr;
+    for (const auto& [name, value] : request.headers) {
+      // "Name;" sends an empty header; "Name:" would remove it.
+      std::string line = value.empty() ? name + ";" : name + ": " + value;
+      curl_slist* next = curl_slist_append(list, line.c_str());
+      if (next == nullptr) {
+        curl_slist_free_all(list);
+        return CURLE_OUT_OF_MEMORY;
+      }
+      list = next;
+    }
+    // Suppress `Expect: 100-continue`: a round trip per PUT for nothing.
+    curl_slist* next = curl_slist_append(list, "Expect:");
+    if (next == nullptr) {
+      curl_slist_free_all(list);
+      return CURLE_OUT_OF_MEMORY;
+    }
+    list = next;
+    headers->reset(list);
+
+    CURLcode c = CURLE_OK;
+    auto set = [&](CURLoption option, auto value) {
+      if (c == CURLE_OK) c = curl_easy_setopt(h, option, value);
+    };
+    set(CURLOPT_URL, request.url.c_str());
+    set(CURLOPT_ERRORBUFFER, error);
+    set(CURLOPT_NOSIGNAL, 1L);
+    set(CURLOPT_PATH_AS_IS, 1L);
+    set(CURLOPT_TCP_NODELAY, 1L);
+    set(CURLOPT_TCP_KEEPALIVE, 1L);
+    set(CURLOPT_FOLLOWLOCATION, 0L);
+    set(CURLOPT_PROTOCOLS_STR, "http,https");
+    set(CURLOPT_HTTPHEADER, list);
+    set(CURLOPT_HEADERFUNCTION, &OnHeader);
+    set(CURLOPT_HEADERDATA, exchange);
+    set(CURLOPT_WRITEFUNCTION, &OnBody);
+    set(CURLOPT_WRITEDATA, exchange);
+    set(CURLOPT_CONNECTTIMEOUT_MS,
+        static_cast<long>(options_.connect_timeout.count()));
+    set(CURLOPT_TIMEOUT_MS,
+        static_cast<long>(options_.request_timeout.count()));
+    set(CURLOPT_LOW_SPEED_LIMIT, 1L);
+    set(CURLOPT_LOW_SPEED_TIME,
+        static_cast<long>(options_.stall_timeout.count()));
+    set(CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
+    set(CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
+    if (!options_.ca_bundle.empty() && request.url.starts_with("https:")) {
+      set(CURLOPT_CAINFO, options_.ca_bundle.c_str());
+    }
+    const std::string& m = request.method;
+    if (m == "GET") {
+      set(CURLOPT_HTTPGET, 1L);
+    } else if (m == "HEAD") {
+      set(CURLOPT_NOBODY, 1L);
+    } else if (m == "PUT") {
+      set(CURLOPT_UPLOAD, 1L);
+      set(CURLOPT_READFUNCTION, &OnRead);
+      set(CURLOPT_READDATA, exchange);
+      set(CURLOPT_SEEKFUNCTION, &OnSeek);
+      set(CURLOPT_SEEKDATA, exchange);
+      set(CURLOPT_INFILESIZE_LARGE,
+          static_cast<curl_off_t>(request.body.size()));
+    } else if (m == "POST") {
+      set(CURLOPT_POST, 1L);
+      set(CURLOPT_POSTFIELDS, request.body.data());
+      set(CURLOPT_POSTFIELDSIZE_LARGE,
+          static_cast<curl_off_t>(request.body.size()));
+    } else {
+      set(CURLOPT_CUSTOMREQUEST, m.c_str());
+    }
+    return c;
+  }
+
+  CurlPtr Acquire() {
+    {
+      std::scoped_lock lock(mutex_);
+      if (!idle_.empty()) {
+        CurlPtr handle = std::move(idle_.back());
+        idle_.pop_back();
+        return handle;
+      }
+    }
+    return CurlPtr(curl_easy_init());
+  }
+
+  void Release(CurlPtr handle) {
+    {
+      std::scoped_lock lock(mutex_);
+      if (idle_.size() < options_.max_idle_handles) {
+        idle_.push_back(std::move(handle));
+        return;
+      }
+    }
+    // Over the limit: the handle and its connection close here, outside
+    // the lock.
+  }
+
+  const TransportOptions options_;
+  std::mutex mutex_;
+  // Guarded by mutex_.
+  std::vector<CurlPtr> idle_;
+};
+
+}  // namespace
+
+const std::string* HttpResponse::header(std::string_view lower_name) const {
+  for (const auto& [name, value] : headers) {
+    if (name == lower_name) return &value;
+  }
+  return nullptr;
+}
+
+void EnsureCurlGlobalInit() {
+  static const CURLcode init = curl_global_init(CURL_GLOBAL_DEFAULT);
+  (void)init;
+}
+
+std::unique_ptr<HttpTransport> NewCurlTransport(TransportOptions options) {
+  return std::make_unique<CurlTransport>(std::move(options));
+}
+
+}  // namespace backends::s3

@@ -1,0 +1,77 @@
+#pragma once
+
+// HTTP/1.1 for the S3 client, on libcurl with keep-alive.
+//
+// A transport keeps a small pool of curl easy handles: each request takes a
+// handle from the pool (or makes one) and gives it back when done, so a
+// handle is never used by two threads at once and its open connection is
+// reused by the next request (keep-alive). Requests are sent exactly as
+// given: the path is not normalised (CURLOPT_PATH_AS_IS: `a/../b` is a key),
+// no `Expect: 100-continue`, no Accept-Encoding (stored gzip bytes arrive
+// as stored), no redirects followed.
+//
+// Thread safety: a transport is safe for concurrent use.
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "backends/status.h"
+
+namespace backends::s3 {
+
+using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+  std::string method;  // "GET", "HEAD", "PUT", "POST", "DELETE"
+  std::string url;     // scheme://host[:port]/path?query, already encoded
+  HttpHeaders headers;
+  std::string_view body;  // sent for PUT and POST; not owned
+};
+
+struct HttpResponse {
+  long status = 0;
+  HttpHeaders headers;  // names lower-cased, values trimmed, in order
+  std::string body;
+
+  /// The value of header `lower_name`, or nullptr.
+  const std::string* header(std::string_view lower_name) const;
+};
+
+struct TransportOptions {
+  /// Verify the server's TLS certificate and host name.
+  bool verify_tls = true;
+  /// PEM file of trusted certificates; empty: the system's default. Only
+  /// used for https URLs (plain http ignores it).
+  std::string ca_bundle;
+  std::chrono::milliseconds connect_timeout{10'000};
+  /// Whole-request limit; zero means none (large objects), relying on
+  /// `stall_timeout` instead.
+  std::chrono::milliseconds request_timeout{0};
+  /// Abort a transfer that moves less than one byte per second for this
+  /// long.
+  std::chrono::seconds stall_timeout{60};
+  /// Idle handles kept for reuse (each holds its open connection).
+  std::size_t max_idle_handles = 16;
+};
+
+/// Sends one HTTP request and returns the answer, whatever its status.
+/// Errors are failures below HTTP only (see CurlError in s3_errors.h):
+/// kUnavailable, kDeadlineExceeded, ...; `context` and the method name them.
+class HttpTransport {
+ public:
+  virtual ~HttpTransport() = default;
+  virtual Result<HttpResponse> Send(const HttpRequest& request,
+                                    std::string_view context) = 0;
+};
+
+std::unique_ptr<HttpTransport> NewCurlTransport(TransportOptions options);
+
+/// Calls curl_global_init exactly once per process (thread-safe).
+void EnsureCurlGlobalInit();
+
+}  // namespace backends::s3

@@ -1,0 +1,75 @@
+#pragma once
+
+// The XML side of listing and bulk deletion, and S3's time formats.
+//
+// ListObjectsV2 answers at most 1000 keys per page; the caller follows
+// `next_token` (NextContinuationToken) until `truncated` is false. Keys are
+// requested with encoding-type=url, so keys holding characters XML 1.0
+// cannot carry still list; the parser decodes them.
+// https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html
+// https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "backends/status.h"
+
+namespace backends::s3 {
+
+/// DeleteObjects takes at most this many keys per request.
+inline constexpr std::size_t kMaxDeleteBatch = 1000;
+
+struct ListedObject {
+  std::string key;  // full object key (prefix included), decoded
+  std::uint64_t size = 0;
+  std::optional<std::chrono::system_clock::time_point> modified;
+};
+
+struct ListPage {
+  std::vector<ListedObject> objects;
+  bool truncated = false;
+  std::string next_token;  // NextContinuationToken when truncated
+};
+
+/// Parses a ListBucketResult. Errors: kDataLoss naming `context` for a
+/// document that is not one, or a truncated page without a token.
+Result<ListPage> ParseListObjectsV2(std::string_view xml,
+                                    std::string_view context);
+
+/// The <Delete> body for `keys` (full object keys), quiet mode (the answer
+/// lists only failures). Keys are XML-escaped; REQUIRES: at most
+/// kMaxDeleteBatch keys.
+std::string BuildDeleteObjectsXml(const std::vector<std::string>& keys);
+
+struct DeleteFailure {
+  std::string key;
+  std::string code;
+  std::string message;
+};
+
+/// Parses a DeleteResult: the keys that could not be deleted. Errors:
+/// kDataLoss naming `context` for a document that is not one.
+Result<std::vector<DeleteFailure>> ParseDeleteObjectsResult(
+    std::string_view xml, std::string_view context);
+
+/// Escapes text for an XML element: & < > " ' and control characters.
+std::string XmlEscape(std::string_view text);
+
+/// ISO 8601 as S3 lists it: "2024-05-01T12:34:56.000Z" (fraction optional).
+std::optional<std::chrono::system_clock::time_point> ParseIso8601(
+    std::string_view text);
+
+/// An HTTP date (RFC 9110 IMF-fixdate): "Wed, 01 May 2024 12:34:56 GMT".
+std::optional<std::chrono::system_clock::time_point> ParseHttpDate(
+    std::string_view text);
+
+/// Decodes %XX escapes (and '+' as a space, as S3's url encoding-type
+/// does). Invalid escapes are kept as they are.
+std::string UrlDecodeKey(std::string_view text);
+
+}  // namespace backends::s3
