@@ -1,0 +1,212 @@
+// The JsonCache envelope layer.
+//
+// Each value is stored as the original library's envelope, in its JSON
+// format (keys sorted, so "content" comes before "expiration"):
+//
+//   {
+//       "content": <value>,
+//       "expiration": "2030-01-01T00:05:00"
+//   }
+//
+// The envelope text is assembled around the value's own text rather than by
+// building and re-serialising a bigger JSON tree: JSON strings cannot hold a
+// raw newline, so indenting the value's text by one level is exact (a unit
+// test compares the result with DumpJson of the whole envelope).
+//
+// An expired entry is removed only if the file still holds the bytes that
+// were found expired, so a fresh value written meanwhile by another thread
+// or process is (nearly always) spared; see cache.h for the residual race.
+
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "backends/cache.h"
+#include "cache/envelope.h"
+#include "cache/expiring_base.h"
+#include "cache/expiry_time.h"
+
+namespace backends {
+namespace cache_internal {
+namespace {
+
+struct Envelope {
+  Json content;
+  SysSeconds expiration;
+};
+
+std::string Where(std::string_view operation, std::string_view key) {
+  return std::string(operation) + " " + QuoteKey(key);
+}
+
+Result<Envelope> Unwrap(std::string_view operation, std::string_view key,
+                        std::string_view stored) {
+  auto doc = ParseJson(stored);
+  if (!doc.ok()) {
+    return DataLossError(Where(operation, key) +
+                         ": not a cache envelope: " + doc.status().message());
+  }
+  if (!doc->is_object()) {
+    return DataLossError(Where(operation, key) +
+                         ": not a cache envelope: not a JSON object");
+  }
+  auto content = doc->find("content");
+  auto expiration = doc->find("expiration");
+  if (content == doc->end() || expiration == doc->end() ||
+      !expiration->is_string()) {
+    return DataLossError(Where(operation, key) +
+                         ": not a cache envelope: needs \"content\" and a "
+                         "string \"expiration\"");
+  }
+  const auto& stamp = expiration->get_ref<const std::string&>();
+  auto when = ParseStamp(stamp);
+  if (!when) {
+    return DataLossError(Where(operation, key) + ": bad expiration \"" +
+                         QuoteKey(stamp) + "\", want YYYY-MM-DDTHH:MM:SS");
+  }
+  return Envelope{std::move(*content), *when};
+}
+
+class EnvelopeBackendImpl final : public ExpiringBase<JsonEnvelopeBackend> {
+ public:
+  using ExpiringBase::ExpiringBase;
+  using JsonEnvelopeBackend::dump;
+
+  Result<std::optional<Json>> load_json(std::string_view key) override {
+    BACKENDS_ASSIGN_OR_RETURN(auto found, Examine("load", key));
+    if (!found) {
+      Miss();
+      return std::optional<Json>();
+    }
+    Hit(key, found->second);
+    return std::optional<Json>(std::move(found->first));
+  }
+
+  Status dump_json(std::string_view key, const Json& value,
+                   std::chrono::seconds timeout) override {
+    BACKENDS_RETURN_IF_ERROR(ValidateKey("dump", key));
+    BACKENDS_ASSIGN_OR_RETURN(
+        SysSeconds expiration,
+        ExpirationFor("dump", key, clock_->now(), timeout));
+    auto text = DumpJson(value, format_);
+    if (!text.ok()) return text.status().WithContext(Where("dump", key));
+    std::string stored = WrapEnvelope(*text, expiration, format_);
+    BACKENDS_RETURN_IF_ERROR(inner().dump(key, stored));
+    Admitted(key, stored.size());
+    return Status::OK();
+  }
+
+  Result<std::optional<std::string>> load(std::string_view key) override {
+    BACKENDS_ASSIGN_OR_RETURN(auto value, load_json(key));
+    if (!value) return std::optional<std::string>();
+    auto text = DumpJson(*value, format_);
+    if (!text.ok()) return text.status().WithContext(Where("load", key));
+    return std::optional<std::string>(std::move(text).value());
+  }
+
+  Status dump(std::string_view key, std::string_view value) override {
+    return dump(key, value, timeout_);
+  }
+
+  Status dump(std::string_view key, std::string_view value,
+              std::chrono::seconds timeout) override {
+    BACKENDS_RETURN_IF_ERROR(ValidateKey("dump", key));
+    auto parsed = ParseJson(value);
+    if (!parsed.ok()) {
+      return InvalidArgumentError(Where("dump", key) + ": value is not JSON: " +
+                                  parsed.status().message());
+    }
+    return dump_json(key, *parsed, timeout);
+  }
+
+  Result<std::optional<KeyInfo>> stat(std::string_view key) override {
+    BACKENDS_RETURN_IF_ERROR(ValidateKey("stat", key));
+    BACKENDS_ASSIGN_OR_RETURN(auto inner_info, inner().stat(key));
+    if (!inner_info) return std::optional<KeyInfo>();
+    BACKENDS_ASSIGN_OR_RETURN(auto found, Examine("stat", key));
+    if (!found) return std::optional<KeyInfo>();
+    auto text = DumpJson(found->first, format_);
+    if (!text.ok()) return text.status().WithContext(Where("stat", key));
+    return std::optional<KeyInfo>(
+        KeyInfo{.size = text->size(), .modified = inner_info->modified});
+  }
+
+ protected:
+  Result<Liveness> Check(std::string_view operation,
+                         std::string_view key) override {
+    BACKENDS_ASSIGN_OR_RETURN(auto found, Examine(operation, key));
+    return found ? Liveness::kLive : Liveness::kAbsent;
+  }
+
+ private:
+  // The live content of `key` and its stored size, or nullopt when there is
+  // none (an expired entry is removed on the way).
+  Result<std::optional<std::pair<Json, std::uint64_t>>> Examine(
+      std::string_view operation, std::string_view key) {
+    using Found = std::optional<std::pair<Json, std::uint64_t>>;
+    BACKENDS_RETURN_IF_ERROR(ValidateKey(operation, key));
+    // Bounded: each further round means the entry was rewritten meanwhile.
+    for (int round = 0; round < 3; ++round) {
+      BACKENDS_ASSIGN_OR_RETURN(auto stored, inner().load(key));
+      if (!stored) return Found();
+      BACKENDS_ASSIGN_OR_RETURN(Envelope envelope,
+                                Unwrap(operation, key, *stored));
+      if (!IsExpired(clock_->now(), envelope.expiration)) {
+        return Found(std::in_place, std::move(envelope.content),
+                     stored->size());
+      }
+      BACKENDS_ASSIGN_OR_RETURN(auto again, inner().load(key));
+      if (!again) return Found();
+      if (*again == *stored) {
+        BACKENDS_ASSIGN_OR_RETURN(bool removed, inner().remove(key));
+        if (removed) Expired(key);
+        return Found();
+      }
+    }
+    return Found();
+  }
+};
+
+}  // namespace
+
+std::string WrapEnvelope(std::string_view content_text, SysSeconds expiration,
+                         const JsonFormat& format) {
+  const std::string stamp = FormatStamp(expiration);
+  if (format.indent < 0) {
+    std::string out = "{\"content\":";
+    out.append(content_text);
+    out.append(",\"expiration\":\"").append(stamp).append("\"}");
+    return out;
+  }
+  const std::string newline =
+      "\n" + std::string(static_cast<std::size_t>(format.indent), ' ');
+  std::string out;
+  out.reserve(content_text.size() + content_text.size() / 8 + 64);
+  out.append("{").append(newline).append("\"content\": ");
+  for (char c : content_text) {
+    if (c == '\n') {
+      out.append(newline);
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.append(",").append(newline).append("\"expiration\": \"");
+  out.append(stamp).append("\"\n}");
+  return out;
+}
+
+}  // namespace cache_internal
+
+Result<std::unique_ptr<JsonEnvelopeBackend>> NewJsonEnvelopeBackend(
+    std::unique_ptr<Backend> inner, ExpiryOptions options) {
+  if (options.timeout < std::chrono::seconds::zero()) {
+    return InvalidArgumentError("json envelope cache: negative timeout " +
+                                std::to_string(options.timeout.count()) + " s");
+  }
+  auto layer = std::make_unique<cache_internal::EnvelopeBackendImpl>(
+      std::move(inner), std::move(options));
+  BACKENDS_RETURN_IF_ERROR(layer->Init());
+  return std::unique_ptr<JsonEnvelopeBackend>(std::move(layer));
+}
+
+}  // namespace backends

@@ -1,0 +1,131 @@
+#pragma once
+
+// The part of every expiring layer that does not depend on where the expiry
+// time lives: listing live keys, pruning, limits and counters. A layer
+// supplies Check() (is this entry live?) and load/dump.
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "backends/cache.h"
+#include "cache/cache_core.h"
+
+namespace backends::cache_internal {
+
+enum class Liveness {
+  kAbsent,
+  kLive,
+  /// It was expired, and has been removed (and counted).
+  kExpired,
+};
+
+template <typename Base>
+class ExpiringBase : public Base {
+ public:
+  ExpiringBase(std::unique_ptr<Backend> inner, ExpiryOptions options)
+      : Base(std::move(inner)),
+        clock_(options.clock ? std::move(options.clock) : DefaultClock()),
+        timeout_(options.timeout),
+        format_(options.format),
+        index_(options.limits) {}
+
+  /// Indexes the inner store for the limits.
+  Status Init() { return index_.Seed(this->inner()); }
+
+  Result<std::vector<std::string>> list(std::string_view prefix) override {
+    BACKENDS_ASSIGN_OR_RETURN(auto keys, this->inner().list(prefix));
+    std::vector<std::string> live;
+    live.reserve(keys.size());
+    for (auto& key : keys) {
+      auto state = Check("list", key);
+      // An entry that cannot be decoded still exists: load reports it.
+      if (!state.ok() && state.status().code() != ErrorCode::kDataLoss) {
+        return std::move(state).status();
+      }
+      if (!state.ok() || *state == Liveness::kLive) {
+        live.push_back(std::move(key));
+      }
+    }
+    return live;
+  }
+
+  Result<bool> contains(std::string_view key) override {
+    BACKENDS_ASSIGN_OR_RETURN(Liveness state, Check("contains", key));
+    return state == Liveness::kLive;
+  }
+
+  Result<std::size_t> size() override {
+    BACKENDS_ASSIGN_OR_RETURN(auto keys, list(""));
+    return keys.size();
+  }
+
+  Result<std::vector<Backend::Entry>> items() override {
+    return Backend::items();  // list + load: live entries only.
+  }
+
+  Result<bool> remove(std::string_view key) override {
+    // An entry that cannot be decoded may still be removed on purpose.
+    auto state = Check("remove", key);
+    if (!state.ok() && state.status().code() != ErrorCode::kDataLoss) {
+      return std::move(state).status();
+    }
+    BACKENDS_ASSIGN_OR_RETURN(bool removed, this->inner().remove(key));
+    index_.Forget(key);
+    return removed && (!state.ok() || *state == Liveness::kLive);
+  }
+
+  Status clear() override {
+    // The index first: a dump racing with clear() is re-indexed by Admit.
+    index_.Clear();
+    return this->inner().clear();
+  }
+
+  Result<std::size_t> prune() override {
+    BACKENDS_ASSIGN_OR_RETURN(auto keys, this->inner().keys());
+    std::size_t pruned = 0;
+    for (const auto& key : keys) {
+      auto state = Check("prune", key);
+      if (!state.ok() && state.status().code() != ErrorCode::kDataLoss) {
+        return std::move(state).status();
+      }
+      if (state.ok() && *state == Liveness::kExpired) ++pruned;
+    }
+    return pruned;
+  }
+
+  CacheStats stats() const override { return counters_.Snapshot(); }
+  std::chrono::seconds timeout() const override { return timeout_; }
+
+ protected:
+  /// Whether `key` is absent, live, or expired (then removed and counted).
+  virtual Result<Liveness> Check(std::string_view operation,
+                                 std::string_view key) = 0;
+
+  /// Counts an expired entry removed, and forgets it.
+  void Expired(std::string_view key) {
+    ++counters_.expirations;
+    index_.Forget(key);
+  }
+  void Hit(std::string_view key, std::uint64_t stored_size) {
+    ++counters_.hits;
+    index_.Touch(key, stored_size);
+  }
+  void Miss() { ++counters_.misses; }
+  /// After a successful dump: enforce the limits.
+  void Admitted(std::string_view key, std::uint64_t stored_size) {
+    if (!index_.limited()) return;
+    Evict(this->inner(), index_, counters_, index_.Admit(key, stored_size));
+  }
+
+  const std::shared_ptr<Clock> clock_;
+  const std::chrono::seconds timeout_;
+  const JsonFormat format_;
+  LruIndex index_;
+  Counters counters_;
+};
+
+}  // namespace backends::cache_internal
