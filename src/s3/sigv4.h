@@ -41,8 +41,12 @@ struct SigningRequest {
   /// Hex SHA-256 of the payload, or "UNSIGNED-PAYLOAD".
   std::string payload_sha256;
   bool path_is_encoded = false;
-  /// false for the generic-service vectors: collapse `.`/`..`/`//` first.
+  /// Generic AWS services only: remove `.`/`..` segments and collapse `//`
+  /// before signing. S3 never normalises (keys are literal); leave false.
   bool normalize_path = false;
+  /// Sign the session token (X-Amz-Security-Token), as S3 requires. false
+  /// attaches it after signing, outside SignedHeaders (a test-vector mode).
+  bool sign_session_token = true;
 };
 
 struct SigningScope {
@@ -53,11 +57,17 @@ struct SigningScope {
 
 /// What signing produced; the intermediate strings are for tests.
 struct Signed {
-  /// Headers to add to the request (X-Amz-Date, X-Amz-Security-Token,
-  /// x-amz-content-sha256 when asked, Authorization), in that order.
+  /// Header form: the headers to add to the request, in this order:
+  /// X-Amz-Security-Token (with a session token), X-Amz-Date,
+  /// x-amz-content-sha256 (when asked), Authorization. Empty for Presign.
   std::vector<std::pair<std::string, std::string>> headers;
-  /// For presigning: the full encoded query string to send, signature last.
+  /// Presign: the full encoded query string to send: the request's own
+  /// parameters (encoded, in the given order), then `auth_query`.
   std::string query;
+  /// Presign: only the added parameters, encoded, in this order:
+  /// X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date, X-Amz-SignedHeaders,
+  /// X-Amz-Expires, X-Amz-Security-Token (with a token), X-Amz-Signature.
+  std::string auth_query;
   std::string canonical_request;
   std::string string_to_sign;
   std::string signature;
@@ -71,13 +81,21 @@ std::string Sha256Hex(std::string_view data);
 std::string UriEncode(std::string_view text, bool keep_slash);
 
 /// Header form. When `add_content_sha256_header`, x-amz-content-sha256 is
-/// added (S3 requires it on every request) and signed.
+/// added (S3 requires it on every request) and signed. The derived signing
+/// key is cached per (date, region, service, secret), so signing costs one
+/// SHA-256 and one HMAC after the first request of the day.
+/// Errors: kInvalidArgument for a request without a host, an empty
+/// payload_sha256, anonymous credentials or a bad region/service.
+/// Thread-safe.
 Result<Signed> SignHeaders(const SigningRequest& request,
                            const Credentials& credentials,
                            const SigningScope& scope,
                            bool add_content_sha256_header = true);
 
-/// Query form (presigned URL), valid for `expires` (1 s to 7 days).
+/// Query form (presigned URL), valid for `expires` (1 s to 7 days). Only
+/// `request.headers` (and the host) are signed; an empty payload_sha256
+/// means UNSIGNED-PAYLOAD. Errors: as SignHeaders, plus kInvalidArgument
+/// for an expiry outside [1 s, 7 days]. Thread-safe.
 Result<Signed> Presign(const SigningRequest& request,
                        const Credentials& credentials,
                        const SigningScope& scope, std::chrono::seconds expires);
