@@ -261,14 +261,18 @@ Json FromSimdjson(simdjson::dom::element e) {
   switch (e.type()) {
     case simdjson::dom::element_type::ARRAY: {
       Json out = Json::array();
-      for (auto item : e.get_array().value_unsafe()) {
+      // Keep the array alive: iterating the temporary result's value would
+      // dangle (AddressSanitizer: stack-use-after-scope).
+      simdjson::dom::array array = e.get_array().value_unsafe();
+      for (auto item : array) {
         out.push_back(FromSimdjson(item));
       }
       return out;
     }
     case simdjson::dom::element_type::OBJECT: {
       Json out = Json::object();
-      for (auto field : e.get_object().value_unsafe()) {
+      simdjson::dom::object object = e.get_object().value_unsafe();
+      for (auto field : object) {
         // Python keeps the last of duplicate keys; so do we.
         out[std::string(field.key)] = FromSimdjson(field.value);
       }

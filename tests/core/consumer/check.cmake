@@ -7,8 +7,15 @@ execute_process(COMMAND ${CMAKE_COMMAND} --install ${BUILD_DIR}
 if(rc)
   message(FATAL_ERROR "install failed: ${rc}")
 endif()
+set(flags "")
+if(SANITIZE)
+  # A sanitized library needs a sanitized program to link against it.
+  set(flags -DCMAKE_CXX_FLAGS=-fsanitize=${SANITIZE}
+            -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=${SANITIZE})
+endif()
 execute_process(COMMAND ${CMAKE_COMMAND} -S ${CONSUMER_DIR} -B ${WORK_DIR}/build
                         -G ${GENERATOR} -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix
+                        ${flags}
                 RESULT_VARIABLE rc)
 if(rc)
   message(FATAL_ERROR "configuring the consumer failed: ${rc}")
