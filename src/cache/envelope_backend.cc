@@ -73,13 +73,13 @@ class EnvelopeBackendImpl final : public ExpiringBase<JsonEnvelopeBackend> {
   using JsonEnvelopeBackend::dump;
 
   Result<std::optional<Json>> load_json(std::string_view key) override {
-    BACKENDS_ASSIGN_OR_RETURN(auto found, Examine("load", key));
-    if (!found) {
+    BACKENDS_ASSIGN_OR_RETURN(Examined found, Examine("load", key));
+    if (found.state != Liveness::kLive) {
       Miss();
       return std::optional<Json>();
     }
-    Hit(key, found->second);
-    return std::optional<Json>(std::move(found->first));
+    Hit(key, found.stored_size);
+    return std::optional<Json>(std::move(found.content));
   }
 
   Status dump_json(std::string_view key, const Json& value,
@@ -123,9 +123,9 @@ class EnvelopeBackendImpl final : public ExpiringBase<JsonEnvelopeBackend> {
     BACKENDS_RETURN_IF_ERROR(ValidateKey("stat", key));
     BACKENDS_ASSIGN_OR_RETURN(auto inner_info, inner().stat(key));
     if (!inner_info) return std::optional<KeyInfo>();
-    BACKENDS_ASSIGN_OR_RETURN(auto found, Examine("stat", key));
-    if (!found) return std::optional<KeyInfo>();
-    auto text = DumpJson(found->first, format_);
+    BACKENDS_ASSIGN_OR_RETURN(Examined found, Examine("stat", key));
+    if (found.state != Liveness::kLive) return std::optional<KeyInfo>();
+    auto text = DumpJson(found.content, format_);
     if (!text.ok()) return text.status().WithContext(Where("stat", key));
     return std::optional<KeyInfo>(
         KeyInfo{.size = text->size(), .modified = inner_info->modified});
@@ -134,36 +134,41 @@ class EnvelopeBackendImpl final : public ExpiringBase<JsonEnvelopeBackend> {
  protected:
   Result<Liveness> Check(std::string_view operation,
                          std::string_view key) override {
-    BACKENDS_ASSIGN_OR_RETURN(auto found, Examine(operation, key));
-    return found ? Liveness::kLive : Liveness::kAbsent;
+    BACKENDS_ASSIGN_OR_RETURN(Examined found, Examine(operation, key));
+    return found.state;
   }
 
  private:
-  // The live content of `key` and its stored size, or nullopt when there is
-  // none (an expired entry is removed on the way).
-  Result<std::optional<std::pair<Json, std::uint64_t>>> Examine(
-      std::string_view operation, std::string_view key) {
-    using Found = std::optional<std::pair<Json, std::uint64_t>>;
+  struct Examined {
+    Liveness state = Liveness::kAbsent;
+    Json content;  // When live.
+    std::uint64_t stored_size = 0;
+  };
+
+  // Whether `key` is live (with its content and stored size), absent, or
+  // expired (then removed on the way).
+  Result<Examined> Examine(std::string_view operation, std::string_view key) {
     BACKENDS_RETURN_IF_ERROR(ValidateKey(operation, key));
     // Bounded: each further round means the entry was rewritten meanwhile.
     for (int round = 0; round < 3; ++round) {
       BACKENDS_ASSIGN_OR_RETURN(auto stored, inner().load(key));
-      if (!stored) return Found();
+      if (!stored) return Examined{};
       BACKENDS_ASSIGN_OR_RETURN(Envelope envelope,
                                 Unwrap(operation, key, *stored));
       if (!IsExpired(clock_->now(), envelope.expiration)) {
-        return Found(std::in_place, std::move(envelope.content),
-                     stored->size());
+        return Examined{Liveness::kLive, std::move(envelope.content),
+                        stored->size()};
       }
       BACKENDS_ASSIGN_OR_RETURN(auto again, inner().load(key));
-      if (!again) return Found();
+      if (!again) return Examined{};
       if (*again == *stored) {
         BACKENDS_ASSIGN_OR_RETURN(bool removed, inner().remove(key));
-        if (removed) Expired(key);
-        return Found();
+        if (!removed) return Examined{};
+        Expired(key);
+        return Examined{Liveness::kExpired, Json(), 0};
       }
     }
-    return Found();
+    return Examined{};
   }
 };
 
