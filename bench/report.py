@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""Prints one table of ratios (ours / baseline) from Google Benchmark JSON.
+
+Usage: bench/report.py [--markdown OUT.md] RESULT.json [RESULT.json ...]
+
+Every input is Google Benchmark's --benchmark_format=json output (the Python
+baselines write the same shape). For each pair below, the repetitions of
+"ours" and of the baseline are paired by repetition index (they ran
+interleaved, in the same process and folder where possible) and the table
+shows the median of the per-repetition ratios of real time, with their min
+and max, the median ratio of CPU time where both sides report it, the
+medians of the absolute times, and the goal. A ratio below 1 means ours is
+faster. Rows whose benchmarks did not run say so; nothing is made up.
+"""
+
+import argparse
+import json
+import statistics
+import sys
+
+# (section, label, ours, baseline, goal): names without the /real_time or
+# /manual_time suffix Google Benchmark adds; goal is ("<=", x) on the time
+# ratio, or None for a figure shown without a goal.
+PAIRS = [
+    ("Filesystem, 1 KiB JSON (FileSystemJsonBackend)", [
+        ("dump vs temp+write+rename", "fs/json_dump/ours", "fs/json_dump/raw", ("<=", 1.3)),
+        ("load vs open+read+close", "fs/json_load/ours", "fs/json_load/raw", None),
+        ("load vs read + simdjson DOM", "fs/json_load/ours", "fs/json_load/raw+simdjson", ("<=", 2.0)),
+        ("load vs original (Python)", "fs/json_load/ours", "original/fs_json_load", ("<=", 0.2)),
+        ("dump vs original (Python)", "fs/json_dump/ours", "original/fs_json_dump", None),
+        ("remove vs original (Python)", "fs/remove/ours", "original/fs_remove", None),
+    ]),
+    ("Filesystem, bytes (FileBackend)", [
+        ("dump 100 B vs raw", "fs/bytes_dump/ours/100", "fs/bytes_dump/raw/100", ("<=", 1.3)),
+        ("dump 1 KiB vs raw", "fs/bytes_dump/ours/1024", "fs/bytes_dump/raw/1024", ("<=", 1.3)),
+        ("dump 64 KiB vs raw", "fs/bytes_dump/ours/65536", "fs/bytes_dump/raw/65536", ("<=", 1.3)),
+        ("dump 1 MiB vs raw", "fs/bytes_dump/ours/1048576", "fs/bytes_dump/raw/1048576", ("<=", 1.3)),
+        ("load 100 B vs raw", "fs/bytes_load/ours/100", "fs/bytes_load/raw/100", None),
+        ("load 1 KiB vs raw", "fs/bytes_load/ours/1024", "fs/bytes_load/raw/1024", None),
+        ("load 64 KiB vs raw", "fs/bytes_load/ours/65536", "fs/bytes_load/raw/65536", None),
+        ("load 1 MiB vs raw", "fs/bytes_load/ours/1048576", "fs/bytes_load/raw/1048576", None),
+        ("remove vs unlink (per 100)", "fs/remove/ours", "fs/remove/raw", None),
+        ("keys() 10k flat vs walk", "fs/keys10k/ours/nested:0", "fs/keys10k/walk/nested:0", ("<=", 1.5)),
+        ("keys() 10k nested vs walk", "fs/keys10k/ours/nested:1", "fs/keys10k/walk/nested:1", ("<=", 1.5)),
+        ("durable dump vs raw+fsyncs", "fs/durable_dump/ours", "fs/durable_dump/raw", ("<=", 1.3)),
+    ]),
+    ("JSON parsers, 1 KiB document (vs simdjson DOM)", [
+        ("ours (simdjson -> nlohmann)", "json/parse/ours/1024", "json/parse/simdjson/1024", None),
+        ("rapidjson", "json/parse/rapidjson/1024", "json/parse/simdjson/1024", None),
+        ("boost::json", "json/parse/boost/1024", "json/parse/simdjson/1024", None),
+        ("nlohmann", "json/parse/nlohmann/1024", "json/parse/simdjson/1024", None),
+        ("our writer vs nlohmann dump(4)", "json/write/ours/1024", "json/write/nlohmann/1024", None),
+    ]),
+    ("Memory (VolatileBackend vs unordered_map + shared_mutex)", [
+        ("load 100 B, 1 thread", "memory/load/ours/100/threads:1", "memory/load/raw/100/threads:1", ("<=", 1.5)),
+        ("load 1 KiB, 1 thread", "memory/load/ours/1024/threads:1", "memory/load/raw/1024/threads:1", ("<=", 1.5)),
+        ("load 1 KiB, 2 threads", "memory/load/ours/1024/threads:2", "memory/load/raw/1024/threads:2", ("<=", 1.5)),
+        ("load 64 KiB, 1 thread", "memory/load/ours/65536/threads:1", "memory/load/raw/65536/threads:1", ("<=", 1.5)),
+        ("dump 100 B, 1 thread", "memory/dump/ours/100/threads:1", "memory/dump/raw/100/threads:1", ("<=", 1.5)),
+        ("dump 1 KiB, 1 thread", "memory/dump/ours/1024/threads:1", "memory/dump/raw/1024/threads:1", ("<=", 1.5)),
+        ("dump 1 KiB, 2 threads", "memory/dump/ours/1024/threads:2", "memory/dump/raw/1024/threads:2", ("<=", 1.5)),
+        ("dump 64 KiB, 1 thread", "memory/dump/ours/65536/threads:1", "memory/dump/raw/65536/threads:1", ("<=", 1.5)),
+        ("load 1 KiB vs original (Python dict)", "memory/load/ours/1024/threads:1", "original/memory_load", None),
+    ]),
+]
+
+SUFFIXES = ("/real_time", "/manual_time")
+TO_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+
+
+def load_runs(paths):
+    """name -> list of (repetition_index, real_ns, cpu_ns or None)."""
+    runs = {}
+    context = None
+    for path in paths:
+        try:
+            with open(path) as f:
+                data = json.load(f)
+        except (OSError, ValueError) as e:
+            print(f"report: skipping {path}: {e}", file=sys.stderr)
+            continue
+        context = context or data.get("context")
+        for b in data.get("benchmarks", []):
+            if b.get("run_type", "iteration") != "iteration" or b.get("error_occurred"):
+                continue
+            name = b["name"]
+            for suffix in SUFFIXES:  # Also before "/threads:N".
+                name = name.replace(suffix, "")
+            scale = TO_NS[b.get("time_unit", "ns")]
+            cpu = b.get("cpu_time")
+            runs.setdefault(name, []).append(
+                (b.get("repetition_index", 0), b["real_time"] * scale,
+                 None if cpu is None else cpu * scale))
+    for reps in runs.values():
+        reps.sort(key=lambda r: r[0])
+    return runs, context
+
+
+def fmt_time(ns):
+    for unit, scale in (("s", 1e9), ("ms", 1e6), ("us", 1e3)):
+        if ns >= scale:
+            return f"{ns / scale:.3g} {unit}"
+    return f"{ns:.3g} ns"
+
+
+def row(label, ours, base, goal, runs):
+    if ours not in runs or base not in runs:
+        missing = [n for n in (ours, base) if n not in runs]
+        return [label, "not run: " + ", ".join(missing), "", "", "", "", ""]
+    a, b = runs[ours], runs[base]
+    n = min(len(a), len(b))
+    ratios = [a[i][1] / b[i][1] for i in range(n)]
+    cpu = [a[i][2] / b[i][2] for i in range(n)
+           if a[i][2] and b[i][2]]
+    med = statistics.median(ratios)
+    verdict = ""
+    if goal:
+        op, limit = goal
+        ok = med <= limit if op == "<=" else med >= limit
+        verdict = f"{op} {limit:g}: {'met' if ok else 'MISSED'}"
+    return [label, f"{med:.2f}", f"{min(ratios):.2f}-{max(ratios):.2f}",
+            f"{statistics.median(cpu):.2f}" if cpu else "-",
+            fmt_time(statistics.median(r[1] for r in a)),
+            fmt_time(statistics.median(r[1] for r in b)), verdict]
+
+
+def render(sections, runs):
+    header = ["comparison (ours / baseline)", "ratio", "min-max", "cpu",
+              "ours", "baseline", "goal"]
+    lines = []
+    for title, pairs in sections:
+        rows = [row(*p, runs) for p in pairs]
+        widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
+        lines.append("")
+        lines.append(f"## {title}")
+        lines.append("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |")
+        lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+        for r in rows:
+            lines.append("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |")
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--markdown", help="also write the table to this file")
+    parser.add_argument("results", nargs="+")
+    args = parser.parse_args()
+    runs, context = load_runs(args.results)
+    reps = max((len(r) for r in runs.values()), default=0)
+    head = ["Ratios ours / baseline: median of per-repetition ratios of real "
+            f"time (up to {reps} repetitions, interleaved), min-max of those "
+            "ratios, median ratio of CPU time; below 1 = ours faster."]
+    if context:
+        head.append(f"Run {context.get('date', '?')} on {context.get('num_cpus', '?')} "
+                    f"CPUs at {context.get('mhz_per_cpu', '?')} MHz, load average "
+                    f"{', '.join(f'{x:.2f}' for x in context.get('load_avg', []))}.")
+    text = "\n".join(head) + "\n" + render(PAIRS, runs)
+    print(text)
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
