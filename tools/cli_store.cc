@@ -1,0 +1,148 @@
+#include "cli_store.h"
+
+#include <charconv>
+#include <utility>
+#include <vector>
+
+#include "backends/json.h"
+#include "backends/memory.h"
+#include "backends/open.h"
+
+namespace backends::cli {
+namespace {
+
+bool IsToolParam(std::string_view name) {
+  return name == "format" || name == "cache" || name == "timeout";
+}
+
+// Removes the tool's parameters from the query of `url`, keeping every
+// other parameter byte for byte (still percent-encoded) and in order.
+std::string StripToolParams(std::string_view url) {
+  std::size_t question = url.find('?');
+  if (question == std::string_view::npos) return std::string(url);
+  std::string out(url.substr(0, question));
+  std::string_view query = url.substr(question + 1);
+  char separator = '?';
+  while (!query.empty()) {
+    std::size_t amp = query.find('&');
+    std::string_view part = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view()
+                                          : query.substr(amp + 1);
+    std::string_view name = part.substr(0, part.find('='));
+    if (part.empty() || IsToolParam(name)) continue;
+    out += separator;
+    out += part;
+    separator = '&';
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<StoreSpec> StoreSpec::Parse(std::string_view text) {
+  BACKENDS_ASSIGN_OR_RETURN(Url url, Url::Parse(text));
+  StoreSpec spec;
+  spec.store_url = StripToolParams(text);
+  if (auto format = url.Param("format")) {
+    if (*format == "raw") {
+      spec.format = ValueFormat::kRaw;
+    } else if (*format == "text") {
+      spec.format = ValueFormat::kText;
+    } else if (*format == "json") {
+      spec.format = ValueFormat::kJson;
+    } else {
+      return InvalidArgumentError("unknown format \"" + *format +
+                                  "\" (known: raw, text, json)");
+    }
+  }
+  if (auto cache = url.Param("cache")) {
+    if (*cache == "json") {
+      spec.cache = CacheKind::kJson;
+    } else if (*cache == "text") {
+      spec.cache = CacheKind::kText;
+    } else {
+      return InvalidArgumentError("unknown cache \"" + *cache +
+                                  "\" (known: json, text)");
+    }
+  }
+  if (auto timeout = url.Param("timeout")) {
+    if (spec.cache == CacheKind::kNone) {
+      return InvalidArgumentError("timeout= needs cache=json or cache=text");
+    }
+    long long seconds = -1;
+    const char* end = timeout->data() + timeout->size();
+    auto [ptr, ec] = std::from_chars(timeout->data(), end, seconds);
+    if (ec != std::errc() || ptr != end || seconds < 0) {
+      return InvalidArgumentError("timeout \"" + *timeout +
+                                  "\" is not a number of seconds >= 0");
+    }
+    spec.timeout = std::chrono::seconds(seconds);
+  }
+  return spec;
+}
+
+Result<std::unique_ptr<Store>> Store::Open(const StoreSpec& spec) {
+  BACKENDS_ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend,
+                            OpenBackend(spec.store_url));
+  if (spec.cache == CacheKind::kJson) {
+    BACKENDS_ASSIGN_OR_RETURN(
+        auto cache,
+        NewJsonEnvelopeBackend(std::move(backend), {.timeout = spec.timeout}));
+    backend = std::move(cache);
+  } else if (spec.cache == CacheKind::kText) {
+    // A memory store keeps no modification times: the layer records them.
+    bool track = dynamic_cast<VolatileBackend*>(backend.get()) != nullptr;
+    BACKENDS_ASSIGN_OR_RETURN(
+        auto cache, NewModifiedTimeBackend(
+                        std::move(backend),
+                        {.timeout = spec.timeout, .track_write_times = track}));
+    backend = std::move(cache);
+  }
+  return std::make_unique<Store>(spec, std::move(backend));
+}
+
+Backend& Store::base() const {
+  Backend* backend = backend_.get();
+  while (auto* wrapper = dynamic_cast<BackendWrapper*>(backend)) {
+    backend = &wrapper->inner();
+  }
+  return *backend;
+}
+
+Result<std::string> Store::ToStored(std::string_view key,
+                                    std::string bytes) const {
+  switch (spec_.format) {
+    case ValueFormat::kRaw:
+      return bytes;
+    case ValueFormat::kText:
+      return TextCodec{}.Encode(key, bytes);
+    case ValueFormat::kJson: {
+      auto json = ParseJson(bytes);
+      if (!json.ok()) {
+        return InvalidArgumentError(
+            "dump " + QuoteKey(key) +
+            ": value is not valid JSON: " + json.status().message());
+      }
+      return JsonCodec{}.Encode(key, *json);
+    }
+  }
+  return InternalError("unknown value format");
+}
+
+Result<std::string> Store::FromStored(std::string_view key,
+                                      std::string bytes) const {
+  switch (spec_.format) {
+    case ValueFormat::kRaw:
+      return bytes;
+    case ValueFormat::kText:
+      return TextCodec{}.Decode(key, std::move(bytes));
+    case ValueFormat::kJson: {
+      JsonCodec codec;
+      BACKENDS_ASSIGN_OR_RETURN(Json json, codec.Decode(key, std::move(bytes)));
+      return codec.Encode(key, json);
+    }
+  }
+  return InternalError("unknown value format");
+}
+
+}  // namespace backends::cli

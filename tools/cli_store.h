@@ -1,0 +1,76 @@
+#pragma once
+
+// Store URLs as the tool reads them: any URL OpenBackend() takes, plus
+// parameters of the tool's own, removed before the URL reaches the store:
+//
+//   ?format=raw|text|json   how values are checked on the way in and out
+//                           (raw: any bytes, the default; text: UTF-8;
+//                           json: parsed and written in the original's
+//                           format: keys sorted, indent 4, ASCII)
+//   ?cache=json|text        the original's JsonCache / TextCache layer
+//   &timeout=N              the cache's default timeout in seconds (300)
+//
+//   file://./data?format=json
+//   file:///var/cache/app?cache=json&timeout=60
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "backends/backend.h"
+#include "backends/cache.h"
+#include "backends/status.h"
+#include "backends/view.h"
+
+namespace backends::cli {
+
+enum class ValueFormat { kRaw, kText, kJson };
+enum class CacheKind { kNone, kJson, kText };
+
+/// A URL split into the store's part and the tool's parameters.
+struct StoreSpec {
+  /// The URL given to OpenBackend(): the tool's parameters removed.
+  std::string store_url;
+  ValueFormat format = ValueFormat::kRaw;
+  CacheKind cache = CacheKind::kNone;
+  std::chrono::seconds timeout = kDefaultTimeout;
+
+  /// Errors: kInvalidArgument for a URL that does not parse, an unknown
+  /// format or cache, a bad timeout, or a timeout without a cache. These
+  /// are usage errors (exit 2).
+  static Result<StoreSpec> Parse(std::string_view url);
+};
+
+/// An open store and the format its values are checked against.
+class Store {
+ public:
+  /// Opens `spec`. Errors: OpenBackend's and the cache layer's.
+  static Result<std::unique_ptr<Store>> Open(const StoreSpec& spec);
+
+  Store(StoreSpec spec, std::unique_ptr<Backend> backend)
+      : spec_(std::move(spec)), backend_(std::move(backend)) {}
+
+  Backend& backend() const { return *backend_; }
+  const StoreSpec& spec() const { return spec_; }
+
+  /// The store beneath any layers (cache): where url / presign / ACLs act.
+  Backend& base() const;
+
+  /// Checks (text, json) or normalises (json) `bytes` given by the user
+  /// into the bytes to store under `key`. Errors: kInvalidArgument naming
+  /// the key for text that is not UTF-8 or JSON that does not parse.
+  Result<std::string> ToStored(std::string_view key, std::string bytes) const;
+
+  /// Checks stored bytes before they are shown (or copied). Errors:
+  /// kDataLoss naming the key when they are not of the store's format.
+  Result<std::string> FromStored(std::string_view key, std::string bytes) const;
+
+ private:
+  StoreSpec spec_;
+  std::unique_ptr<Backend> backend_;
+};
+
+}  // namespace backends::cli

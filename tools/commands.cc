@@ -1,0 +1,241 @@
+// The single-store verbs: put, get, rm, ls, url, presign, make-public /
+// make-private, cache prune. (cp lives in copy.cc.)
+
+#include "commands.h"
+
+#include <cstdio>
+#include <ctime>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "backends/backend.h"
+#include "backends/cache.h"
+#include "backends/file.h"
+#include "cli_io.h"
+#include "cli_store.h"
+#include "progress.h"
+#if BACKENDS_WITH_S3
+#include "backends/s3.h"
+#endif
+
+namespace backends::cli {
+
+void PrintError(const Status& status) {
+  std::string line = status.message();
+  for (char& c : line) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  std::fprintf(stderr, "backends: %s\n", line.c_str());
+}
+
+namespace {
+
+Result<std::unique_ptr<Store>> OpenStore(const std::string& url) {
+  BACKENDS_ASSIGN_OR_RETURN(StoreSpec spec, StoreSpec::Parse(url));
+  return Store::Open(spec);
+}
+
+int Missing(std::string_view verb, std::string_view key) {
+  std::fprintf(stderr, "backends: %s %s: no such key\n",
+               std::string(verb).c_str(), QuoteKey(key).c_str());
+  return kExitMissing;
+}
+
+std::FILE* ProgressOut(bool quiet) {
+  return ProgressWanted(quiet) ? stderr : nullptr;
+}
+
+std::string FormatTime(
+    const std::optional<std::chrono::system_clock::time_point>& time) {
+  if (!time) return "-";
+  std::time_t t = std::chrono::system_clock::to_time_t(*time);
+  std::tm tm{};
+  if (::gmtime_r(&t, &tm) == nullptr) return "-";
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// The scheme of a store's URL, for messages: "memory", "file", "s3".
+std::string SchemeOf(const Backend& backend) {
+  std::string url = backend.url();
+  return url.substr(0, url.find(':'));
+}
+
+#if BACKENDS_WITH_S3
+Result<S3Backend*> RequireS3(Store& store, std::string_view verb,
+                             std::string_view key) {
+  if (auto* s3 = dynamic_cast<S3Backend*>(&store.base())) return s3;
+  return UnimplementedError(
+      std::string(verb) + " " + QuoteKey(key) + ": only s3:// stores support " +
+      std::string(verb) + " (this store is " + SchemeOf(store.base()) + "://)");
+}
+#else
+Status RequireS3(Store& store, std::string_view verb, std::string_view key) {
+  return UnimplementedError(std::string(verb) + " " + QuoteKey(key) +
+                            ": only s3:// stores support " + std::string(verb) +
+                            ", and this build has no S3 (" +
+                            SchemeOf(store.base()) + "://)");
+}
+#endif
+
+}  // namespace
+
+Result<int> RunPut(const PutArgs& args) {
+  const std::string context = "put " + QuoteKey(args.key);
+  std::string bytes;
+  if (args.value && *args.value != "-") {
+    bytes = *args.value;
+  } else {
+    std::optional<InputSource> source;
+    if (args.file) {
+      BACKENDS_ASSIGN_OR_RETURN(InputSource file,
+                                InputSource::Open(context, *args.file));
+      source.emplace(std::move(file));
+    } else {
+      source.emplace(InputSource::Stdin(context));
+    }
+    // Read the input before opening the store: a missing or unreadable
+    // input file must not create the store's folder or touch any value.
+    Progress progress(ProgressOut(args.quiet), "put", ProgressUnit::kBytes,
+                      source->size().value_or(0), kChunkBytes);
+    BACKENDS_ASSIGN_OR_RETURN(bytes, source->ReadAll(progress));
+    progress.Finish();
+  }
+  BACKENDS_ASSIGN_OR_RETURN(auto store, OpenStore(args.url));
+  BACKENDS_ASSIGN_OR_RETURN(std::string stored,
+                            store->ToStored(args.key, std::move(bytes)));
+  BACKENDS_RETURN_IF_ERROR(store->backend().dump(args.key, stored));
+  return kExitOk;
+}
+
+Result<int> RunGet(const GetArgs& args) {
+  BACKENDS_ASSIGN_OR_RETURN(auto store, OpenStore(args.url));
+  BACKENDS_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                            store->backend().load(args.key));
+  if (!value) return Missing("get", args.key);
+  BACKENDS_ASSIGN_OR_RETURN(std::string bytes,
+                            store->FromStored(args.key, std::move(*value)));
+  const std::string context = "get " + QuoteKey(args.key);
+  Progress progress(ProgressOut(args.quiet), "get", ProgressUnit::kBytes,
+                    bytes.size(), kChunkBytes);
+  if (args.output && *args.output != "-") {
+    BACKENDS_ASSIGN_OR_RETURN(OutputFile file,
+                              OutputFile::Create(context, *args.output));
+    BACKENDS_RETURN_IF_ERROR(file.Write(bytes, progress));
+    BACKENDS_RETURN_IF_ERROR(file.Commit());
+  } else {
+    BACKENDS_RETURN_IF_ERROR(WriteStdout(context, bytes, progress));
+  }
+  progress.Finish();
+  return kExitOk;
+}
+
+Result<int> RunRm(const RmArgs& args) {
+  BACKENDS_ASSIGN_OR_RETURN(auto store, OpenStore(args.url));
+  int exit_code = kExitOk;
+  for (const std::string& key : args.keys) {
+    auto removed = store->backend().remove(key);
+    if (!removed.ok()) {
+      PrintError(removed.status());
+      exit_code = kExitFailure;
+    } else if (!*removed && exit_code == kExitOk) {
+      exit_code = Missing("rm", key);
+    } else if (!*removed) {
+      Missing("rm", key);
+    }
+  }
+  return exit_code;
+}
+
+Result<int> RunLs(const LsArgs& args) {
+  BACKENDS_ASSIGN_OR_RETURN(auto store, OpenStore(args.url));
+  BACKENDS_ASSIGN_OR_RETURN(std::vector<std::string> keys,
+                            store->backend().list(args.prefix));
+  for (const std::string& key : keys) {
+    if (!args.long_format) {
+      std::printf("%s\n", key.c_str());
+      continue;
+    }
+    BACKENDS_ASSIGN_OR_RETURN(std::optional<KeyInfo> info,
+                              store->backend().stat(key));
+    if (!info) continue;  // Removed since the listing.
+    std::printf("%12llu  %-20s  %s\n",
+                static_cast<unsigned long long>(info->size),
+                FormatTime(info->modified).c_str(), key.c_str());
+  }
+  return kExitOk;
+}
+
+Result<int> RunUrl(const UrlArgs& args) {
+  BACKENDS_ASSIGN_OR_RETURN(auto store, OpenStore(args.url));
+  Backend& base = store->base();
+  if (auto* file = dynamic_cast<FileBackend*>(&base)) {
+    BACKENDS_ASSIGN_OR_RETURN(std::filesystem::path path, file->path(args.key));
+    std::printf("%s\n", path.c_str());
+    return kExitOk;
+  }
+#if BACKENDS_WITH_S3
+  if (auto* s3 = dynamic_cast<S3Backend*>(&base)) {
+    BACKENDS_RETURN_IF_ERROR(ValidateKey("url", args.key));
+    std::printf("%s\n", s3->public_url(args.key).c_str());
+    return kExitOk;
+  }
+#endif
+  return UnimplementedError("url " + QuoteKey(args.key) + ": a " +
+                            SchemeOf(base) +
+                            ":// store has no per-key URL (file:// and s3:// "
+                            "have one)");
+}
+
+Result<int> RunPresign(const PresignArgs& args) {
+  BACKENDS_ASSIGN_OR_RETURN(auto store, OpenStore(args.url));
+#if BACKENDS_WITH_S3
+  BACKENDS_ASSIGN_OR_RETURN(S3Backend * s3,
+                            RequireS3(*store, "presign", args.key));
+  BACKENDS_ASSIGN_OR_RETURN(
+      std::string url,
+      s3->presign(args.key, args.expires,
+                  args.put ? S3PresignMethod::kPut : S3PresignMethod::kGet));
+  std::printf("%s\n", url.c_str());
+  return kExitOk;
+#else
+  return RequireS3(*store, "presign", args.key);
+#endif
+}
+
+Result<int> RunAcl(const AclArgs& args) {
+  const char* verb = args.make_public ? "make-public" : "make-private";
+  BACKENDS_ASSIGN_OR_RETURN(auto store, OpenStore(args.url));
+#if BACKENDS_WITH_S3
+  BACKENDS_ASSIGN_OR_RETURN(S3Backend * s3, RequireS3(*store, verb, args.key));
+  BACKENDS_RETURN_IF_ERROR(args.make_public ? s3->make_public(args.key)
+                                            : s3->make_private(args.key));
+  return kExitOk;
+#else
+  return RequireS3(*store, verb, args.key);
+#endif
+}
+
+Result<int> RunCachePrune(const PruneArgs& args) {
+  BACKENDS_ASSIGN_OR_RETURN(StoreSpec spec, StoreSpec::Parse(args.url));
+  if (spec.cache == CacheKind::kNone) {
+    std::fprintf(stderr,
+                 "backends: cache prune: the URL needs ?cache=json or "
+                 "?cache=text (and &timeout=SECONDS for text caches)\n");
+    return kExitUsage;
+  }
+  BACKENDS_ASSIGN_OR_RETURN(auto store, Store::Open(spec));
+  auto* cache = dynamic_cast<ExpiringBackend*>(&store->backend());
+  if (cache == nullptr) return InternalError("cache prune: not a cache");
+  BACKENDS_ASSIGN_OR_RETURN(std::size_t removed, cache->prune());
+  if (!args.quiet) {
+    std::printf("removed %zu expired %s\n", removed,
+                removed == 1 ? "entry" : "entries");
+  }
+  return kExitOk;
+}
+
+}  // namespace backends::cli
