@@ -7,6 +7,9 @@
 
 #include "backends/file.h"
 #include "backends/memory.h"
+#if BACKENDS_WITH_S3
+#include "s3/s3_url.h"
+#endif
 
 namespace backends {
 namespace {
@@ -55,6 +58,9 @@ Result<std::unique_ptr<Backend>> OpenBackend(std::string_view text) {
   BACKENDS_ASSIGN_OR_RETURN(Url url, Url::Parse(text));
   if (url.scheme == "memory") return OpenMemory(url);
   if (url.scheme == "file") return OpenFile(url);
+#if BACKENDS_WITH_S3
+  if (url.scheme == "s3") return s3::OpenS3Url(url);
+#endif
   return InvalidArgumentError("URL \"" + std::string(text) +
                               "\": unknown scheme \"" + url.scheme +
                               "\" (known: memory, file, s3)");

@@ -78,49 +78,49 @@ enum class S3Addressing {
 
 struct S3Options {
   /// REQUIRED: the bucket.
-  std::string bucket;
+  std::string bucket{};
   /// Every key K is stored as the object `prefix + K`; list() strips it.
   /// Usually ends with "/", e.g. "app/".
-  std::string prefix;
+  std::string prefix{};
   /// Empty: AWS_REGION, AWS_DEFAULT_REGION, the profile's region, else
   /// "us-east-1".
-  std::string region;
+  std::string region{};
   /// "http://127.0.0.1:7480" or "https://s3.example.com". Empty:
   /// AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS.
-  std::string endpoint;
+  std::string endpoint{};
   S3Addressing addressing = S3Addressing::kAuto;
 
   /// Verify TLS certificates (https endpoints). Turn off only for tests.
   bool verify_tls = true;
   /// PEM bundle of trusted certificates. Empty: AWS_CA_BUNDLE, else the
   /// system's.
-  std::string ca_bundle;
+  std::string ca_bundle{};
   std::chrono::milliseconds connect_timeout{10'000};
   /// Whole-request limit; zero: none (a stalled transfer still fails after
   /// 60 s without progress).
   std::chrono::milliseconds request_timeout{0};
 
   /// Credentials profile. Empty: AWS_PROFILE, else "default".
-  std::string profile;
+  std::string profile{};
   /// Send unsigned requests (public buckets); no credentials are looked up.
   bool anonymous = false;
   /// Explicit credentials, first in the chain when set. Never printed,
   /// never part of url().
-  std::string access_key_id;
-  std::string secret_access_key;
-  std::string session_token;
+  std::string access_key_id{};
+  std::string secret_access_key{};
+  std::string session_token{};
 
   // How dump() writes objects (S3RawBackend's behaviour; per-call
   // overrides: S3PutOptions).
 
   /// Content-Type of written objects. Empty: guessed from the key's
   /// extension ("application/octet-stream" when unknown).
-  std::string content_type;
+  std::string content_type{};
   /// Objects of these content types are stored gzipped, with
   /// `Content-Encoding: gzip`, and decoded again by load().
   std::vector<std::string> gzip_types = {"application/javascript", "text/css"};
   /// When set, objects get `Cache-Control: public, max-age=N`.
-  std::optional<std::chrono::seconds> cache_age;
+  std::optional<std::chrono::seconds> cache_age{};
   /// Upload objects with the canned ACL public-read.
   bool public_read = false;
 
@@ -129,7 +129,7 @@ struct S3Options {
   bool check_bucket = true;
 
   /// Where request signing gets the time from. Null: DefaultClock().
-  std::shared_ptr<Clock> clock;
+  std::shared_ptr<Clock> clock{};
 
   /// From s3://BUCKET/PREFIX?region=R&endpoint=E&path_style=1&... with
   /// parameters region, endpoint, path_style (0/1), verify_tls (0/1),
@@ -143,18 +143,18 @@ struct S3Options {
 
 /// Per-object overrides for a write; unset fields take the S3Options value.
 struct S3PutOptions {
-  std::optional<std::string> content_type;
-  std::optional<std::chrono::seconds> cache_age;
-  std::optional<bool> public_read;
+  std::optional<std::string> content_type{};
+  std::optional<std::chrono::seconds> cache_age{};
+  std::optional<bool> public_read{};
 };
 
 /// An object with the headers S3RawBackend cares about.
 struct S3Object {
-  std::string body;
-  std::string content_type;
+  std::string body{};
+  std::string content_type{};
   /// "gzip" when stored compressed (whether or not `body` was decoded).
-  std::string content_encoding;
-  std::string cache_control;
+  std::string content_encoding{};
+  std::string cache_control{};
 };
 
 enum class S3PresignMethod { kGet, kPut };

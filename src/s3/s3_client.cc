@@ -18,6 +18,7 @@
 
 #include <openssl/evp.h>
 
+#include "s3/s3_config.h"
 #include "s3/s3_errors.h"
 
 namespace backends::s3 {
@@ -33,10 +34,6 @@ std::string EncodeQuery(
     out += UriEncode(value, false);
   }
   return out;
-}
-
-std::string AwsAuthority(std::string_view region) {
-  return "s3." + std::string(region) + ".amazonaws.com";
 }
 
 }  // namespace
@@ -107,8 +104,7 @@ Result<HttpResponse> S3Client::SendOnce(const S3Endpoint& endpoint,
     signing.host = target.authority;
     signing.path = target.path;
     signing.query = request.query;
-    signing.headers = request.headers;
-    signing.headers.emplace_back("Host", target.authority);
+    signing.headers = request.headers;  // the signer adds Host itself
     signing.payload_sha256 = payload_sha256;
     SigningScope scope{
         .region = endpoint.region, .service = "s3", .time = clock_->now()};
@@ -116,7 +112,6 @@ Result<HttpResponse> S3Client::SendOnce(const S3Endpoint& endpoint,
     if (!signed_request.ok()) {
       return signed_request.status().WithContext(context);
     }
-    http.headers.emplace_back("Host", target.authority);
     for (auto& header : signed_request->headers) {
       http.headers.push_back(std::move(header));
     }
@@ -140,7 +135,7 @@ bool S3Client::CorrectRegion(const S3Endpoint& used,
   std::scoped_lock lock(mutex_);
   if (endpoint_.region == used.region) {
     endpoint_.region = region;
-    if (endpoint_.aws) endpoint_.authority = AwsAuthority(region);
+    if (endpoint_.aws) endpoint_.authority = AwsS3Authority(region);
   }
   return true;
 }
@@ -173,7 +168,6 @@ Result<std::string> S3Client::Presign(std::string_view method,
   signing.method = std::string(method);
   signing.host = target.authority;
   signing.path = target.path;
-  signing.headers.emplace_back("Host", target.authority);
   signing.payload_sha256 = "UNSIGNED-PAYLOAD";
   SigningScope scope{
       .region = now.region, .service = "s3", .time = clock_->now()};

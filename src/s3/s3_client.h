@@ -44,11 +44,11 @@ class S3Client {
   struct Request {
     std::string method;
     /// The full object key (prefix included); empty for bucket requests.
-    std::string key;
+    std::string key{};
     /// Raw (unencoded) query parameters.
-    std::vector<std::pair<std::string, std::string>> query;
-    HttpHeaders headers;
-    std::string_view body;
+    std::vector<std::pair<std::string, std::string>> query{};
+    HttpHeaders headers{};
+    std::string_view body{};
   };
 
   S3Client(S3Endpoint endpoint, CredentialsSource credentials,

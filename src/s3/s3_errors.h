@@ -17,10 +17,10 @@ namespace backends::s3 {
 /// sends an empty <Message>).
 struct S3ErrorInfo {
   long http_status = 0;
-  std::string code;           // "NoSuchBucket", "AccessDenied", ...
-  std::string message;        // the server's text, possibly empty
-  std::string request_id;     // for support requests; never secret
-  std::string bucket_region;  // x-amz-bucket-region, when sent
+  std::string code{};           // "NoSuchBucket", "AccessDenied", ...
+  std::string message{};        // the server's text, possibly empty
+  std::string request_id{};     // for support requests; never secret
+  std::string bucket_region{};  // x-amz-bucket-region, when sent
 };
 
 /// Parses an S3 <Error> document (or anything else: then only the status is

@@ -1,0 +1,490 @@
+// The S3 store: the Backend contract on S3 requests (see s3.h for the
+// mapping of each operation), plus S3JsonBackend and S3RawBackend.
+//
+// Missing versus failing: GET and HEAD answer 404 for a missing key. A GET
+// 404 carries an error document (NoSuchKey: missing; NoSuchBucket: an
+// error); a HEAD 404 has no body, so HEAD cannot tell a missing key from a
+// missing bucket: Open() checks the bucket once (check_bucket) for that.
+// A HEAD failing with another status also has no body: the error code
+// (AccessDenied, SignatureDoesNotMatch, ...) is learned by repeating the
+// request as a one-byte GET, so the error names its cause.
+//
+// remove(): S3 DELETE answers 204 whether or not the key existed, so
+// whether it existed comes from a HEAD first. Between the HEAD and the
+// DELETE another client may remove the key; both callers then see true.
+//
+// gzip: objects of the gzip content types are stored compressed with
+// Content-Encoding: gzip and x-amz-meta-uncompressed-size (so stat() reports
+// the value's size, not the stored size).
+
+#include <algorithm>
+#include <charconv>
+
+#include "backends/s3.h"
+#include "s3/content_type.h"
+#include "s3/credentials.h"
+#include "s3/gzip.h"
+#include "s3/list_objects.h"
+#include "s3/s3_client.h"
+#include "s3/s3_config.h"
+#include "s3/s3_errors.h"
+#include "s3/s3_url.h"
+#include "s3/sigv4.h"
+
+namespace backends {
+namespace {
+
+using s3::HttpResponse;
+using s3::S3Client;
+
+constexpr std::size_t kMaxObjectKeyBytes = 1024;
+constexpr std::string_view kSizeHeader = "x-amz-meta-uncompressed-size";
+
+std::string Context(std::string_view operation, std::string_view key) {
+  return std::string(operation) + " " + QuoteKey(key);
+}
+
+std::optional<std::uint64_t> ParseSize(const std::string* text) {
+  if (text == nullptr) return std::nullopt;
+  std::uint64_t n = 0;
+  auto [end, error] =
+      std::from_chars(text->data(), text->data() + text->size(), n);
+  if (error != std::errc() || end != text->data() + text->size()) {
+    return std::nullopt;
+  }
+  return n;
+}
+
+// What S3Backend::Open needs from the options and the environment.
+struct Resolved {
+  s3::ResolvedS3Config config;
+  s3::S3Endpoint endpoint;
+  s3::TransportOptions transport;
+  std::shared_ptr<s3::CredentialsProvider> credentials;
+};
+
+Result<Resolved> Resolve(const S3Options& options) {
+  Resolved out;
+  BACKENDS_ASSIGN_OR_RETURN(out.config,
+                            s3::ResolveS3Config(options, s3::Environment()));
+  out.endpoint = {.scheme = out.config.scheme,
+                  .authority = out.config.authority,
+                  .bucket = options.bucket,
+                  .region = out.config.region,
+                  .path_style = out.config.path_style,
+                  .aws = out.config.endpoint_is_default};
+  out.transport = {.verify_tls = options.verify_tls,
+                   .ca_bundle = out.config.ca_bundle,
+                   .connect_timeout = options.connect_timeout,
+                   .request_timeout = options.request_timeout};
+  s3::CredentialsOptions credentials;
+  credentials.access_key_id = options.access_key_id;
+  credentials.secret_access_key = options.secret_access_key;
+  credentials.session_token = options.session_token;
+  credentials.profile = out.config.profile;
+  credentials.anonymous = options.anonymous;
+  credentials.clock = options.clock;
+  auto provider = s3::MakeCredentialsProvider(credentials);
+  if (!provider.ok()) {
+    return provider.status().WithContext("open bucket \"" + options.bucket +
+                                         "\"");
+  }
+  out.credentials = std::move(provider).value();
+  return out;
+}
+
+std::string HeaderOr(const HttpResponse& response, std::string_view name) {
+  const std::string* value = response.header(name);
+  return value == nullptr ? std::string() : *value;
+}
+
+class S3BackendImpl final : public S3Backend {
+ public:
+  S3BackendImpl(S3Options options, bool endpoint_is_default,
+                std::unique_ptr<S3Client> client)
+      : options_(std::move(options)),
+        endpoint_is_default_(endpoint_is_default),
+        client_(std::move(client)) {}
+
+  const S3Options& options() const override { return options_; }
+
+  Status CheckBucket() {
+    S3Client::Request request{.method = "HEAD"};
+    const std::string context = "open bucket \"" + options_.bucket + "\"";
+    BACKENDS_ASSIGN_OR_RETURN(HttpResponse response,
+                              client_->Send(request, context));
+    if (response.status == 200) return Status::OK();
+    if (response.status == 404) {
+      return NotFoundError(context + ": s3 HEAD returned 404 NoSuchBucket (" +
+                           "the bucket does not exist)");
+    }
+    // A 403 may only mean that this identity may not list the bucket while
+    // it may read and write objects: leave the verdict to the operations.
+    if (response.status == 403) return Status::OK();
+    return Diagnose(request, response, context);
+  }
+
+  Result<std::optional<std::string>> load(std::string_view key) override {
+    BACKENDS_ASSIGN_OR_RETURN(auto object, Get("load", key, true));
+    if (!object) return std::optional<std::string>();
+    return std::optional<std::string>(std::move(object->body));
+  }
+
+  Result<std::optional<S3Object>> load_object(std::string_view key,
+                                              bool decode) override {
+    return Get("load", key, decode);
+  }
+
+  Status dump(std::string_view key, std::string_view value) override {
+    return dump(key, value, S3PutOptions{});
+  }
+
+  Status dump(std::string_view key, std::string_view value,
+              const S3PutOptions& put) override {
+    BACKENDS_RETURN_IF_ERROR(CheckKey("dump", key));
+    const std::string context = Context("dump", key);
+    S3Client::Request request{.method = "PUT", .key = ObjectKey(key)};
+    std::string type = put.content_type.value_or(options_.content_type);
+    if (type.empty()) type = s3::GuessContentType(key);
+    request.headers.emplace_back("Content-Type", type);
+    std::string compressed;
+    request.body = value;
+    if (s3::ContentTypeIn(type, options_.gzip_types)) {
+      BACKENDS_ASSIGN_OR_RETURN(compressed, s3::GzipCompress(value));
+      request.body = compressed;
+      request.headers.emplace_back("Content-Encoding", "gzip");
+      request.headers.emplace_back(std::string(kSizeHeader),
+                                   std::to_string(value.size()));
+    }
+    if (auto age = put.cache_age ? put.cache_age : options_.cache_age) {
+      request.headers.emplace_back(
+          "Cache-Control", "public, max-age=" + std::to_string(age->count()));
+    }
+    if (put.public_read.value_or(options_.public_read)) {
+      request.headers.emplace_back("x-amz-acl", "public-read");
+    }
+    BACKENDS_ASSIGN_OR_RETURN(HttpResponse response,
+                              client_->Send(request, context));
+    if (response.status == 200) return Status::OK();
+    return Diagnose(request, response, context);
+  }
+
+  Result<bool> remove(std::string_view key) override {
+    BACKENDS_RETURN_IF_ERROR(CheckKey("remove", key));
+    BACKENDS_ASSIGN_OR_RETURN(auto head, Head("remove", key));
+    if (!head) return false;
+    const std::string context = Context("remove", key);
+    S3Client::Request request{.method = "DELETE", .key = ObjectKey(key)};
+    BACKENDS_ASSIGN_OR_RETURN(HttpResponse response,
+                              client_->Send(request, context));
+    // 404: another client removed it after our HEAD; it existed.
+    if (response.status == 204 || response.status == 200 ||
+        response.status == 404) {
+      return true;
+    }
+    return Diagnose(request, response, context);
+  }
+
+  Result<bool> contains(std::string_view key) override {
+    BACKENDS_RETURN_IF_ERROR(CheckKey("contains", key));
+    BACKENDS_ASSIGN_OR_RETURN(auto head, Head("contains", key));
+    return head.has_value();
+  }
+
+  Result<std::optional<KeyInfo>> stat(std::string_view key) override {
+    BACKENDS_RETURN_IF_ERROR(CheckKey("stat", key));
+    BACKENDS_ASSIGN_OR_RETURN(auto head, Head("stat", key));
+    if (!head) return std::optional<KeyInfo>();
+    KeyInfo info;
+    auto size = ParseSize(head->header(kSizeHeader));
+    if (!size) size = ParseSize(head->header("content-length"));
+    info.size = size.value_or(0);
+    if (const std::string* modified = head->header("last-modified")) {
+      info.modified = s3::ParseHttpDate(*modified);
+    }
+    return std::optional<KeyInfo>(info);
+  }
+
+  Result<std::vector<std::string>> list(std::string_view prefix) override {
+    BACKENDS_ASSIGN_OR_RETURN(
+        auto objects,
+        ListObjects("list", options_.prefix + std::string(prefix)));
+    std::vector<std::string> keys;
+    keys.reserve(objects.size());
+    for (auto& object : objects) {
+      keys.push_back(object.key.substr(options_.prefix.size()));
+    }
+    if (!std::is_sorted(keys.begin(), keys.end())) {
+      std::sort(keys.begin(), keys.end());
+    }
+    return keys;
+  }
+
+  Result<std::size_t> size() override {
+    BACKENDS_ASSIGN_OR_RETURN(auto objects,
+                              ListObjects("size", options_.prefix));
+    return objects.size();
+  }
+
+  Status clear() override {
+    BACKENDS_ASSIGN_OR_RETURN(auto objects,
+                              ListObjects("clear", options_.prefix));
+    std::vector<std::string> batch;
+    for (std::size_t i = 0; i < objects.size(); ++i) {
+      batch.push_back(std::move(objects[i].key));
+      if (batch.size() == s3::kMaxDeleteBatch || i + 1 == objects.size()) {
+        BACKENDS_RETURN_IF_ERROR(DeleteBatch(batch));
+        batch.clear();
+      }
+    }
+    return Status::OK();
+  }
+
+  std::string url() const override {
+    S3Options shown = options_;
+    shown.region = client_->endpoint().region;
+    return s3::S3StoreUrl(shown, endpoint_is_default_);
+  }
+
+  std::string public_url(std::string_view key) const override {
+    return client_->ObjectUrl(options_.bucket, ObjectKey(key));
+  }
+  std::string public_url(std::string_view bucket,
+                         std::string_view key) const override {
+    return client_->ObjectUrl(bucket, key);
+  }
+
+  Status make_public(std::string_view key) override {
+    return PutAcl("make_public", key, "public-read");
+  }
+  Status make_private(std::string_view key) override {
+    return PutAcl("make_private", key, "private");
+  }
+
+  Result<std::string> presign(std::string_view key, std::chrono::seconds expiry,
+                              S3PresignMethod method) override {
+    BACKENDS_RETURN_IF_ERROR(CheckKey("presign", key));
+    const std::string context = Context("presign", key);
+    if (expiry < std::chrono::seconds(1) ||
+        expiry > std::chrono::seconds(7 * 24 * 3600)) {
+      return InvalidArgumentError(context +
+                                  ": expiry must be 1 s to 7 days, not " +
+                                  std::to_string(expiry.count()) + " s");
+    }
+    return client_->Presign(method == S3PresignMethod::kPut ? "PUT" : "GET",
+                            ObjectKey(key), expiry, context);
+  }
+
+ private:
+  std::string ObjectKey(std::string_view key) const {
+    return options_.prefix + std::string(key);
+  }
+
+  Status CheckKey(std::string_view operation, std::string_view key) const {
+    BACKENDS_RETURN_IF_ERROR(ValidateKey(operation, key));
+    if (options_.prefix.size() + key.size() > kMaxObjectKeyBytes) {
+      return InvalidArgumentError(
+          Context(operation, key) + ": prefix + key is " +
+          std::to_string(options_.prefix.size() + key.size()) +
+          " bytes; S3 keys hold at most 1024");
+    }
+    return Status::OK();
+  }
+
+  // The Status for a failed answer. A HEAD error has no body: repeat it as a
+  // one-byte GET to learn the S3 error code.
+  Status Diagnose(const S3Client::Request& request,
+                  const HttpResponse& response, std::string_view context) {
+    auto info = s3::ParseS3Error(response.status, response.body,
+                                 HeaderOr(response, "x-amz-error-code"));
+    info.bucket_region = HeaderOr(response, "x-amz-bucket-region");
+    if (request.method == "HEAD" && info.code.empty()) {
+      S3Client::Request probe{.method = "GET", .key = request.key};
+      if (request.key.empty()) {
+        probe.query = {{"list-type", "2"}, {"max-keys", "1"}};
+      } else {
+        probe.headers.emplace_back("Range", "bytes=0-0");
+      }
+      auto answer = client_->Send(probe, context);
+      if (answer.ok() && answer->status == response.status) {
+        auto detail = s3::ParseS3Error(answer->status, answer->body);
+        info.code = detail.code;
+        info.message = detail.message;
+        info.request_id = detail.request_id;
+      }
+    }
+    return s3::S3Error(context, request.method, info);
+  }
+
+  Result<std::optional<S3Object>> Get(std::string_view operation,
+                                      std::string_view key, bool decode) {
+    BACKENDS_RETURN_IF_ERROR(CheckKey(operation, key));
+    const std::string context = Context(operation, key);
+    S3Client::Request request{.method = "GET", .key = ObjectKey(key)};
+    BACKENDS_ASSIGN_OR_RETURN(HttpResponse response,
+                              client_->Send(request, context));
+    if (response.status == 404) {
+      auto info = s3::ParseS3Error(response.status, response.body);
+      if (info.code.empty() || info.code == "NoSuchKey") {
+        return std::optional<S3Object>();
+      }
+    }
+    if (response.status != 200) return Diagnose(request, response, context);
+    S3Object object;
+    object.content_type = HeaderOr(response, "content-type");
+    object.content_encoding = HeaderOr(response, "content-encoding");
+    object.cache_control = HeaderOr(response, "cache-control");
+    if (decode && s3::ContentTypeIn(object.content_encoding, {"gzip"})) {
+      BACKENDS_ASSIGN_OR_RETURN(object.body,
+                                s3::GzipDecompress(response.body, context));
+    } else {
+      object.body = std::move(response.body);
+    }
+    return std::optional<S3Object>(std::move(object));
+  }
+
+  // The HEAD answer, or std::nullopt if the key is missing.
+  Result<std::optional<HttpResponse>> Head(std::string_view operation,
+                                           std::string_view key) {
+    const std::string context = Context(operation, key);
+    S3Client::Request request{.method = "HEAD", .key = ObjectKey(key)};
+    BACKENDS_ASSIGN_OR_RETURN(HttpResponse response,
+                              client_->Send(request, context));
+    if (response.status == 404) return std::optional<HttpResponse>();
+    if (response.status != 200) return Diagnose(request, response, context);
+    return std::optional<HttpResponse>(std::move(response));
+  }
+
+  // Every object under `full_prefix`, page by page.
+  Result<std::vector<s3::ListedObject>> ListObjects(
+      std::string_view operation, const std::string& full_prefix) {
+    const std::string context = std::string(operation) + " " +
+                                QuoteKey(full_prefix) + " in bucket \"" +
+                                options_.bucket + "\"";
+    std::vector<s3::ListedObject> out;
+    std::string token;
+    do {
+      S3Client::Request request{.method = "GET"};
+      request.query = {{"list-type", "2"}, {"encoding-type", "url"}};
+      if (!full_prefix.empty())
+        request.query.emplace_back("prefix", full_prefix);
+      if (!token.empty()) {
+        request.query.emplace_back("continuation-token", token);
+      }
+      BACKENDS_ASSIGN_OR_RETURN(HttpResponse response,
+                                client_->Send(request, context));
+      if (response.status != 200) return Diagnose(request, response, context);
+      BACKENDS_ASSIGN_OR_RETURN(auto page,
+                                s3::ParseListObjectsV2(response.body, context));
+      for (auto& object : page.objects) {
+        if (object.key.starts_with(full_prefix))
+          out.push_back(std::move(object));
+      }
+      token = page.truncated ? page.next_token : std::string();
+    } while (!token.empty());
+    return out;
+  }
+
+  Status DeleteBatch(const std::vector<std::string>& keys) {
+    const std::string context = "clear (" + std::to_string(keys.size()) +
+                                " keys from " + QuoteKey(keys.front()) + ")";
+    const std::string body = s3::BuildDeleteObjectsXml(keys);
+    S3Client::Request request{.method = "POST"};
+    request.query = {{"delete", ""}};
+    request.headers = {{"Content-Type", "application/xml"},
+                       {"Content-MD5", s3::ContentMd5(body)}};
+    request.body = body;
+    BACKENDS_ASSIGN_OR_RETURN(HttpResponse response,
+                              client_->Send(request, context));
+    if (response.status != 200) return Diagnose(request, response, context);
+    BACKENDS_ASSIGN_OR_RETURN(
+        auto failures, s3::ParseDeleteObjectsResult(response.body, context));
+    for (const auto& failure : failures) {
+      if (failure.code == "NoSuchKey") continue;  // Gone already: fine.
+      s3::S3ErrorInfo info{
+          .http_status = 200, .code = failure.code, .message = failure.message};
+      // A per-key failure inside a 200 answer: map by its code.
+      info.http_status = failure.code == "AccessDenied" ? 403 : 500;
+      return s3::S3Error("clear " + QuoteKey(failure.key), "POST ?delete",
+                         info);
+    }
+    return Status::OK();
+  }
+
+  Status PutAcl(std::string_view operation, std::string_view key,
+                std::string_view acl) {
+    BACKENDS_RETURN_IF_ERROR(CheckKey(operation, key));
+    const std::string context = Context(operation, key);
+    S3Client::Request request{.method = "PUT", .key = ObjectKey(key)};
+    request.query = {{"acl", ""}};
+    request.headers = {{"x-amz-acl", std::string(acl)}};
+    BACKENDS_ASSIGN_OR_RETURN(HttpResponse response,
+                              client_->Send(request, context));
+    if (response.status == 200) return Status::OK();
+    auto info = s3::ParseS3Error(response.status, response.body);
+    if (info.code == "NoSuchKey") {
+      return FailedPreconditionError(context + ": no such key");
+    }
+    return Diagnose(request, response, context);
+  }
+
+  const S3Options options_;
+  const bool endpoint_is_default_;
+  const std::unique_ptr<S3Client> client_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<S3Backend>> S3Backend::Open(S3Options options) {
+  if (options.bucket.empty()) {
+    return InvalidArgumentError("open S3 store: no bucket given");
+  }
+  BACKENDS_ASSIGN_OR_RETURN(Resolved resolved, Resolve(options));
+  // Secrets live in the credentials provider only, never in options().
+  options.access_key_id.clear();
+  options.secret_access_key.clear();
+  options.session_token.clear();
+  options.region = resolved.config.region;
+  options.endpoint = resolved.config.endpoint;
+  options.ca_bundle = resolved.config.ca_bundle;
+  if (!resolved.config.endpoint_is_default) {
+    // Printed by url(): custom endpoints name their addressing explicitly.
+    options.addressing = resolved.config.path_style
+                             ? S3Addressing::kPathStyle
+                             : S3Addressing::kVirtualHosted;
+  }
+  auto provider = resolved.credentials;
+  auto client = std::make_unique<S3Client>(
+      std::move(resolved.endpoint),
+      [provider] { return provider->GetCredentials(); },
+      s3::NewCurlTransport(std::move(resolved.transport)),
+      options.clock ? options.clock : DefaultClock());
+  auto store = std::make_unique<S3BackendImpl>(
+      std::move(options), resolved.config.endpoint_is_default,
+      std::move(client));
+  if (store->options().check_bucket) {
+    BACKENDS_RETURN_IF_ERROR(store->CheckBucket());
+  }
+  return std::unique_ptr<S3Backend>(std::move(store));
+}
+
+Result<S3JsonBackend> S3JsonBackend::Open(S3Options options,
+                                          JsonFormat format) {
+  options.content_type = "application/json";
+  BACKENDS_ASSIGN_OR_RETURN(auto store, S3Backend::Open(std::move(options)));
+  return S3JsonBackend(std::move(store), JsonCodec{format});
+}
+
+Result<S3RawBackend> S3RawBackend::Open(S3Options options) {
+  BACKENDS_ASSIGN_OR_RETURN(auto store, S3Backend::Open(std::move(options)));
+  return S3RawBackend(std::move(store), RawCodec{});
+}
+
+Result<std::optional<std::string>> S3RawBackend::load_stored(
+    std::string_view key) const {
+  BACKENDS_ASSIGN_OR_RETURN(auto object, s3().load_object(key, false));
+  if (!object) return std::optional<std::string>();
+  return std::optional<std::string>(std::move(object->body));
+}
+
+}  // namespace backends
