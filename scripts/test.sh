@@ -38,6 +38,9 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DBACKENDS_WERROR=ON \
   -DBACKENDS_SANITIZE="$sanitize" >/dev/null
 cmake --build "$build" -j"$(nproc)"
 
+# Tests talk only to servers on 127.0.0.1: never let the credentials chain
+# reach the EC2 metadata address, whatever a test forgets to set.
+export AWS_EC2_METADATA_DISABLED=true
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
