@@ -63,7 +63,11 @@ Result<std::string> GzipDecompress(std::string_view data,
                          ": cannot allocate a gzip decompressor");
   }
   std::string out;
-  std::size_t guess = std::max(TrailerSize(data), data.size() * 4);
+  // DEFLATE expands at most ~1032:1, so no valid member decodes to more
+  // than this: a corrupt ISIZE never makes us allocate gigabytes.
+  const std::size_t bound = data.size() * 1032 + 1024;
+  std::size_t guess = TrailerSize(data);
+  if (guess > bound) guess = data.size() * 4;
   while (!data.empty()) {
     std::string member(std::max<std::size_t>(guess, 64), '\0');
     for (;;) {
@@ -73,9 +77,9 @@ Result<std::string> GzipDecompress(std::string_view data,
           decompressor.get(), data.data(), data.size(), member.data(),
           member.size(), &in_used, &out_used);
       if (r == LIBDEFLATE_INSUFFICIENT_SPACE) {
-        if (member.size() > (std::size_t{1} << 40)) {
+        if (member.size() > bound) {
           return DataLossError(std::string(context) +
-                               ": gzip member too large");
+                               ": stored gzip data is corrupt");
         }
         member.resize(member.size() * 2);
         continue;
