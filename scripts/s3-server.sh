@@ -40,8 +40,11 @@ SK=${RGW_SECRET_KEY:-backends-test-secret-not-a-real-one}
 MEM=${RGW_MEM_BYTES:-2147483648}
 C=(-c "$D/ceph.conf")
 
+STARTING=0
 die() {
   echo "s3-server.sh: $*" >&2
+  # A half-started server is stopped, not left running.
+  if [ "$STARTING" = 1 ]; then stop_server; fi
   exit 1
 }
 
@@ -49,9 +52,13 @@ print_env() {
   cat "$D/env"
 }
 
-alive() {  # alive NAME: the daemon NAME (mon.a, osd.0, client.rgw.a) runs
+alive() {  # alive NAME: the daemon NAME (mon.a, osd.0, rgw) runs
   local f="$D/run/$1.pid"
   [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null
+}
+
+rgw_alive() {  # radosgw runs (our launch PID, or its own pid file)
+  alive rgw || alive client.rgw.a
 }
 
 answers() {  # the S3 port answers HTTP
@@ -60,7 +67,7 @@ answers() {  # the S3 port answers HTTP
 
 stop_server() {
   local n f pid i
-  for n in client.rgw.a osd.0 mon.a; do
+  for n in rgw client.rgw.a osd.0 mon.a; do
     f="$D/run/$n.pid"
     [ -f "$f" ] || continue
     pid=$(cat "$f")
@@ -88,7 +95,7 @@ start_server() {
     die "missing ${missing[*]}: run scripts/install-deps.sh test" \
         "(Debian packages ceph-mon ceph-osd radosgw ceph-common curl)"
   fi
-  if alive client.rgw.a && [ -f "$D/env" ] && answers; then
+  if rgw_alive && [ -f "$D/env" ] && answers; then
     echo "s3-server.sh: reusing the radosgw already running in $D" >&2
     print_env
     return 0
@@ -100,6 +107,7 @@ start_server() {
   fi
   local t0
   t0=$(date +%s.%N)
+  STARTING=1
   rm -rf "$D"
   mkdir -p "$D/mon.a" "$D/osd.0" "$D/run" "$D/log" "$D/rgw"
   local fsid
@@ -165,11 +173,13 @@ CONF
   done
   timeout 10 ceph "${C[@]}" osd stat 2>/dev/null | grep -q "1 up" ||
     die "the OSD did not come up within 60 s: see $D/log"
-  radosgw "${C[@]}" -n client.rgw.a >"$D/log/rgw-start.out" 2>&1 ||
-    die "radosgw did not start: see $D/log"
+  # radosgw in the foreground, in the background of this script: its PID is
+  # known at once (a daemonized radosgw writes its pid file only when ready).
+  radosgw "${C[@]}" -n client.rgw.a -f </dev/null >"$D/log/rgw-start.out" 2>&1 &
+  echo $! >"$D/run/rgw.pid"
   for i in $(seq 1 240); do
     answers && break
-    alive client.rgw.a || die "radosgw exited while starting: see $D/log"
+    alive rgw || die "radosgw exited while starting: see $D/log"
     sleep 0.5
   done
   answers || die "radosgw does not answer on 127.0.0.1:$PORT: see $D/log"
@@ -191,6 +201,7 @@ export AWS_ACCESS_KEY_ID=$AK
 export AWS_SECRET_ACCESS_KEY=$SK
 export AWS_DEFAULT_REGION=us-east-1
 ENV
+  STARTING=0
   echo "s3-server.sh: radosgw ready on 127.0.0.1:$PORT in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s" >&2
   print_env
 }
@@ -199,7 +210,7 @@ case "${1:-}" in
   start) start_server ;;
   stop) stop_server ;;
   env)
-    alive client.rgw.a && [ -f "$D/env" ] ||
+    rgw_alive && [ -f "$D/env" ] ||
       die "no radosgw running in $D: run '$0 start'"
     print_env
     ;;
@@ -208,7 +219,7 @@ case "${1:-}" in
     [ $# -gt 0 ] || die "usage: $0 run COMMAND [ARGS...]"
     # Stop the server at the end only if this run started it.
     started=1
-    if alive client.rgw.a && [ -f "$D/env" ] && answers; then started=0; fi
+    if rgw_alive && [ -f "$D/env" ] && answers; then started=0; fi
     envtext=$(start_server)
     if [ "$started" = 1 ]; then trap stop_server EXIT; fi
     eval "$envtext"
