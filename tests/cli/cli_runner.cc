@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 #include <tuple>
 #include <utility>
 
@@ -84,8 +85,22 @@ CliProcess::CliProcess(CliOptions options) : options_(std::move(options)) {
   for (auto& arg : argv_storage) argv.push_back(arg.data());
   argv.push_back(nullptr);
 
+  // The inherited environment, minus the names options_.env replaces
+  // (getenv returns the first match, so a later duplicate would be ignored).
   std::vector<std::string> env_storage;
-  for (char** e = environ; *e != nullptr; ++e) env_storage.emplace_back(*e);
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    bool replaced = false;
+    for (const auto& override_entry : options_.env) {
+      std::string_view name =
+          std::string_view(override_entry).substr(0, override_entry.find('='));
+      if (entry.size() > name.size() && entry.substr(0, name.size()) == name &&
+          entry[name.size()] == '=') {
+        replaced = true;
+      }
+    }
+    if (!replaced) env_storage.emplace_back(entry);
+  }
   for (const auto& e : options_.env) env_storage.push_back(e);
   std::vector<char*> envp;
   for (auto& e : env_storage) envp.push_back(e.data());

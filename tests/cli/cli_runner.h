@@ -23,8 +23,8 @@ struct CliOptions {
   std::string input;              // Fed to stdin, then stdin is closed.
   std::filesystem::path cwd;      // Empty: the test's working folder.
   bool stderr_is_terminal = false;
-  /// Extra environment entries "NAME=value" (the test's own environment is
-  /// inherited).
+  /// Environment entries "NAME=value" that add to or replace the test's
+  /// own (which is inherited).
   std::vector<std::string> env;
 };
 
