@@ -51,6 +51,21 @@ PAIRS = [
         ("nlohmann", "json/parse/nlohmann/1024", "json/parse/simdjson/1024", None),
         ("our writer vs nlohmann dump(4)", "json/write/ours/1024", "json/write/nlohmann/1024", None),
     ]),
+    ("Caches, 1 KiB values, in a folder (vs python3-diskcache)", [
+        ("JsonCache get (live entry)", "cache/json_get/ours", "diskcache/json_get", ("<=", 0.5)),
+        ("JsonCache set", "cache/json_set/ours", "diskcache/json_set", ("<=", 1.0)),
+        ("TextCache get (live entry)", "cache/text_get/ours", "diskcache/text_get", None),
+        ("TextCache set", "cache/text_set/ours", "diskcache/text_set", None),
+        ("JsonCache get vs FS JSON load", "cache/json_get/ours", "fs/json_load/ours", None),
+    ]),
+    ("gzip, 1 MiB of JavaScript-like text (libdeflate vs zlib level 6)", [
+        ("compress, level 6: time", "gzip/compress/ours/level:6", "gzip/compress/zlib/level:6", ("<=", 0.5)),
+        ("compress, level 6: size", "gzip/compress/ours/level:6#compressed", "gzip/compress/zlib/level:6#compressed", ("<=", 1.01)),
+        ("compress, level 7: time", "gzip/compress/ours/level:7", "gzip/compress/zlib/level:6", None),
+        ("compress, level 7: size", "gzip/compress/ours/level:7#compressed", "gzip/compress/zlib/level:6#compressed", None),
+        ("compress, level 8: size", "gzip/compress/ours/level:8#compressed", "gzip/compress/zlib/level:6#compressed", None),
+        ("decompress", "gzip/decompress/ours", "gzip/decompress/zlib", None),
+    ]),
     ("Memory (VolatileBackend vs unordered_map + shared_mutex)", [
         ("load 100 B, 1 thread", "memory/load/ours/100/threads:1", "memory/load/raw/100/threads:1", ("<=", 1.5)),
         ("load 1 KiB, 1 thread", "memory/load/ours/1024/threads:1", "memory/load/raw/1024/threads:1", ("<=", 1.5)),
@@ -61,6 +76,7 @@ PAIRS = [
         ("dump 1 KiB, 2 threads", "memory/dump/ours/1024/threads:2", "memory/dump/raw/1024/threads:2", ("<=", 1.5)),
         ("dump 64 KiB, 1 thread", "memory/dump/ours/65536/threads:1", "memory/dump/raw/65536/threads:1", ("<=", 1.5)),
         ("load 1 KiB vs original (Python dict)", "memory/load/ours/1024/threads:1", "original/memory_load", None),
+        ("dump 1 KiB vs original (Python dict)", "memory/dump/ours/1024/threads:1", "original/memory_dump", None),
     ]),
 ]
 
@@ -91,6 +107,11 @@ def load_runs(paths):
             runs.setdefault(name, []).append(
                 (b.get("repetition_index", 0), b["real_time"] * scale,
                  None if cpu is None else cpu * scale))
+            # Counters as pseudo-benchmarks "name#counter" (e.g. sizes).
+            for counter in ("compressed",):
+                if counter in b:
+                    runs.setdefault(f"{name}#{counter}", []).append(
+                        (b.get("repetition_index", 0), float(b[counter]), None))
     for reps in runs.values():
         reps.sort(key=lambda r: r[0])
     return runs, context
@@ -113,6 +134,7 @@ def row(label, ours, base, goal, runs):
     cpu = [a[i][2] / b[i][2] for i in range(n)
            if a[i][2] and b[i][2]]
     med = statistics.median(ratios)
+    fmt = (lambda v: f"{v / 1024:.1f} KiB") if "#" in ours else fmt_time
     verdict = ""
     if goal:
         op, limit = goal
@@ -120,8 +142,8 @@ def row(label, ours, base, goal, runs):
         verdict = f"{op} {limit:g}: {'met' if ok else 'MISSED'}"
     return [label, f"{med:.2f}", f"{min(ratios):.2f}-{max(ratios):.2f}",
             f"{statistics.median(cpu):.2f}" if cpu else "-",
-            fmt_time(statistics.median(r[1] for r in a)),
-            fmt_time(statistics.median(r[1] for r in b)), verdict]
+            fmt(statistics.median(r[1] for r in a)),
+            fmt(statistics.median(r[1] for r in b)), verdict]
 
 
 def render(sections, runs):

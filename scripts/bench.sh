@@ -8,7 +8,7 @@
 #   scripts/bench.sh
 #
 # Environment (all optional):
-#   BENCH_REPETITIONS   repetitions per benchmark (default 7)
+#   BENCH_REPETITIONS   repetitions per benchmark (default 9)
 #   BENCH_MIN_TIME      seconds per repetition (default 0.05)
 #   BENCH_FILTER        a Google Benchmark regex, to run a subset
 #   BACKENDS_BENCH_BUILD  build folder (default build-bench)
@@ -21,7 +21,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${BACKENDS_BENCH_BUILD:-$root/build-bench}
-reps=${BENCH_REPETITIONS:-7}
+reps=${BENCH_REPETITIONS:-9}
 min_time=${BENCH_MIN_TIME:-0.05}
 filter=${BENCH_FILTER:-.}
 data=${BACKENDS_BENCH_DIR:-$build/bench-data}
@@ -76,12 +76,20 @@ run() {
 run fs_bench
 run json_bench
 run memory_bench
+run cache_bench
+run gzip_bench
 
 say "running the original's approach (Python 3) in the same folder"
 "$python" "$root/bench/original_baseline.py" "$data" \
   "$results/original_baseline.json" --repetitions "$reps" \
   --min-time "$(awk -v t="$min_time" 'BEGIN { print (t < 0.2 ? 0.2 : t) }')" ||
   say "original_baseline.py failed"
+
+say "running python3-diskcache in the same folder"
+"$python" "$root/bench/diskcache_baseline.py" "$data" \
+  "$results/diskcache_baseline.json" --repetitions "$reps" \
+  --min-time "$(awk -v t="$min_time" 'BEGIN { print (t < 0.2 ? 0.2 : t) }')" ||
+  say "diskcache_baseline.py failed"
 
 say "done; results in $results"
 echo "Benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores," \
