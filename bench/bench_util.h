@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "backends/json.h"
+#include "backends/status.h"
 
 namespace backends::bench {
 
@@ -25,6 +26,18 @@ namespace backends::bench {
 [[noreturn]] inline void Die(const std::string& what) {
   std::fprintf(stderr, "benchmark setup failed: %s\n", what.c_str());
   std::exit(1);
+}
+
+/// The value of `result`; dies naming `what` on error.
+template <typename T>
+T Check(Result<T> result, const char* what) {
+  if (!result.ok()) Die(std::string(what) + ": " + result.status().ToString());
+  return *std::move(result);
+}
+
+/// Dies naming `what` if `status` is an error.
+inline void Check(const Status& status, const char* what) {
+  if (!status.ok()) Die(std::string(what) + ": " + status.ToString());
 }
 
 /// The folder benchmarks write in: $BACKENDS_BENCH_DIR, else

@@ -16,16 +16,6 @@ namespace {
 
 constexpr std::size_t kKeys = 1000;
 
-template <typename T>
-T Check(Result<T> result, const char* what) {
-  if (!result.ok()) Die(std::string(what) + ": " + result.status().ToString());
-  return *std::move(result);
-}
-
-void Check(const Status& status, const char* what) {
-  if (!status.ok()) Die(std::string(what) + ": " + status.ToString());
-}
-
 std::vector<std::string> Keys() {
   std::vector<std::string> keys;
   for (std::size_t i = 0; i < kKeys; ++i) keys.push_back(KeyName(i));

@@ -18,22 +18,14 @@ import json
 import os
 import shutil
 import sys
-import time
 
 import diskcache
+
+from baseline_util import measure, run_cases, write_results
 
 TIMEOUT = 300
 
 
-def measure(body, min_time):
-    calls, start = 0, time.perf_counter()
-    while True:
-        for _ in range(16):
-            body(calls)
-            calls += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= min_time:
-            return elapsed * 1e9 / calls, calls
 
 
 def main():
@@ -68,26 +60,15 @@ def main():
         return body
 
     cases = [
-        ("diskcache/json_get", getter(json_cache)),
-        ("diskcache/json_set", setter(json_cache, document)),
-        ("diskcache/text_get", getter(text_cache)),
-        ("diskcache/text_set", setter(text_cache, text)),
+        ("diskcache/json_get", lambda t, b=getter(json_cache): measure(b, t)),
+        ("diskcache/json_set", lambda t, b=setter(json_cache, document): measure(b, t)),
+        ("diskcache/text_get", lambda t, b=getter(text_cache): measure(b, t)),
+        ("diskcache/text_set", lambda t, b=setter(text_cache, text): measure(b, t)),
     ]
-    results = []
-    for rep in range(args.repetitions):
-        for name, body in cases:
-            ns, iterations = measure(body, args.min_time)
-            results.append({
-                "name": name, "run_name": name, "run_type": "iteration",
-                "repetitions": args.repetitions, "repetition_index": rep,
-                "iterations": iterations, "real_time": ns, "time_unit": "ns",
-            })
+    results = run_cases(cases, args.repetitions, args.min_time)
     json_cache.close()
     text_cache.close()
-    with open(args.out, "w") as f:
-        json.dump({"context": {"executable": sys.executable,
-                               "diskcache": diskcache.__version__},
-                   "benchmarks": results}, f, indent=2)
+    write_results(args.out, results, diskcache=diskcache.__version__)
 
 
 if __name__ == "__main__":

@@ -31,16 +31,6 @@ namespace {
 
 constexpr std::size_t kJsonBytes = 1024;
 
-template <typename T>
-T Check(Result<T> result, const char* what) {
-  if (!result.ok()) Die(std::string(what) + ": " + result.status().ToString());
-  return *std::move(result);
-}
-
-void Check(const Status& status, const char* what) {
-  if (!status.ok()) Die(std::string(what) + ": " + status.ToString());
-}
-
 // 1 KiB JSON documents in the original's format, one folder, 1000 keys.
 struct JsonFolder {
   static constexpr std::size_t kKeys = 1000;

@@ -23,6 +23,8 @@ import os
 import sys
 import time
 
+from baseline_util import measure, run_cases, write_results
+
 
 class FileSystemJsonBackend:
     """The original's filesystem JSON store, as it behaves."""
@@ -80,16 +82,6 @@ def key_name(i):
     return "k%06d" % i
 
 
-def measure(body, min_time):
-    """Runs body(i) until min_time has passed; returns ns per call."""
-    calls, start = 0, time.perf_counter()
-    while True:
-        for _ in range(16):
-            body(calls)
-            calls += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= min_time:
-            return elapsed * 1e9 / calls, calls
 
 
 def main():
@@ -156,18 +148,8 @@ def main():
         ("original/memory_load", lambda t: measure(memory_load, t)),
         ("original/memory_dump", lambda t: measure(memory_dump, t)),
     ]
-    results = []
-    for rep in range(args.repetitions):
-        for name, run in cases:
-            ns, iterations = run(args.min_time)
-            results.append({
-                "name": name, "run_name": name, "run_type": "iteration",
-                "repetitions": args.repetitions, "repetition_index": rep,
-                "iterations": iterations, "real_time": ns, "time_unit": "ns",
-            })
-    with open(args.out, "w") as f:
-        json.dump({"context": {"executable": sys.executable},
-                   "benchmarks": results}, f, indent=2)
+    results = run_cases(cases, args.repetitions, args.min_time)
+    write_results(args.out, results)
 
 
 if __name__ == "__main__":
