@@ -379,7 +379,10 @@ std::optional<SysClock::time_point> ParseIsoTime(std::string_view text) {
   std::tm tm{};
   std::istringstream in{std::string(text)};
   in >> std::get_time(&tm, "%Y-%m-%dT%H:%M:%S");
-  if (in.fail()) return std::nullopt;
+  // system_clock counts nanoseconds in 64 bits: years 1678 to 2261 only.
+  if (in.fail() || tm.tm_year < 1678 - 1900 || tm.tm_year > 2261 - 1900) {
+    return std::nullopt;
+  }
   std::string rest;
   std::getline(in, rest);
   std::size_t pos = 0;

@@ -33,8 +33,9 @@ std::optional<std::chrono::system_clock::time_point> MakeTime(
   std::chrono::year_month_day date{std::chrono::year(year),
                                    std::chrono::month(month),
                                    std::chrono::day(day)};
-  if (!date.ok() || hour < 0 || hour > 23 || minute < 0 || minute > 59 ||
-      second < 0 || second > 60) {
+  // system_clock counts nanoseconds in 64 bits: years 1678 to 2261 only.
+  if (year < 1678 || year > 2261 || !date.ok() || hour < 0 || hour > 23 ||
+      minute < 0 || minute > 59 || second < 0 || second > 60) {
     return std::nullopt;
   }
   return std::chrono::sys_days(date) + std::chrono::hours(hour) +
