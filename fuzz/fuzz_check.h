@@ -6,11 +6,11 @@
 #include <cstdio>
 #include <cstdlib>
 
-#define FUZZ_CHECK(cond, what)                                        \
-  do {                                                                \
-    if (!(cond)) {                                                    \
-      std::fprintf(stderr, "%s:%d: property violated: %s\n  %s\n",    \
-                   __FILE__, __LINE__, #cond, std::string(what).c_str()); \
-      std::abort();                                                   \
-    }                                                                 \
+#define FUZZ_CHECK(cond, what)                                               \
+  do {                                                                       \
+    if (!(cond)) {                                                           \
+      std::fprintf(stderr, "%s:%d: property violated: %s\n  %s\n", __FILE__, \
+                   __LINE__, #cond, std::string(what).c_str());              \
+      std::abort();                                                          \
+    }                                                                        \
   } while (0)

@@ -62,16 +62,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   auto path = store->path(key);
   if (!valid.ok()) {
     FUZZ_CHECK(valid.code() == ErrorCode::kInvalidArgument, valid.ToString());
-    FUZZ_CHECK(!path.ok() && path.status().code() == ErrorCode::kInvalidArgument,
-               QuoteKey(key));
+    FUZZ_CHECK(
+        !path.ok() && path.status().code() == ErrorCode::kInvalidArgument,
+        QuoteKey(key));
     FUZZ_CHECK(store->dump(key, "v").code() == ErrorCode::kInvalidArgument,
                QuoteKey(key));
-    FUZZ_CHECK(store->load(key).status().code() ==
-                   ErrorCode::kInvalidArgument,
+    FUZZ_CHECK(store->load(key).status().code() == ErrorCode::kInvalidArgument,
                QuoteKey(key));
-    FUZZ_CHECK(store->remove(key).status().code() ==
-                   ErrorCode::kInvalidArgument,
-               QuoteKey(key));
+    FUZZ_CHECK(
+        store->remove(key).status().code() == ErrorCode::kInvalidArgument,
+        QuoteKey(key));
     FUZZ_CHECK(CountEntries(root) == 0, "a refused key wrote " + QuoteKey(key));
   } else {
     FUZZ_CHECK(path.ok(), path.status().ToString());
@@ -92,8 +92,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
                QuoteKey(key));
     auto removed = store->remove(key);
     FUZZ_CHECK(removed.ok() && *removed, QuoteKey(key));
-    FUZZ_CHECK(CountEntries(root) == 0, "remove left folders for " +
-                                            QuoteKey(key));
+    FUZZ_CHECK(CountEntries(root) == 0,
+               "remove left folders for " + QuoteKey(key));
   }
   FUZZ_CHECK(CountEntries(box) == 2 && CountEntries(outside) == 1,
              "something appeared beside the root for " + QuoteKey(key));

@@ -31,9 +31,9 @@ void CheckUriEncode(std::string_view text, bool keep_slash) {
   for (std::size_t i = 0; i < enc.size(); ++i) {
     char c = enc[i];
     if (c == '%') {
-      FUZZ_CHECK(i + 2 < enc.size() && Hex(enc[i + 1]) >= 0 &&
-                     Hex(enc[i + 2]) >= 0,
-                 enc);
+      FUZZ_CHECK(
+          i + 2 < enc.size() && Hex(enc[i + 1]) >= 0 && Hex(enc[i + 2]) >= 0,
+          enc);
       dec += static_cast<char>(Hex(enc[i + 1]) * 16 + Hex(enc[i + 2]));
       i += 2;
     } else {
@@ -86,10 +86,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
           eq == std::string_view::npos ? "" : std::string(part.substr(eq + 1)));
     } else {
       std::size_t colon = part.find(':');
-      request.headers.emplace_back(
-          std::string(part.substr(0, colon)),
-          colon == std::string_view::npos ? ""
-                                          : std::string(part.substr(colon + 1)));
+      request.headers.emplace_back(std::string(part.substr(0, colon)),
+                                   colon == std::string_view::npos
+                                       ? ""
+                                       : std::string(part.substr(colon + 1)));
     }
     ++line;
   }
@@ -100,9 +100,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
                      .service = "s3",
                      .time = std::chrono::system_clock::time_point(
                          std::chrono::seconds(1714564800))};
-  const bool secret_in_input =
-      Contains(std::string_view(reinterpret_cast<const char*>(data), size),
-               "K7MDENG");
+  const bool secret_in_input = Contains(
+      std::string_view(reinterpret_cast<const char*>(data), size), "K7MDENG");
   auto check = [&](const Result<Signed>& a, const Result<Signed>& b) {
     if (!a.ok()) {
       FUZZ_CHECK(a.status().code() == ErrorCode::kInvalidArgument,
@@ -138,9 +137,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   auto presigned = Presign(request, credentials, scope, std::chrono::hours(1));
   check(presigned, Presign(request, credentials, scope, std::chrono::hours(1)));
   if (presigned.ok()) {
-    FUZZ_CHECK(Contains(presigned->query, "X-Amz-Signature=" +
-                                              presigned->signature),
-               presigned->query);
+    FUZZ_CHECK(
+        Contains(presigned->query, "X-Amz-Signature=" + presigned->signature),
+        presigned->query);
   }
   return 0;
 }
