@@ -277,6 +277,18 @@ TEST_F(S3BackendTest, ListsPastOneThousandKeysAndClearsThemAll) {
   EXPECT_THAT(store_->size(), IsOkAndHolds(0u));
 }
 
+TEST_F(S3BackendTest, ClearDeletesKeysThatNeedXmlEscaping) {
+  std::vector<std::string> keys = kS3Keys;
+  for (const char* key : {"amp&and", "quote'\"", "<lt>&gt;", "]]>cdata"}) {
+    keys.push_back(key);
+  }
+  for (const auto& key : keys) BACKENDS_ASSERT_OK(store_->dump(key, "v"));
+  ASSERT_OK_AND_ASSIGN(auto listed, store_->keys());
+  EXPECT_EQ(listed.size(), keys.size());
+  BACKENDS_ASSERT_OK(store_->clear());
+  EXPECT_THAT(store_->keys(), IsOkAndHolds(::testing::IsEmpty()));
+}
+
 TEST_F(S3BackendTest, PrefixIsStoredAndStripped) {
   S3Options options = TestOptions();
   options.prefix = store_->options().prefix + "inner/";
