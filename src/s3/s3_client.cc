@@ -9,6 +9,10 @@
 // also guards plain-http bodies).
 // https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html
 //
+// Secrets: error answers are scrubbed of the request's signature, session
+// token and secret key before anything quotes them (a server may echo the
+// request), so no Status built from an answer can carry them.
+//
 // Region correction: S3 answers a request signed for the wrong region with
 // 301 PermanentRedirect or 400 AuthorizationHeaderMalformed and names the
 // bucket's region in x-amz-bucket-region (or <Region>); the client switches
@@ -23,6 +27,15 @@
 
 namespace backends::s3 {
 namespace {
+
+// Replaces every occurrence of `secret` in `text` with "[redacted]".
+void Redact(std::string& text, std::string_view secret) {
+  if (secret.size() < 8) return;  // nothing real is that short
+  for (auto at = text.find(secret); at != std::string::npos;
+       at = text.find(secret, at)) {
+    text.replace(at, secret.size(), "[redacted]");
+  }
+}
 
 std::string EncodeQuery(
     const std::vector<std::pair<std::string, std::string>>& query) {
@@ -98,6 +111,7 @@ Result<HttpResponse> S3Client::SendOnce(const S3Endpoint& endpoint,
   http.headers = request.headers;
 
   BACKENDS_ASSIGN_OR_RETURN(Credentials credentials, credentials_());
+  std::string signature;
   if (!credentials.anonymous()) {
     SigningRequest signing;
     signing.method = request.method;
@@ -112,11 +126,26 @@ Result<HttpResponse> S3Client::SendOnce(const S3Endpoint& endpoint,
     if (!signed_request.ok()) {
       return signed_request.status().WithContext(context);
     }
+    signature = signed_request->signature;
     for (auto& header : signed_request->headers) {
       http.headers.push_back(std::move(header));
     }
   }
-  return transport_->Send(http, context);
+  BACKENDS_ASSIGN_OR_RETURN(HttpResponse response,
+                            transport_->Send(http, context));
+  if (response.status >= 300) {
+    // An error answer may echo what it received (AWS returns the
+    // signature and canonical request; a broken server may put them in
+    // <Message>), and error messages quote it: scrub the secrets first.
+    for (std::string_view secret :
+         {std::string_view(signature),
+          std::string_view(credentials.session_token),
+          std::string_view(credentials.secret_access_key)}) {
+      Redact(response.body, secret);
+      for (auto& header : response.headers) Redact(header.second, secret);
+    }
+  }
+  return response;
 }
 
 bool S3Client::CorrectRegion(const S3Endpoint& used,

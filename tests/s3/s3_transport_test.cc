@@ -256,6 +256,51 @@ TEST(S3ClientTest, SignsEncodesAndCorrectsTheRegionOnce) {
               Not(HasSubstr(credentials.secret_access_key)));
 }
 
+// Answers 403 with the request's Authorization and token echoed back.
+class EchoingTransport final : public HttpTransport {
+ public:
+  Result<HttpResponse> Send(const HttpRequest& request,
+                            std::string_view) override {
+    for (const auto& [name, value] : request.headers) {
+      if (name == "Authorization") authorization = value;
+      if (name == "X-Amz-Security-Token") token = value;
+    }
+    return HttpResponse{.status = 403,
+                        .headers = {{"x-echo", authorization}},
+                        .body = "<Error><Code>AccessDenied</Code><Message>" +
+                                authorization + " " + token +
+                                "</Message></Error>"};
+  }
+  std::string authorization;
+  std::string token;
+};
+
+TEST(S3ClientTest, ErrorAnswersAreScrubbedOfTheRequestsSecrets) {
+  auto transport = std::make_unique<EchoingTransport>();
+  auto* echo = transport.get();
+  Credentials credentials{
+      .access_key_id = "AKIAIOSFODNN7EXAMPLE",
+      .secret_access_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+      .session_token = "SessionTokenThatMustNotBePrinted"};
+  S3Client client(
+      {.scheme = "http",
+       .authority = "127.0.0.1:1",
+       .bucket = "bkt",
+       .region = "us-east-1"},
+      [&] { return Result<Credentials>(credentials); }, std::move(transport),
+      std::make_shared<backends::testing::FakeClock>());
+  ASSERT_OK_AND_ASSIGN(auto response,
+                       client.Send({.method = "GET", .key = "k"}, "load"));
+  ASSERT_EQ(echo->token, credentials.session_token);
+  const std::string signature =
+      echo->authorization.substr(echo->authorization.rfind('=') + 1);
+  ASSERT_EQ(signature.size(), 64u);
+  EXPECT_THAT(response.body, Not(HasSubstr(signature)));
+  EXPECT_THAT(response.body, Not(HasSubstr(credentials.session_token)));
+  EXPECT_THAT(response.body, HasSubstr("[redacted]"));
+  EXPECT_THAT(*response.header("x-echo"), Not(HasSubstr(signature)));
+}
+
 TEST(S3ClientTest, AnonymousRequestsAreUnsignedAndCannotPresign) {
   auto transport = std::make_unique<ScriptedTransport>(
       std::vector<HttpResponse>{{.status = 200}});
