@@ -109,14 +109,16 @@ class [[nodiscard]] Result {
   Result(Status status) : status_(std::move(status)) {  // NOLINT
     assert(!status_.ok());
   }
-  Result(const T& value) : value_(value) {}        // NOLINT
-  Result(T&& value) : value_(std::move(value)) {}  // NOLINT
+  // std::in_place: for T = std::optional<X>, `return std::nullopt;` must
+  // make an OK Result holding an empty optional, not an empty Result.
+  Result(const T& value) : value_(std::in_place, value) {}        // NOLINT
+  Result(T&& value) : value_(std::in_place, std::move(value)) {}  // NOLINT
   template <typename U>
   requires(std::is_constructible_v<T, U&&> &&
            !std::is_same_v<std::remove_cvref_t<U>, T> &&
            !std::is_same_v<std::remove_cvref_t<U>, Status> &&
            !std::is_same_v<std::remove_cvref_t<U>, Result>) Result(U&& value)
-      : value_(std::forward<U>(value)) {}  // NOLINT
+      : value_(std::in_place, std::forward<U>(value)) {}  // NOLINT
 
   bool ok() const { return status_.ok(); }
   const Status& status() const& { return status_; }

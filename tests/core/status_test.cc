@@ -45,6 +45,18 @@ TEST(StatusTest, ResultValueOr) {
   EXPECT_EQ(Half(4).value_or(-1), 2);
 }
 
+Result<std::optional<int>> Absent() { return std::nullopt; }
+Result<std::optional<int>> Present() { return std::optional<int>(3); }
+Result<std::optional<int>> Empty() { return std::optional<int>(); }
+
+TEST(StatusTest, ResultOfOptionalHoldsAnEmptyOptional) {
+  ASSERT_THAT(Absent(), IsOk());
+  EXPECT_EQ(*Absent(), std::nullopt);
+  ASSERT_THAT(Empty(), IsOk());
+  EXPECT_EQ(*Empty(), std::nullopt);
+  EXPECT_THAT(Present(), IsOkAndHolds(std::optional<int>(3)));
+}
+
 TEST(StatusTest, EveryCodeHasAName) {
   for (int c = 0; c <= static_cast<int>(ErrorCode::kInternal); ++c) {
     EXPECT_NE(ErrorCodeName(static_cast<ErrorCode>(c)), "Unknown") << c;
