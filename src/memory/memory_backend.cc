@@ -43,6 +43,18 @@ Result<std::optional<std::string>> VolatileBackend::load(std::string_view key) {
 
 Status VolatileBackend::dump(std::string_view key, std::string_view value) {
   BACKENDS_RETURN_IF_ERROR(ValidateKey("dump", key));
+  {
+    // Overwrite in place when the old buffer fits (not more than twice the
+    // size, so a small value never pins a large buffer): no allocation and
+    // no free, the common case for a store of same-sized values.
+    std::unique_lock lock(state_->mutex);
+    auto it = state_->values.find(key);
+    if (it != state_->values.end() && it->second.capacity() >= value.size() &&
+        it->second.capacity() <= 2 * value.size() + 64) {
+      it->second.assign(value);
+      return Status::OK();
+    }
+  }
   std::string copy(value);  // Allocate outside the lock.
   std::unique_lock lock(state_->mutex);
   auto it = state_->values.find(key);

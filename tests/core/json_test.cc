@@ -102,6 +102,8 @@ TEST(ParseJsonTest, ParsesAnyValidJson) {
 
 TEST(ParseJsonTest, DuplicateKeysKeepTheLastLikePython) {
   EXPECT_EQ(*ParseJson("{\"a\": 1, \"a\": 2}"), (Json{{"a", 2}}));
+  EXPECT_EQ(*ParseJson("{\"b\": 1, \"a\": 2, \"c\": 3, \"a\": 4}"),
+            (Json{{"a", 4}, {"b", 1}, {"c", 3}}));
 }
 
 TEST(ParseJsonTest, IntegersBeyond64BitsStillLoad) {
