@@ -10,13 +10,20 @@
 #
 # FUZZ_JOBS targets run at once (default: the number of cores). Exits
 # non-zero if a target crashes, leaks, times out or breaks a property.
-# Needs Debian's clang and libclang-rt-14-dev (scripts/install-deps.sh fuzz).
+# Needs Debian's clang and libclang-rt-14-dev (scripts/install-deps.sh test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=${FUZZ_SECONDS:-60}
 jobs=${FUZZ_JOBS:-$(nproc)}
 build=build-fuzz
+
+if ! command -v clang++ >/dev/null ||
+  ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a \
+    >/dev/null 2>&1; then
+  echo "needs clang and libclang-rt-14-dev: apt-get install clang libclang-rt-14-dev" >&2
+  exit 2
+fi
 
 cmake -S fuzz -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++ >/dev/null
 cmake --build "$build" -j"$(nproc)"
