@@ -30,7 +30,11 @@ std::string FormatDuration(double seconds) {
 }
 
 std::string FormatRate(ProgressUnit unit, double per_second) {
-  if (unit == ProgressUnit::kBytes) return FormatBytes(per_second) + "/s";
+  if (unit == ProgressUnit::kBytes) {
+    std::string rate = FormatBytes(per_second);
+    rate += "/s";
+    return rate;
+  }
   char buf[32];
   std::snprintf(buf, sizeof buf,
                 per_second < 10 ? "%.1f keys/s" : "%.0f keys/s", per_second);
@@ -74,21 +78,29 @@ std::string FormatProgress(std::string_view label, ProgressUnit unit,
   line += "  ";
   if (unit == ProgressUnit::kBytes) {
     line += FormatBytes(static_cast<double>(done));
-    if (total > 0) line += " / " + FormatBytes(static_cast<double>(total));
+    if (total > 0) {
+      line += " / ";
+      line += FormatBytes(static_cast<double>(total));
+    }
   } else {
     line += std::to_string(done);
-    if (total > 0) line += "/" + std::to_string(total);
+    if (total > 0) {
+      line += "/";
+      line += std::to_string(total);
+    }
     line += " keys";
   }
   double seconds = elapsed.count();
   if (seconds > 0) {
     double rate = static_cast<double>(done) / seconds;
-    line += "  " + FormatRate(unit, rate);
+    line += "  ";
+    line += FormatRate(unit, rate);
     if (finished) {
-      line += "  in " + FormatDuration(seconds);
+      line += "  in ";
+      line += FormatDuration(seconds);
     } else if (total > 0 && rate > 0 && done <= total) {
-      line +=
-          "  ETA " + FormatDuration(static_cast<double>(total - done) / rate);
+      line += "  ETA ";
+      line += FormatDuration(static_cast<double>(total - done) / rate);
     }
   } else if (finished) {
     line += "  in 0:00";

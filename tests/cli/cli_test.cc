@@ -319,6 +319,14 @@ TEST_F(CliTest, UnicodeKeys) {
   EXPECT_FALSE(fs::exists(Root() / "☃/snow man"));
 }
 
+TEST_F(CliTest, KeysAndValuesStartingWithADashFollowADoubleDash) {
+  CliResult put = Run({"put", Url(), "--", "-k", "-5"});
+  EXPECT_EQ(put.exit_code, 0) << put.err;
+  EXPECT_EQ(ReadFile(Root() / "-k"), "-5");
+  EXPECT_EQ(Run({"get", Url(), "--", "-k"}).out, "-5");
+  EXPECT_EQ(Run({"rm", Url(), "--", "-k"}).exit_code, 0);
+}
+
 TEST_F(CliTest, RmRemovesEveryKeyAndExits1IfOneWasMissing) {
   Put("a", "1");
   Put("b", "2");
