@@ -50,8 +50,12 @@
 // on a small pool of keep-alive HTTP connections, one per request in flight.
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -75,6 +79,37 @@ enum class S3Addressing {
   kPathStyle,
   kVirtualHosted,
 };
+
+// ---- Retries, timeouts and parallelism (issue 5: S3 at scale) ----------
+
+/// How S3 requests are retried. A request is repeated after a connection
+/// failure, reset or timeout (including a stalled transfer), or an answer of
+/// 500, 502, 503 (SlowDown), 504, 429 or 400 RequestTimeout, and only when
+/// it is safe to repeat: GET, HEAD, DELETE, PUT of a whole in-memory body
+/// (dump, put, ACL changes) and POST ?delete (DeleteObjects, used by clear).
+/// Other POSTs (multipart create/complete) are sent once. Each attempt is
+/// signed afresh. Waits are exponential with full jitter: attempt n (from
+/// 1) waits a uniformly random time in [0, min(max_backoff,
+/// base_backoff * 2^(n-1))]. A request gives up when max_attempts are used
+/// or the next wait would end past `budget` (counted from the first
+/// attempt); the error then keeps the last cause's code (kUnavailable or
+/// kDeadlineExceeded) and says how many attempts were made.
+struct S3RetryOptions {
+  /// Attempts per request, the first included; 1 disables retries.
+  int max_attempts = 5;
+  /// Time limit for all attempts and waits of one request.
+  std::chrono::milliseconds budget{120'000};
+  std::chrono::milliseconds base_backoff{100};
+  std::chrono::milliseconds max_backoff{10'000};
+  /// Test hooks. `sleep` replaces std::this_thread::sleep_for between
+  /// attempts; `now` replaces std::chrono::steady_clock::now for the budget.
+  /// Both must be safe to call from many threads.
+  std::function<void(std::chrono::milliseconds)> sleep{};
+  std::function<std::chrono::steady_clock::time_point()> now{};
+};
+
+// ---- end of the issue-5 block ---------------------------------------------
+
 
 struct S3Options {
   /// REQUIRED: the bucket.
@@ -128,6 +163,18 @@ struct S3Options {
   /// wrong region from the answer.
   bool check_bucket = true;
 
+  // ---- Retries, timeouts and parallelism (issue 5) ----
+  /// See S3RetryOptions.
+  S3RetryOptions retry{};
+  /// A transfer that moves no bytes (less than 1 byte/s) for this long is
+  /// aborted (kDeadlineExceeded) and retried like a timeout. Whole seconds.
+  std::chrono::seconds stall_timeout{60};
+  /// Parallel keep-alive connections of the batch operations (load_many,
+  /// dump_many, remove_many, items, clear); at least 1.
+  std::size_t connections = 16;
+  // ---- end of the issue-5 block ----
+
+
   /// Where request signing gets the time from. Null: DefaultClock().
   std::shared_ptr<Clock> clock{};
 
@@ -146,6 +193,24 @@ struct S3PutOptions {
   std::optional<std::string> content_type{};
   std::optional<std::chrono::seconds> cache_age{};
   std::optional<bool> public_read{};
+
+  // ---- Conditional writes (issue 5) ----
+  /// Create-only (`If-None-Match: *`): the write fails with kAlreadyExists
+  /// ("precondition failed") if the key already holds a value.
+  bool if_absent = false;
+  /// Replace-if-unchanged (`If-Match: ETAG`): the write fails with
+  /// kFailedPrecondition ("precondition failed") unless the key holds a
+  /// value whose ETag (S3Object::etag, S3PutResult::etag, S3Backend::etag)
+  /// equals this one. A missing key fails the same way.
+  std::optional<std::string> if_match{};
+  // ---- end of the issue-5 block ----
+};
+
+/// What a successful write returns (issue 5).
+struct S3PutResult {
+  /// The new object's ETag as the server sent it (quotes included), for a
+  /// later if_match. May be empty if the server sent none.
+  std::string etag{};
 };
 
 /// An object with the headers S3RawBackend cares about.
@@ -155,6 +220,9 @@ struct S3Object {
   /// "gzip" when stored compressed (whether or not `body` was decoded).
   std::string content_encoding{};
   std::string cache_control{};
+  /// The ETag of the stored object (quotes included), for
+  /// S3PutOptions::if_match (issue 5).
+  std::string etag{};
 };
 
 enum class S3PresignMethod { kGet, kPut };
@@ -207,6 +275,36 @@ class S3Backend : public Backend {
   virtual Result<std::string> presign(
       std::string_view key, std::chrono::seconds expiry,
       S3PresignMethod method = S3PresignMethod::kGet) = 0;
+
+  // ---- Conditional writes and batches (issue 5) ----
+
+  /// Like dump(key, value, put), returning the new ETag. With
+  /// put.if_absent / put.if_match the write is conditional: a failed
+  /// condition is kAlreadyExists (if_absent: the key exists) or
+  /// kFailedPrecondition (if_match: the ETag differs or the key is gone),
+  /// both saying "precondition failed", and nothing is written.
+  /// Compare-and-swap: load_object() (or etag()), compute, then put() with
+  /// if_match = the ETag read; on kFailedPrecondition start over.
+  virtual Result<S3PutResult> put(std::string_view key, std::string_view value,
+                                  const S3PutOptions& put) = 0;
+  /// The ETag of `key` (one HEAD), or std::nullopt if it does not exist.
+  virtual Result<std::optional<std::string>> etag(std::string_view key) = 0;
+
+  /// Batches: each runs its requests on up to options().connections
+  /// parallel keep-alive connections (requests retried as usual) and
+  /// returns one result per input, in input order; one key's failure does
+  /// not stop the others. items() and clear() use the same connections:
+  /// items() lists, then GETs in parallel (a key removed meanwhile is left
+  /// out); clear() sends its DeleteObjects batches in parallel.
+  virtual std::vector<Result<std::optional<std::string>>> load_many(
+      std::span<const std::string> keys) = 0;
+  virtual std::vector<Status> dump_many(
+      std::span<const std::pair<std::string, std::string>> items) = 0;
+  /// Whether each key existed (a HEAD, then a DELETE, per key).
+  virtual std::vector<Result<bool>> remove_many(
+      std::span<const std::string> keys) = 0;
+  // ---- end of the issue-5 block ----
+
 };
 
 /// A typed view on an S3Backend with the original's extras.

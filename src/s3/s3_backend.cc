@@ -13,6 +13,16 @@
 // whether it existed comes from a HEAD first. Between the HEAD and the
 // DELETE another client may remove the key; both callers then see true.
 //
+// Conditional writes (put with if_absent / if_match): S3 answers 412
+// PreconditionFailed (409 ConditionalRequestConflict for a concurrent
+// conditional write, 404 for If-Match on a missing key). When the PUT had to
+// be retried, the 412 may be caused by our own earlier attempt whose answer
+// was lost; then the stored ETag is the MD5 of our body (single-part PUT)
+// and the write counts as done.
+//
+// Batches (load_many, dump_many, remove_many, items, clear) run the ordinary
+// single-key paths on options().connections worker threads (s3_batch.h).
+//
 // gzip: objects of the gzip content types are stored compressed with
 // Content-Encoding: gzip and x-amz-meta-uncompressed-size (so stat() reports
 // the value's size, not the stored size).
@@ -25,6 +35,7 @@
 #include "s3/credentials.h"
 #include "s3/gzip.h"
 #include "s3/list_objects.h"
+#include "s3/s3_batch.h"
 #include "s3/s3_client.h"
 #include "s3/s3_config.h"
 #include "s3/s3_errors.h"
@@ -73,10 +84,14 @@ Result<Resolved> Resolve(const S3Options& options) {
                   .region = out.config.region,
                   .path_style = out.config.path_style,
                   .aws = out.config.endpoint_is_default};
-  out.transport = {.verify_tls = options.verify_tls,
-                   .ca_bundle = out.config.ca_bundle,
-                   .connect_timeout = options.connect_timeout,
-                   .request_timeout = options.request_timeout};
+  out.transport = {
+      .verify_tls = options.verify_tls,
+      .ca_bundle = out.config.ca_bundle,
+      .connect_timeout = options.connect_timeout,
+      .request_timeout = options.request_timeout,
+      .stall_timeout = options.stall_timeout,
+      // One idle handle (and connection) per batch worker.
+      .max_idle_handles = std::max<std::size_t>(16, options.connections)};
   s3::CredentialsOptions credentials;
   credentials.access_key_id = options.access_key_id;
   credentials.secret_access_key = options.secret_access_key;
@@ -140,7 +155,12 @@ class S3BackendImpl final : public S3Backend {
   }
 
   Status dump(std::string_view key, std::string_view value,
-              const S3PutOptions& put) override {
+              const S3PutOptions& options) override {
+    return put(key, value, options).status();
+  }
+
+  Result<S3PutResult> put(std::string_view key, std::string_view value,
+                          const S3PutOptions& put) override {
     BACKENDS_RETURN_IF_ERROR(CheckKey("dump", key));
     const std::string context = Context("dump", key);
     S3Client::Request request{.method = "PUT", .key = ObjectKey(key)};
@@ -163,10 +183,84 @@ class S3BackendImpl final : public S3Backend {
     if (put.public_read.value_or(options_.public_read)) {
       request.headers.emplace_back("x-amz-acl", "public-read");
     }
+    if (put.if_absent) request.headers.emplace_back("If-None-Match", "*");
+    if (put.if_match) request.headers.emplace_back("If-Match", *put.if_match);
+    S3Client::SendInfo info;
     BACKENDS_ASSIGN_OR_RETURN(HttpResponse response,
-                              client_->Send(request, context));
-    if (response.status == 200) return Status::OK();
+                              client_->Send(request, context, &info));
+    if (response.status == 200) {
+      return S3PutResult{.etag = HeaderOr(response, "etag")};
+    }
+    const bool conditional = put.if_absent || put.if_match.has_value();
+    if (conditional &&
+        (response.status == 412 || response.status == 409 ||
+         (response.status == 404 && put.if_match && !put.if_absent))) {
+      if (info.attempts > 1) {
+        // Our own lost write may be what failed the condition.
+        auto stored = etag(key);
+        const std::string ours = s3::SinglePartEtag(request.body);
+        if (stored.ok() && *stored == ours) return S3PutResult{.etag = ours};
+      }
+      if (put.if_absent) {
+        return AlreadyExistsError(context +
+                                  ": precondition failed: the key already "
+                                  "exists (create-only write, s3 PUT "
+                                  "returned " +
+                                  std::to_string(response.status) + ")");
+      }
+      return FailedPreconditionError(
+          context + ": precondition failed: the object's ETag is no longer " +
+          *put.if_match + " (or the key was removed; s3 PUT returned " +
+          std::to_string(response.status) + ")");
+    }
     return Diagnose(request, response, context);
+  }
+
+  Result<std::optional<std::string>> etag(std::string_view key) override {
+    BACKENDS_RETURN_IF_ERROR(CheckKey("etag", key));
+    BACKENDS_ASSIGN_OR_RETURN(auto head, Head("etag", key));
+    if (!head) return std::optional<std::string>();
+    return std::optional<std::string>(HeaderOr(*head, "etag"));
+  }
+
+  std::vector<Result<std::optional<std::string>>> load_many(
+      std::span<const std::string> keys) override {
+    std::vector<Result<std::optional<std::string>>> out(
+        keys.size(), InternalError("load_many: not run"));
+    s3::ParallelFor(keys.size(), options_.connections,
+                    [&](std::size_t i) { out[i] = load(keys[i]); });
+    return out;
+  }
+
+  std::vector<Status> dump_many(
+      std::span<const std::pair<std::string, std::string>> items) override {
+    std::vector<Status> out(items.size());
+    s3::ParallelFor(items.size(), options_.connections, [&](std::size_t i) {
+      out[i] = dump(items[i].first, items[i].second);
+    });
+    return out;
+  }
+
+  std::vector<Result<bool>> remove_many(
+      std::span<const std::string> keys) override {
+    std::vector<Result<bool>> out(keys.size(),
+                                  InternalError("remove_many: not run"));
+    s3::ParallelFor(keys.size(), options_.connections,
+                    [&](std::size_t i) { out[i] = remove(keys[i]); });
+    return out;
+  }
+
+  Result<std::vector<Entry>> items() override {
+    BACKENDS_ASSIGN_OR_RETURN(auto keys, list(""));
+    auto values = load_many(keys);
+    BACKENDS_RETURN_IF_ERROR(s3::FirstError(values));
+    std::vector<Entry> entries;
+    entries.reserve(keys.size());
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (!values[i]->has_value()) continue;  // removed meanwhile
+      entries.emplace_back(std::move(keys[i]), std::move(**values[i]));
+    }
+    return entries;
   }
 
   Result<bool> remove(std::string_view key) override {
@@ -229,15 +323,16 @@ class S3BackendImpl final : public S3Backend {
   Status clear() override {
     BACKENDS_ASSIGN_OR_RETURN(auto objects,
                               ListObjects("clear", options_.prefix));
-    std::vector<std::string> batch;
+    std::vector<std::vector<std::string>> batches;
     for (std::size_t i = 0; i < objects.size(); ++i) {
-      batch.push_back(std::move(objects[i].key));
-      if (batch.size() == s3::kMaxDeleteBatch || i + 1 == objects.size()) {
-        BACKENDS_RETURN_IF_ERROR(DeleteBatch(batch));
-        batch.clear();
-      }
+      if (i % s3::kMaxDeleteBatch == 0) batches.emplace_back();
+      batches.back().push_back(std::move(objects[i].key));
     }
-    return Status::OK();
+    std::vector<Status> results(batches.size());
+    s3::ParallelFor(batches.size(), options_.connections, [&](std::size_t i) {
+      results[i] = DeleteBatch(batches[i]);
+    });
+    return s3::FirstError(results);
   }
 
   std::string url() const override {
@@ -334,6 +429,7 @@ class S3BackendImpl final : public S3Backend {
     object.content_type = HeaderOr(response, "content-type");
     object.content_encoding = HeaderOr(response, "content-encoding");
     object.cache_control = HeaderOr(response, "cache-control");
+    object.etag = HeaderOr(response, "etag");
     if (decode && s3::ContentTypeIn(object.content_encoding, {"gzip"})) {
       BACKENDS_ASSIGN_OR_RETURN(object.body,
                                 s3::GzipDecompress(response.body, context));
@@ -439,6 +535,14 @@ Result<std::unique_ptr<S3Backend>> S3Backend::Open(S3Options options) {
   if (options.bucket.empty()) {
     return InvalidArgumentError("open S3 store: no bucket given");
   }
+  if (options.connections == 0) {
+    return InvalidArgumentError("open bucket \"" + options.bucket +
+                                "\": connections must be at least 1");
+  }
+  if (options.retry.max_attempts < 1) {
+    return InvalidArgumentError("open bucket \"" + options.bucket +
+                                "\": retry.max_attempts must be at least 1");
+  }
   BACKENDS_ASSIGN_OR_RETURN(Resolved resolved, Resolve(options));
   // Secrets live in the credentials provider only, never in options().
   options.access_key_id.clear();
@@ -458,7 +562,7 @@ Result<std::unique_ptr<S3Backend>> S3Backend::Open(S3Options options) {
       std::move(resolved.endpoint),
       [provider] { return provider->GetCredentials(); },
       s3::NewCurlTransport(std::move(resolved.transport)),
-      options.clock ? options.clock : DefaultClock());
+      options.clock ? options.clock : DefaultClock(), options.retry);
   auto store = std::make_unique<S3BackendImpl>(
       std::move(options), resolved.config.endpoint_is_default,
       std::move(client));

@@ -23,6 +23,7 @@
 #include <openssl/evp.h>
 
 #include "s3/s3_config.h"
+#include "s3/retry.h"
 #include "s3/s3_errors.h"
 
 namespace backends::s3 {
@@ -62,12 +63,26 @@ std::string ContentMd5(std::string_view data) {
   return out;
 }
 
+std::string SinglePartEtag(std::string_view body) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(body.data(), body.size(), digest, &length, EVP_md5(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (unsigned int i = 0; i < length; ++i) {
+    out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 15];
+  }
+  return out + "\"";
+}
+
 S3Client::S3Client(S3Endpoint endpoint, CredentialsSource credentials,
                    std::unique_ptr<HttpTransport> transport,
-                   std::shared_ptr<Clock> clock)
+                   std::shared_ptr<Clock> clock, S3RetryOptions retry)
     : credentials_(std::move(credentials)),
       transport_(std::move(transport)),
       clock_(std::move(clock)),
+      retry_(std::move(retry)),
       endpoint_(std::move(endpoint)) {}
 
 S3Endpoint S3Client::endpoint() const {
@@ -170,15 +185,38 @@ bool S3Client::CorrectRegion(const S3Endpoint& used,
 }
 
 Result<HttpResponse> S3Client::Send(const Request& request,
-                                    std::string_view context) {
+                                    std::string_view context, SendInfo* info) {
   const std::string payload_sha256 = Sha256Hex(request.body);
-  S3Endpoint used = endpoint();
-  BACKENDS_ASSIGN_OR_RETURN(HttpResponse response,
-                            SendOnce(used, request, payload_sha256, context));
-  if (CorrectRegion(used, response)) {
-    return SendOnce(endpoint(), request, payload_sha256, context);
+  const bool repeatable =
+      request.repeatable.value_or(IsRepeatable(request.method, request.query));
+  RetryTimer timer(retry_);
+  bool region_corrected = false;
+  while (true) {
+    if (info != nullptr) info->attempts = timer.attempts();
+    S3Endpoint used = endpoint();
+    Result<HttpResponse> response =
+        SendOnce(used, request, payload_sha256, context);
+    if (response.ok() && !region_corrected && CorrectRegion(used, *response)) {
+      region_corrected = true;  // not a failure: resend at once
+      continue;
+    }
+    const bool retryable =
+        response.ok() ? IsRetryableAnswer(response->status, response->body)
+                      : IsRetryableFailure(response.status());
+    if (!repeatable || !retryable) return response;
+    if (timer.WaitBeforeRetry()) continue;
+    // Out of attempts or time: the last cause, and how hard we tried.
+    if (!response.ok()) {
+      return Status(response.status().code(),
+                    response.status().message() + timer.Summary());
+    }
+    const std::string* code_header = response->header("x-amz-error-code");
+    auto error_info = ParseS3Error(
+        response->status, response->body,
+        code_header == nullptr ? std::string_view() : *code_header);
+    Status error = S3Error(context, request.method, error_info);
+    return UnavailableError(error.message() + timer.Summary());
   }
-  return response;
 }
 
 Result<std::string> S3Client::Presign(std::string_view method,

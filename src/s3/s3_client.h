@@ -5,6 +5,12 @@
 // the transport, and corrects a wrong region once from the server's
 // x-amz-bucket-region answer.
 //
+// Retries (S3RetryOptions in backends/s3.h, policy in retry.h): Send repeats
+// a request that is safe to repeat after a retryable failure or answer,
+// signing each attempt afresh (new date), and waits with full-jitter
+// backoff between attempts. When it gives up, the error keeps the last
+// cause's code and says how many attempts were made.
+//
 // Thread safety: safe for concurrent use; the only shared mutable state is
 // the region (corrected at most once per wrong value), under a mutex.
 
@@ -12,12 +18,14 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "backends/clock.h"
+#include "backends/s3.h"
 #include "backends/status.h"
 #include "s3/curl_transport.h"
 #include "s3/sigv4.h"
@@ -49,16 +57,31 @@ class S3Client {
     std::vector<std::pair<std::string, std::string>> query{};
     HttpHeaders headers{};
     std::string_view body{};
+    /// Whether the request may be sent more than once; unset: decided by
+    /// the method (IsRepeatable in retry.h).
+    std::optional<bool> repeatable{};
   };
 
+  /// What Send did, for callers that must know whether an earlier attempt
+  /// may already have taken effect (a conditional PUT whose first answer
+  /// was lost).
+  struct SendInfo {
+    int attempts = 0;
+  };
+
+  /// `retry` applies to every Send; the default sends each request once.
   S3Client(S3Endpoint endpoint, CredentialsSource credentials,
            std::unique_ptr<HttpTransport> transport,
-           std::shared_ptr<Clock> clock);
+           std::shared_ptr<Clock> clock,
+           S3RetryOptions retry = S3RetryOptions{.max_attempts = 1});
 
-  /// Sends `request` and returns the answer whatever its status; errors are
-  /// transport or credential failures only. `context` names the operation
-  /// and key for messages.
-  Result<HttpResponse> Send(const Request& request, std::string_view context);
+  /// Sends `request` and returns the answer whatever its status, retrying
+  /// as the policy allows. Errors: transport or credential failures, and
+  /// (for repeatable requests) a retryable answer still there after the
+  /// last attempt (kUnavailable, naming the S3 code and the attempts).
+  /// `context` names the operation and key for messages.
+  Result<HttpResponse> Send(const Request& request, std::string_view context,
+                            SendInfo* info = nullptr);
 
   /// A presigned URL for `method` on `key` (full object key).
   Result<std::string> Presign(std::string_view method, std::string_view key,
@@ -89,6 +112,7 @@ class S3Client {
   CredentialsSource credentials_;
   std::unique_ptr<HttpTransport> transport_;
   std::shared_ptr<Clock> clock_;
+  const S3RetryOptions retry_;
   mutable std::mutex mutex_;
   // Guarded by mutex_.
   S3Endpoint endpoint_;
@@ -97,5 +121,9 @@ class S3Client {
 /// Base64 of the MD5 of `data` (the Content-MD5 header DeleteObjects
 /// requires).
 std::string ContentMd5(std::string_view data);
+
+/// The ETag S3 gives a single-part PUT of `body`: its MD5 in lower-case
+/// hex, in double quotes.
+std::string SinglePartEtag(std::string_view body);
 
 }  // namespace backends::s3

@@ -1,0 +1,94 @@
+// Retry decisions and full-jitter backoff for S3 requests (see retry.h).
+
+#include "s3/retry.h"
+
+#include <algorithm>
+#include <random>
+#include <thread>
+
+namespace backends::s3 {
+
+bool IsRepeatable(
+    std::string_view method,
+    const std::vector<std::pair<std::string, std::string>>& query) {
+  if (method == "GET" || method == "HEAD" || method == "PUT" ||
+      method == "DELETE") {
+    return true;
+  }
+  if (method == "POST") {
+    // DeleteObjects: deleting a deleted key again is a success.
+    return std::any_of(query.begin(), query.end(),
+                       [](const auto& q) { return q.first == "delete"; });
+  }
+  return false;
+}
+
+bool IsRetryableAnswer(long http_status, std::string_view body) {
+  switch (http_status) {
+    case 429:
+    case 500:
+    case 502:
+    case 503:
+    case 504:
+      return true;
+    case 400:
+      return body.find("<Code>RequestTimeout</Code>") != std::string_view::npos;
+    default:
+      return false;
+  }
+}
+
+bool IsRetryableFailure(const Status& status) {
+  return status.code() == ErrorCode::kUnavailable ||
+         status.code() == ErrorCode::kDeadlineExceeded;
+}
+
+std::chrono::milliseconds FullJitterBackoff(const S3RetryOptions& options,
+                                            int attempt) {
+  using std::chrono::milliseconds;
+  const auto base = std::max(options.base_backoff, milliseconds(0));
+  const auto cap = std::max(options.max_backoff, milliseconds(0));
+  // base * 2^(attempt-1), without overflowing: stop doubling at the cap.
+  milliseconds ceiling = std::min(base, cap);
+  for (int i = 1; i < attempt && ceiling < cap; ++i) {
+    ceiling = std::min(cap, ceiling * 2);
+  }
+  if (ceiling.count() <= 0) return milliseconds(0);
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  std::uniform_int_distribution<std::int64_t> pick(0, ceiling.count());
+  return milliseconds(pick(random));
+}
+
+RetryTimer::RetryTimer(const S3RetryOptions& options)
+    : options_(options), start_(Now()) {}
+
+std::chrono::steady_clock::time_point RetryTimer::Now() const {
+  return options_.now ? options_.now() : std::chrono::steady_clock::now();
+}
+
+std::chrono::milliseconds RetryTimer::elapsed() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Now() - start_);
+}
+
+bool RetryTimer::WaitBeforeRetry() {
+  if (attempts_ >= options_.max_attempts) return false;
+  const auto wait = FullJitterBackoff(options_, attempts_);
+  if (elapsed() + wait >= options_.budget) return false;
+  if (wait.count() > 0) {
+    if (options_.sleep) {
+      options_.sleep(wait);
+    } else {
+      std::this_thread::sleep_for(wait);
+    }
+  }
+  ++attempts_;
+  return true;
+}
+
+std::string RetryTimer::Summary() const {
+  if (attempts_ == 1) return " (1 attempt)";
+  return " (gave up after " + std::to_string(attempts_) + " attempts in " +
+         std::to_string(elapsed().count()) + " ms)";
+}
+
+}  // namespace backends::s3
