@@ -106,6 +106,10 @@ class SecretsTest : public ::testing::Test {
     o.session_token = kToken;
     o.connect_timeout = std::chrono::milliseconds(2000);
     o.request_timeout = std::chrono::milliseconds(5000);
+    // Retries run (each attempt is signed afresh and its answer checked),
+    // without waiting between attempts.
+    o.retry.max_attempts = 3;
+    o.retry.sleep = [](std::chrono::milliseconds) {};
     return o;
   }
 
