@@ -327,7 +327,13 @@ struct ErrorSax : nlohmann::json_sax<Json> {
   bool end_array() override { return true; }
   bool parse_error(std::size_t position, const std::string&,
                    const nlohmann::detail::exception& ex) override {
-    error = "at byte " + std::to_string(position) + ": " + ex.what();
+    // Drop nlohmann's "[json.exception.parse_error.101] " tag.
+    std::string_view what = ex.what();
+    if (auto tag_end = what.find("] "); what.starts_with("[json.") &&
+                                        tag_end != std::string_view::npos) {
+      what.remove_prefix(tag_end + 2);
+    }
+    error = "at byte " + std::to_string(position) + ": " + std::string(what);
     return false;
   }
 };
