@@ -92,6 +92,28 @@ Result<bool> Backend::contains(std::string_view key) {
   return value.has_value();
 }
 
+Status Backend::dump_stream(std::string_view key, ByteSource& source) {
+  std::string value;
+  if (auto size = source.size()) value.reserve(*size);
+  std::size_t used = 0;
+  while (true) {
+    if (value.size() - used < 64 * 1024) value.resize(used + 256 * 1024);
+    BACKENDS_ASSIGN_OR_RETURN(std::size_t n,
+                              source.Read(std::span(value).subspan(used)));
+    if (n == 0) break;
+    used += n;
+  }
+  value.resize(used);
+  return dump(key, value);
+}
+
+Result<bool> Backend::load_stream(std::string_view key, ByteSink& sink) {
+  BACKENDS_ASSIGN_OR_RETURN(auto value, load(key));
+  if (!value) return false;
+  BACKENDS_RETURN_IF_ERROR(sink.Write(*value));
+  return true;
+}
+
 Result<std::optional<KeyInfo>> Backend::stat(std::string_view key) {
   BACKENDS_ASSIGN_OR_RETURN(auto value, load(key));
   if (!value) return std::optional<KeyInfo>();

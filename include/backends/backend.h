@@ -21,6 +21,7 @@
 #include <iterator>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -44,6 +45,25 @@ bool IsValidUtf8(std::string_view bytes);
 /// Quotes `key` for an error message: printable ASCII kept, everything else
 /// escaped, long keys shortened. Never fails.
 std::string QuoteKey(std::string_view key);
+
+/// A value read in pieces, for Backend::dump_stream.
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  /// Copies up to buffer.size() bytes into `buffer` and returns how many;
+  /// 0 means the end. An error ends the dump, and nothing is stored.
+  virtual Result<std::size_t> Read(std::span<char> buffer) = 0;
+  /// The total size, when known in advance (S3 uses it to choose multipart).
+  virtual std::optional<std::uint64_t> size() const { return std::nullopt; }
+};
+
+/// Receives a value in pieces, for Backend::load_stream.
+class ByteSink {
+ public:
+  virtual ~ByteSink() = default;
+  /// Takes the next piece. An error ends the load.
+  virtual Status Write(std::string_view piece) = 0;
+};
 
 /// What stat() knows of a stored value.
 struct KeyInfo {
@@ -73,6 +93,18 @@ class Backend {
   /// concurrent reader sees the old value or the new one, never a mix. On
   /// failure the previous value is intact.
   virtual Status dump(std::string_view key, std::string_view value) = 0;
+
+  /// Stores what `source` yields under `key`, atomically like dump. Stores
+  /// that can (filesystem, S3) never hold the whole value in memory; the
+  /// default reads it all, then calls dump. If the source fails, nothing is
+  /// stored, the previous value is intact, and the source's error returns.
+  virtual Status dump_stream(std::string_view key, ByteSource& source);
+
+  /// Writes the value under `key` to `sink` in pieces. Returns false, and
+  /// writes nothing, if there is no value. After an error the sink may hold
+  /// part of the value: callers that need all or nothing write somewhere
+  /// temporary first (as the CLI's `get -o` does).
+  virtual Result<bool> load_stream(std::string_view key, ByteSink& sink);
 
   /// Removes `key`. Returns true if it existed, false if it did not; it is
   /// not an error if `key` does not exist.
@@ -151,7 +183,10 @@ class Backend::Iterator {
 /// Forwards every call to an inner backend it owns. Layers (caches, retries,
 /// fault injection) derive from it and override what they change. Every
 /// method forwards, the derived ones (contains, size, items, stat) too, so a
-/// layer that changes load must also override those it affects.
+/// layer that changes load must also override those it affects. The one
+/// exception is streaming: dump_stream and load_stream are NOT forwarded (the
+/// buffered defaults call the layer's own dump and load), so a layer that
+/// transforms values can never be bypassed by a stream.
 class BackendWrapper : public Backend {
  public:
   explicit BackendWrapper(std::unique_ptr<Backend> inner);

@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <functional>
 #include <random>
 #include <string>
 #include <system_error>
@@ -40,6 +41,8 @@ using file::PosixError;
 using file::UniqueFd;
 
 constexpr int kDirFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+// Piece size for streamed dumps and loads.
+constexpr std::size_t kStreamChunk = 256 * 1024;
 
 std::vector<std::string_view> SplitKey(std::string_view key) {
   std::vector<std::string_view> parts;
@@ -109,6 +112,8 @@ class FileBackendImpl final : public FileBackend {
 
   Result<std::optional<std::string>> load(std::string_view key) override;
   Status dump(std::string_view key, std::string_view value) override;
+  Status dump_stream(std::string_view key, ByteSource& source) override;
+  Result<bool> load_stream(std::string_view key, ByteSink& sink) override;
   Result<bool> remove(std::string_view key) override;
   Result<std::vector<std::string>> list(std::string_view prefix) override;
   Result<std::optional<KeyInfo>> stat(std::string_view key) override;
@@ -134,9 +139,19 @@ class FileBackendImpl final : public FileBackend {
                            bool create, FolderChain& chain) const;
   Status ExplainBlocked(std::string_view operation, std::string_view key,
                         int dir_fd, std::string_view name, int err) const;
-  Status DumpOnce(std::string_view key, std::string_view value,
+  // Writes a value's bytes to the temporary file's descriptor.
+  using ContentWriter = std::function<Status(int fd)>;
+  Status DumpWith(std::string_view key, const ContentWriter& write_content);
+  Status DumpOnce(std::string_view key, const ContentWriter& write_content,
                   const std::vector<std::string_view>& parts,
                   bool& retry) const;
+  // Opens the file holding `key` for reading (nullopt when absent).
+  struct OpenFile {
+    UniqueFd fd;
+    std::size_t size;
+  };
+  Result<std::optional<OpenFile>> OpenValue(std::string_view operation,
+                                            std::string_view key) const;
   void Prune(const std::vector<std::string_view>& parts,
              FolderChain& chain) const;
   Status ListFolder(int dir_fd, std::string& prefix_path,
@@ -208,41 +223,51 @@ Result<WalkOutcome> FileBackendImpl::Walk(
   return WalkOutcome::kFound;
 }
 
-Result<std::optional<std::string>> FileBackendImpl::load(std::string_view key) {
-  BACKENDS_RETURN_IF_ERROR(ValidateFileKey("load", key));
+Result<std::optional<FileBackendImpl::OpenFile>> FileBackendImpl::OpenValue(
+    std::string_view operation, std::string_view key) const {
+  BACKENDS_RETURN_IF_ERROR(ValidateFileKey(operation, key));
   auto parts = SplitKey(key);
   FolderChain chain(root_fd_.get());
   BACKENDS_ASSIGN_OR_RETURN(auto outcome,
-                            Walk("load", key, parts, false, chain));
-  if (outcome == WalkOutcome::kAbsent) return std::optional<std::string>();
+                            Walk(operation, key, parts, false, chain));
+  if (outcome == WalkOutcome::kAbsent) return std::optional<OpenFile>();
   std::string leaf(parts.back());
   // O_NONBLOCK: opening a FIFO planted in the root must not hang.
   UniqueFd fd(::openat(chain.leaf_dir(), leaf.c_str(),
                        O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
   if (!fd.valid()) {
-    if (errno == ENOENT) return std::optional<std::string>();
+    if (errno == ENOENT) return std::optional<OpenFile>();
     if (errno == ELOOP) {
-      return InvalidArgumentError("load " + QuoteKey(key) +
+      return InvalidArgumentError(std::string(operation) + " " + QuoteKey(key) +
                                   ": is a symbolic link; the store does not "
                                   "follow links");
     }
-    return PosixError("load", key, "open", errno);
+    return PosixError(operation, key, "open", errno);
   }
   struct stat st;
-  if (::fstat(fd.get(), &st) != 0)
-    return PosixError("load", key, "stat", errno);
-  if (S_ISDIR(st.st_mode)) return std::optional<std::string>();
-  if (!S_ISREG(st.st_mode)) {
-    return FailedPreconditionError("load " + QuoteKey(key) +
-                                   ": not a regular file");
+  if (::fstat(fd.get(), &st) != 0) {
+    return PosixError(operation, key, "stat", errno);
   }
+  if (S_ISDIR(st.st_mode)) return std::optional<OpenFile>();
+  if (!S_ISREG(st.st_mode)) {
+    return FailedPreconditionError(std::string(operation) + " " +
+                                   QuoteKey(key) + ": not a regular file");
+  }
+  return std::optional<OpenFile>(
+      OpenFile{std::move(fd), static_cast<std::size_t>(st.st_size)});
+}
+
+Result<std::optional<std::string>> FileBackendImpl::load(std::string_view key) {
+  BACKENDS_ASSIGN_OR_RETURN(auto file, OpenValue("load", key));
+  if (!file) return std::optional<std::string>();
   // Read to EOF: a foreign program may be growing the file.
   std::string value;
-  value.resize(static_cast<std::size_t>(st.st_size) + 1);
+  value.resize(file->size + 1);
   std::size_t used = 0;
   while (true) {
     if (used == value.size()) value.resize(value.size() * 2);
-    ssize_t n = ::read(fd.get(), value.data() + used, value.size() - used);
+    ssize_t n =
+        ::read(file->fd.get(), value.data() + used, value.size() - used);
     if (n < 0) {
       if (errno == EINTR) continue;
       return PosixError("load", key, "read", errno);
@@ -254,7 +279,25 @@ Result<std::optional<std::string>> FileBackendImpl::load(std::string_view key) {
   return std::optional<std::string>(std::move(value));
 }
 
-Status FileBackendImpl::DumpOnce(std::string_view key, std::string_view value,
+Result<bool> FileBackendImpl::load_stream(std::string_view key,
+                                          ByteSink& sink) {
+  BACKENDS_ASSIGN_OR_RETURN(auto file, OpenValue("load", key));
+  if (!file) return false;
+  std::string buffer(kStreamChunk, '\0');
+  while (true) {
+    ssize_t n = ::read(file->fd.get(), buffer.data(), buffer.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return PosixError("load", key, "read", errno);
+    }
+    if (n == 0) return true;
+    BACKENDS_RETURN_IF_ERROR(sink.Write(
+        std::string_view(buffer.data(), static_cast<std::size_t>(n))));
+  }
+}
+
+Status FileBackendImpl::DumpOnce(std::string_view key,
+                                 const ContentWriter& write_content,
                                  const std::vector<std::string_view>& parts,
                                  bool& retry) const {
   retry = false;
@@ -274,7 +317,10 @@ Status FileBackendImpl::DumpOnce(std::string_view key, std::string_view value,
     ::unlinkat(dir, temp.c_str(), 0);
     return PosixError("dump", key, what, err);
   };
-  if (!WriteAll(fd.get(), value)) return discard("write", errno);
+  if (Status written = write_content(fd.get()); !written.ok()) {
+    ::unlinkat(dir, temp.c_str(), 0);
+    return written;
+  }
   if (options_.durable && ::fsync(fd.get()) != 0)
     return discard("fsync", errno);
   if (::close(fd.release()) != 0) return discard("close", errno);
@@ -293,12 +339,35 @@ Status FileBackendImpl::DumpOnce(std::string_view key, std::string_view value,
 }
 
 Status FileBackendImpl::dump(std::string_view key, std::string_view value) {
+  return DumpWith(key, [&](int fd) {
+    return WriteAll(fd, value) ? Status::OK()
+                               : PosixError("dump", key, "write", errno);
+  });
+}
+
+Status FileBackendImpl::dump_stream(std::string_view key, ByteSource& source) {
+  return DumpWith(key, [&](int fd) -> Status {
+    std::string buffer(kStreamChunk, '\0');
+    while (true) {
+      BACKENDS_ASSIGN_OR_RETURN(std::size_t n, source.Read(buffer));
+      if (n == 0) return Status::OK();
+      if (!WriteAll(fd, std::string_view(buffer.data(), n))) {
+        return PosixError("dump", key, "write", errno);
+      }
+    }
+  });
+}
+
+Status FileBackendImpl::DumpWith(std::string_view key,
+                                 const ContentWriter& write_content) {
   BACKENDS_RETURN_IF_ERROR(ValidateFileKey("dump", key));
   auto parts = SplitKey(key);
   Status status;
+  // Retries happen only before any content is written (creating the
+  // temporary file), so a stream is never read twice.
   for (int attempt = 0; attempt < 8; ++attempt) {
     bool retry = false;
-    status = DumpOnce(key, value, parts, retry);
+    status = DumpOnce(key, write_content, parts, retry);
     if (!retry) break;
   }
   return status;

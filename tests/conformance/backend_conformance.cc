@@ -2,6 +2,7 @@
 
 #include <gmock/gmock.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <set>
@@ -53,6 +54,40 @@ std::vector<std::string> CommonInvalidKeys() {
           "\xed\xa0\x80",  // a UTF-16 surrogate
           std::string(kMaxKeyBytes + 1, 'k')};
 }
+
+// Yields `data` in pieces of `piece` bytes, then fails if `fail` is set.
+class PieceSource final : public ByteSource {
+ public:
+  PieceSource(std::string data, std::size_t piece, bool fail)
+      : data_(std::move(data)), piece_(piece), fail_(fail) {}
+  Result<std::size_t> Read(std::span<char> buffer) override {
+    if (offset_ == data_.size()) {
+      if (fail_) return UnavailableError("source failed on purpose");
+      return std::size_t{0};
+    }
+    std::size_t n = std::min({buffer.size(), piece_, data_.size() - offset_});
+    std::copy_n(data_.data() + offset_, n, buffer.data());
+    offset_ += n;
+    return n;
+  }
+
+ private:
+  std::string data_;
+  std::size_t piece_;
+  bool fail_;
+  std::size_t offset_ = 0;
+};
+
+class StringSink final : public ByteSink {
+ public:
+  Status Write(std::string_view piece) override {
+    data.append(piece);
+    ++pieces;
+    return Status::OK();
+  }
+  std::string data;
+  int pieces = 0;
+};
 
 }  // namespace
 
@@ -228,6 +263,31 @@ TEST_P(BackendConformanceTest, OneMebibyteValueRoundTrips) {
   ASSERT_TRUE(loaded.has_value());
   EXPECT_EQ(loaded->size(), value.size());
   EXPECT_TRUE(*loaded == value) << "1 MiB value differs after the round trip";
+}
+
+TEST_P(BackendConformanceTest, StreamedDumpAndLoadRoundTrip) {
+  std::string value = Value(11, (1 << 20) + 3);
+  PieceSource source(value, 70000, /*fail=*/false);
+  BACKENDS_ASSERT_OK(store_->dump_stream("streamed", source));
+  EXPECT_THAT(store_->load("streamed"), IsOkAndHolds(Optional(value)));
+  StringSink sink;
+  EXPECT_THAT(store_->load_stream("streamed", sink), IsOkAndHolds(true));
+  EXPECT_TRUE(sink.data == value) << "streamed load differs";
+  StringSink missing;
+  EXPECT_THAT(store_->load_stream("missing", missing), IsOkAndHolds(false));
+  EXPECT_EQ(missing.pieces, 0);
+}
+
+TEST_P(BackendConformanceTest, FailingStreamStoresNothing) {
+  BACKENDS_ASSERT_OK(store_->dump("key", Value(1)));
+  PieceSource source(Value(2, 5000), 1000, /*fail=*/true);
+  EXPECT_THAT(store_->dump_stream("key", source),
+              StatusIs(ErrorCode::kUnavailable));
+  EXPECT_THAT(store_->load("key"), IsOkAndHolds(Optional(Value(1))));
+  PieceSource fresh(Value(3, 5000), 1000, /*fail=*/true);
+  EXPECT_THAT(store_->dump_stream("fresh", fresh),
+              StatusIs(ErrorCode::kUnavailable));
+  EXPECT_THAT(store_->keys(), IsOkAndHolds(ElementsAre("key")));
 }
 
 TEST_P(BackendConformanceTest, BinaryValuesRoundTrip) {

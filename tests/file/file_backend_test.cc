@@ -214,6 +214,32 @@ TEST_F(FileBackendTest, DumpLeavesNoTemporaryFiles) {
   }
 }
 
+// Fails after yielding some bytes.
+class BrokenSource final : public ByteSource {
+ public:
+  Result<std::size_t> Read(std::span<char> buffer) override {
+    if (calls_++ > 2) return IOError("source broke");
+    std::fill(buffer.begin(), buffer.begin() + 1000, 'x');
+    return std::size_t{1000};
+  }
+
+ private:
+  int calls_ = 0;
+};
+
+TEST_F(FileBackendTest, FailedStreamedDumpLeavesNoTemporaryFile) {
+  BACKENDS_ASSERT_OK(store_->dump("d/k", "old"));
+  BrokenSource source;
+  EXPECT_THAT(store_->dump_stream("d/k", source),
+              StatusIs(ErrorCode::kIOError));
+  EXPECT_EQ(ReadFile(root_ / "d" / "k"), "old");
+  std::vector<std::string> names;
+  for (const auto& entry : fs::recursive_directory_iterator(root_)) {
+    names.push_back(entry.path().lexically_relative(root_).string());
+  }
+  EXPECT_THAT(names, ::testing::UnorderedElementsAre("d", "d/k"));
+}
+
 TEST_F(FileBackendTest, CorruptJsonIsReportedAndNeverDeleted) {
   WriteFile(root_ / "half", "{\"content\": [1, 2,");
   ASSERT_OK_AND_ASSIGN(auto json, FileSystemJsonBackend::Open(root_));
