@@ -111,6 +111,36 @@ struct S3RetryOptions {
 // ---- end of the issue-5 block ---------------------------------------------
 
 
+// ---- Streaming large objects (issue 5, item 1) --------------------------
+
+/// How the streaming calls (dump_file, dump_stream, load_to_file,
+/// load_stream of S3Backend) move large objects. Memory stays bounded: about
+/// parallel_parts x part_size for dump_stream (parts are buffered), a few
+/// hundred KiB per connection otherwise.
+struct S3TransferOptions {
+  /// Objects larger than this are uploaded in parts (multipart upload);
+  /// smaller ones with one streamed PUT.
+  std::uint64_t multipart_threshold = 8ull << 20;
+  /// Part size, at least 5 MiB (S3's minimum). For files it grows (whole
+  /// MiB) so an object fits in 10,000 parts; for dump_stream, whose size is
+  /// unknown, it doubles every 1,000 parts.
+  std::uint64_t part_size = 8ull << 20;
+  /// Parts uploaded, or ranges downloaded, at once; at least 1.
+  std::size_t parallel_parts = 4;
+  /// load_to_file fetches objects larger than this in ranged GETs of this
+  /// size, parallel_parts at a time.
+  std::uint64_t download_part_size = 8ull << 20;
+  /// A GET that fails mid-body is resumed (Range + If-Match) up to this
+  /// many times in a row without progress.
+  int resume_attempts = 4;
+};
+
+namespace s3 {
+class S3Client;
+}  // namespace s3
+
+// ---- end of the streaming block -------------------------------------------
+
 struct S3Options {
   /// REQUIRED: the bucket.
   std::string bucket{};
@@ -174,6 +204,11 @@ struct S3Options {
   std::size_t connections = 16;
   // ---- end of the issue-5 block ----
 
+
+  // ---- Streaming large objects (issue 5, item 1) ----
+  /// See S3TransferOptions.
+  S3TransferOptions transfer{};
+  // ---- end of the streaming block ----
 
   /// Where request signing gets the time from. Null: DefaultClock().
   std::shared_ptr<Clock> clock{};
@@ -305,6 +340,34 @@ class S3Backend : public Backend {
       std::span<const std::string> keys) = 0;
   // ---- end of the issue-5 block ----
 
+
+  // ---- Streaming large objects (issue 5, item 1) ----
+  // These never hold a whole object in memory. Objects are stored as given
+  // (no gzip, whatever the content type) and read back as stored. Uploads
+  // above options().transfer.multipart_threshold use a multipart upload,
+  // aborted on any failure (no parts are left behind); a reader sees the
+  // old object or the new one. Downloads resume a GET that fails mid-body
+  // from the byte reached (Range + If-Match on the ETag): if the object
+  // changed meanwhile they fail with kFailedPrecondition ("changed during
+  // the download") rather than mix two versions.
+
+  /// Uploads the file at `path` as `key`. Errors: kNotFound / kPermission-
+  /// Denied for an unreadable file, kDataLoss if it shrinks while read, the
+  /// usual S3 errors.
+  Status dump_file(std::string_view key, const std::string& path,
+                   const S3PutOptions& put = {});
+  /// Writes the object `key` to the file `path`: to a temporary file next to
+  /// it, then renamed over it, so a failed download leaves `path` as it was.
+  /// Large objects come in parallel ranged GETs. Returns false (and leaves
+  /// `path` alone) if there is no such key.
+  Result<bool> load_to_file(std::string_view key, const std::string& path);
+ protected:
+  /// The request client of this store, for the streaming calls. The default
+  /// (nullptr) makes them build their own client per call from options()
+  /// and the standard credentials chain (explicit credentials, cleared from
+  /// options(), are then not seen); implementations override it.
+  virtual s3::S3Client* stream_client() { return nullptr; }
+  // ---- end of the streaming block ----
 };
 
 /// A typed view on an S3Backend with the original's extras.
