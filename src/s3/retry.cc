@@ -74,12 +74,10 @@ bool RetryTimer::WaitBeforeRetry() {
   if (attempts_ >= options_.max_attempts) return false;
   const auto wait = FullJitterBackoff(options_, attempts_);
   if (elapsed() + wait >= options_.budget) return false;
-  if (wait.count() > 0) {
-    if (options_.sleep) {
-      options_.sleep(wait);
-    } else {
-      std::this_thread::sleep_for(wait);
-    }
+  if (options_.sleep) {
+    options_.sleep(wait);  // called for every retry, even a zero wait
+  } else {
+    std::this_thread::sleep_for(wait);
   }
   ++attempts_;
   return true;

@@ -18,7 +18,8 @@
 // conditional write, 404 for If-Match on a missing key). When the PUT had to
 // be retried, the 412 may be caused by our own earlier attempt whose answer
 // was lost; then the stored ETag is the MD5 of our body (single-part PUT)
-// and the write counts as done.
+// and the write counts as done. (So a conditional write of bytes identical
+// to the stored ones succeeds: it cannot be told from our own lost write.)
 //
 // Batches (load_many, dump_many, remove_many, items, clear) run the ordinary
 // single-key paths on options().connections worker threads (s3_batch.h).
@@ -185,9 +186,8 @@ class S3BackendImpl final : public S3Backend {
     }
     if (put.if_absent) request.headers.emplace_back("If-None-Match", "*");
     if (put.if_match) request.headers.emplace_back("If-Match", *put.if_match);
-    S3Client::SendInfo info;
     BACKENDS_ASSIGN_OR_RETURN(HttpResponse response,
-                              client_->Send(request, context, &info));
+                              client_->Send(request, context));
     if (response.status == 200) {
       return S3PutResult{.etag = HeaderOr(response, "etag")};
     }
@@ -195,12 +195,12 @@ class S3BackendImpl final : public S3Backend {
     if (conditional &&
         (response.status == 412 || response.status == 409 ||
          (response.status == 404 && put.if_match && !put.if_absent))) {
-      if (info.attempts > 1) {
-        // Our own lost write may be what failed the condition.
-        auto stored = etag(key);
-        const std::string ours = s3::SinglePartEtag(request.body);
-        if (stored.ok() && *stored == ours) return S3PutResult{.etag = ours};
-      }
+      // Our own earlier attempt, whose answer was lost, may be what failed
+      // the condition (we retry, and curl itself resends on a reused
+      // connection that died): then the object holds exactly our bytes.
+      auto stored = etag(key);
+      const std::string ours = s3::SinglePartEtag(request.body);
+      if (stored.ok() && *stored == ours) return S3PutResult{.etag = ours};
       if (put.if_absent) {
         return AlreadyExistsError(context +
                                   ": precondition failed: the key already "

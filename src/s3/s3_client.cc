@@ -22,8 +22,8 @@
 
 #include <openssl/evp.h>
 
-#include "s3/s3_config.h"
 #include "s3/retry.h"
+#include "s3/s3_config.h"
 #include "s3/s3_errors.h"
 
 namespace backends::s3 {
@@ -185,14 +185,13 @@ bool S3Client::CorrectRegion(const S3Endpoint& used,
 }
 
 Result<HttpResponse> S3Client::Send(const Request& request,
-                                    std::string_view context, SendInfo* info) {
+                                    std::string_view context) {
   const std::string payload_sha256 = Sha256Hex(request.body);
   const bool repeatable =
       request.repeatable.value_or(IsRepeatable(request.method, request.query));
   RetryTimer timer(retry_);
   bool region_corrected = false;
   while (true) {
-    if (info != nullptr) info->attempts = timer.attempts();
     S3Endpoint used = endpoint();
     Result<HttpResponse> response =
         SendOnce(used, request, payload_sha256, context);
