@@ -4,6 +4,11 @@
 // handle's connection cache, so the next request on the same host reuses
 // the open TCP (and TLS) connection. Every option is therefore set again on
 // each request, from scratch.
+//
+// Streaming (BodyStreams): the body bound to the thread is read through the
+// source at the offset curl asks for, and a 2xx answer's body goes to the
+// sink; the status is known from the status line before the first body
+// byte, so error documents are still collected for the error message.
 
 #include "s3/curl_transport.h"
 
@@ -41,12 +46,35 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
+// The streams bound to this thread by ScopedBodyStreams, if any.
+thread_local BodyStreams* bound_streams = nullptr;
+
+// Larger transfer buffers for streamed bodies: fewer callbacks per MiB.
+constexpr long kStreamBufferBytes = 256 * 1024;
+
 // What the callbacks fill while a transfer runs.
 struct Exchange {
   HttpResponse response;
   std::string_view body;    // the whole request body
   std::string_view upload;  // the part of `body` not sent yet
+  BodyStreams* streams = nullptr;
+  std::uint64_t upload_offset = 0;  // next source offset (streams)
+  long status = 0;                  // from the last status line
+  bool answered = false;            // on_answer called
+  Status callback_error{};          // why a callback aborted the transfer
 };
+
+// "HTTP/1.1 206 Partial Content" -> 206.
+long ParseStatusLine(std::string_view line) {
+  auto space = line.find(' ');
+  if (space == std::string_view::npos) return 0;
+  long status = 0;
+  for (std::size_t i = space + 1; i < line.size() && i < space + 4; ++i) {
+    if (line[i] < '0' || line[i] > '9') return 0;
+    status = status * 10 + (line[i] - '0');
+  }
+  return status;
+}
 
 std::size_t OnHeader(char* data, std::size_t size, std::size_t count,
                      void* user) {
@@ -55,6 +83,7 @@ std::size_t OnHeader(char* data, std::size_t size, std::size_t count,
   if (line.starts_with("HTTP/")) {
     // A new status line (e.g. after an interim 1xx): start over.
     exchange->response.headers.clear();
+    exchange->status = ParseStatusLine(line);
     return size * count;
   }
   auto colon = line.find(':');
@@ -64,7 +93,8 @@ std::size_t OnHeader(char* data, std::size_t size, std::size_t count,
     return static_cast<char>(std::tolower(c));
   });
   std::string value(Trim(line.substr(colon + 1)));
-  if (name == "content-length") {
+  if (name == "content-length" &&
+      (exchange->streams == nullptr || !exchange->streams->sink)) {
     // Reserve once, so a large body is not copied while it grows.
     char* end = nullptr;
     unsigned long long length = std::strtoull(value.c_str(), &end, 10);
@@ -79,8 +109,63 @@ std::size_t OnHeader(char* data, std::size_t size, std::size_t count,
 std::size_t OnBody(char* data, std::size_t size, std::size_t count,
                    void* user) {
   auto* exchange = static_cast<Exchange*>(user);
+  BodyStreams* streams = exchange->streams;
+  if (streams != nullptr && streams->sink && exchange->status >= 200 &&
+      exchange->status < 300) {
+    if (!exchange->answered && streams->on_answer) {
+      exchange->answered = true;
+      Status checked =
+          streams->on_answer(exchange->status, exchange->response.headers);
+      if (!checked.ok()) {
+        exchange->callback_error = std::move(checked);
+        return 0;
+      }
+    }
+    Status status = streams->sink(std::string_view(data, size * count));
+    if (!status.ok()) {
+      exchange->callback_error = std::move(status);
+      return 0;  // curl aborts with CURLE_WRITE_ERROR
+    }
+    streams->delivered += size * count;
+    return size * count;
+  }
   exchange->response.body.append(data, size * count);
   return size * count;
+}
+
+std::size_t OnReadStream(char* buffer, std::size_t size, std::size_t count,
+                         void* user) {
+  auto* exchange = static_cast<Exchange*>(user);
+  BodyStreams* streams = exchange->streams;
+  const std::uint64_t left = streams->upload_size - exchange->upload_offset;
+  const std::size_t want =
+      static_cast<std::size_t>(std::min<std::uint64_t>(size * count, left));
+  if (want == 0) return 0;
+  Result<std::size_t> n =
+      streams->source(exchange->upload_offset, buffer, want);
+  if (!n.ok()) {
+    exchange->callback_error = n.status();
+    return CURL_READFUNC_ABORT;
+  }
+  if (*n == 0 || *n > want) {
+    exchange->callback_error =
+        DataLossError("the body source ended at byte " +
+                      std::to_string(exchange->upload_offset) + " of " +
+                      std::to_string(streams->upload_size));
+    return CURL_READFUNC_ABORT;
+  }
+  exchange->upload_offset += *n;
+  return *n;
+}
+
+int OnSeekStream(void* user, curl_off_t offset, int origin) {
+  auto* exchange = static_cast<Exchange*>(user);
+  if (origin != SEEK_SET || offset < 0 ||
+      static_cast<std::uint64_t>(offset) > exchange->streams->upload_size) {
+    return CURL_SEEKFUNC_CANTSEEK;
+  }
+  exchange->upload_offset = static_cast<std::uint64_t>(offset);
+  return CURL_SEEKFUNC_OK;
 }
 
 std::size_t OnRead(char* buffer, std::size_t size, std::size_t count,
@@ -121,12 +206,17 @@ class CurlTransport final : public HttpTransport {
     Exchange exchange;
     exchange.body = request.body;
     exchange.upload = request.body;
+    exchange.streams = bound_streams;
+    if (exchange.streams != nullptr) exchange.streams->delivered = 0;
     SlistPtr headers;
     char error[CURL_ERROR_SIZE] = {0};
     CURLcode code = Setup(handle.get(), request, &exchange, &headers, error);
     if (code == CURLE_OK) code = curl_easy_perform(handle.get());
     if (code != CURLE_OK) {
       // A failed handle may hold a broken connection: drop it.
+      if (!exchange.callback_error.ok()) {
+        return exchange.callback_error.WithContext(context);
+      }
       return CurlError(context, request.method, code, error);
     }
     curl_easy_getinfo(handle.get(), CURLINFO_RESPONSE_CODE,
@@ -188,8 +278,25 @@ class CurlTransport final : public HttpTransport {
     if (!options_.ca_bundle.empty() && request.url.starts_with("https:")) {
       set(CURLOPT_CAINFO, options_.ca_bundle.c_str());
     }
+    BodyStreams* streams = exchange->streams;
+    const bool stream_up =
+        streams != nullptr && streams->source &&
+        (request.method == "PUT" || request.method == "POST");
+    if (streams != nullptr) {
+      set(CURLOPT_BUFFERSIZE, kStreamBufferBytes);
+      if (stream_up) set(CURLOPT_UPLOAD_BUFFERSIZE, kStreamBufferBytes);
+    }
     const std::string& m = request.method;
-    if (m == "GET") {
+    if (stream_up) {
+      set(CURLOPT_UPLOAD, 1L);
+      if (m == "POST") set(CURLOPT_CUSTOMREQUEST, "POST");
+      set(CURLOPT_READFUNCTION, &OnReadStream);
+      set(CURLOPT_READDATA, exchange);
+      set(CURLOPT_SEEKFUNCTION, &OnSeekStream);
+      set(CURLOPT_SEEKDATA, exchange);
+      set(CURLOPT_INFILESIZE_LARGE,
+          static_cast<curl_off_t>(streams->upload_size));
+    } else if (m == "GET") {
       set(CURLOPT_HTTPGET, 1L);
     } else if (m == "HEAD") {
       set(CURLOPT_NOBODY, 1L);
@@ -250,6 +357,12 @@ const std::string* HttpResponse::header(std::string_view lower_name) const {
   }
   return nullptr;
 }
+
+ScopedBodyStreams::ScopedBodyStreams(BodyStreams* streams) {
+  bound_streams = streams;
+}
+
+ScopedBodyStreams::~ScopedBodyStreams() { bound_streams = nullptr; }
 
 void EnsureCurlGlobalInit() {
   static const CURLcode init = curl_global_init(CURL_GLOBAL_DEFAULT);

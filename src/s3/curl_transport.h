@@ -10,10 +10,17 @@
 // no `Expect: 100-continue`, no Accept-Encoding (stored gzip bytes arrive
 // as stored), no redirects followed.
 //
+// Large bodies stream instead of living in memory: while a ScopedBodyStreams
+// is alive on a thread, that thread's requests read their body from a
+// positional source and hand a successful answer's body to a sink (see
+// BodyStreams). S3Client::SendStream binds them around one signed request.
+//
 // Thread safety: a transport is safe for concurrent use.
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -57,6 +64,42 @@ struct TransportOptions {
   std::chrono::seconds stall_timeout{60};
   /// Idle handles kept for reuse (each holds its open connection).
   std::size_t max_idle_handles = 16;
+};
+
+/// Streaming bodies for the requests one thread sends (bound with
+/// ScopedBodyStreams). Callbacks run on the sending thread, during Send.
+struct BodyStreams {
+  /// Reads up to `n` bytes of the request body at `offset` into `buffer`
+  /// and returns how many it read (0 only at the end). Positional because
+  /// curl may rewind to resend a body. When set, PUT and POST send
+  /// `upload_size` bytes from it instead of HttpRequest::body; an error
+  /// aborts the transfer and Send returns it; a source that ends early is
+  /// kDataLoss.
+  std::function<Result<std::size_t>(std::uint64_t offset, char* buffer,
+                                    std::size_t n)>
+      source{};
+  std::uint64_t upload_size = 0;
+  /// Receives the body of a 2xx answer, in order, in chunks, instead of
+  /// HttpResponse::body (other answers, i.e. error documents, still land in
+  /// HttpResponse::body). An error aborts the transfer and Send returns it.
+  std::function<Status(std::string_view chunk)> sink{};
+  /// With `sink`: called with the status and headers of a 2xx answer
+  /// before its first body byte reaches the sink (not at all for an empty
+  /// body), to check them; an error aborts the transfer and Send returns it.
+  std::function<Status(long status, const HttpHeaders& headers)> on_answer{};
+  /// Bytes handed to `sink` by the last Send (set even when Send fails
+  /// mid-body, so the caller can resume from there).
+  std::uint64_t delivered = 0;
+};
+
+/// Binds `streams` to the requests the current thread sends through any
+/// curl transport until destruction. Not nestable.
+class ScopedBodyStreams {
+ public:
+  explicit ScopedBodyStreams(BodyStreams* streams);
+  ~ScopedBodyStreams();
+  ScopedBodyStreams(const ScopedBodyStreams&) = delete;
+  ScopedBodyStreams& operator=(const ScopedBodyStreams&) = delete;
 };
 
 /// Sends one HTTP request and returns the answer, whatever its status.
