@@ -62,13 +62,6 @@ class S3Client {
     std::optional<bool> repeatable{};
   };
 
-  /// What Send did, for callers that must know whether an earlier attempt
-  /// may already have taken effect (a conditional PUT whose first answer
-  /// was lost).
-  struct SendInfo {
-    int attempts = 0;
-  };
-
   /// `retry` applies to every Send; the default sends each request once.
   S3Client(S3Endpoint endpoint, CredentialsSource credentials,
            std::unique_ptr<HttpTransport> transport,
@@ -80,8 +73,7 @@ class S3Client {
   /// (for repeatable requests) a retryable answer still there after the
   /// last attempt (kUnavailable, naming the S3 code and the attempts).
   /// `context` names the operation and key for messages.
-  Result<HttpResponse> Send(const Request& request, std::string_view context,
-                            SendInfo* info = nullptr);
+  Result<HttpResponse> Send(const Request& request, std::string_view context);
   /// Sends once with `streams` bound (ScopedBodyStreams); s3_client_stream.cc
   Result<HttpResponse> SendStream(const Request& request, const std::string& payload_sha256, BodyStreams& streams, std::string_view context);
 
