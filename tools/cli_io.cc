@@ -76,19 +76,27 @@ InputSource InputSource::Stdin(std::string_view context) {
   return InputSource(std::string(context), "<stdin>", 0, false);
 }
 
-Result<std::string> InputSource::ReadAll(Progress& progress) {
-  std::string data;
-  if (size_) data.reserve(static_cast<std::size_t>(*size_));
-  std::vector<char> buffer(kChunkBytes);
+Result<std::size_t> InputSource::Read(std::span<char> buffer,
+                                      Progress& progress) {
   while (true) {
     ssize_t n = ::read(fd_, buffer.data(), buffer.size());
     if (n < 0) {
       if (errno == EINTR) continue;
       return ErrnoError(context_, "cannot read", name_, errno);
     }
-    if (n == 0) return data;
-    data.append(buffer.data(), static_cast<std::size_t>(n));
     progress.Add(static_cast<std::uint64_t>(n));
+    return static_cast<std::size_t>(n);
+  }
+}
+
+Result<std::string> InputSource::ReadAll(Progress& progress) {
+  std::string data;
+  if (size_) data.reserve(static_cast<std::size_t>(*size_));
+  std::vector<char> buffer(kChunkBytes);
+  while (true) {
+    BACKENDS_ASSIGN_OR_RETURN(std::size_t n, Read(buffer, progress));
+    if (n == 0) return data;
+    data.append(buffer.data(), n);
   }
 }
 

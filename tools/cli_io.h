@@ -3,17 +3,19 @@
 // Where put reads a value from and where get writes it to.
 //
 // Values are read and written in chunks through InputSource / OutputFile,
-// so progress can be counted as bytes move. Today a whole value is held in
-// memory between the two (Backend::load/dump take whole values); when the
-// store gains streaming reads and writes (issue 5, S3 multipart), put and
-// get pass these same objects to it chunk by chunk instead of calling
-// ReadAll / one Write.
+// so progress can be counted as bytes move. Raw values stream: put hands
+// the input to Backend::dump_stream and get hands a sink to
+// Backend::load_stream, so neither holds the value in memory (text and JSON
+// values are checked whole).
 
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
+#include "backends/backend.h"
 #include "backends/status.h"
 #include "progress.h"
 
@@ -39,6 +41,10 @@ class InputSource {
 
   /// The size of a regular file; std::nullopt for pipes and terminals.
   std::optional<std::uint64_t> size() const { return size_; }
+
+  /// Reads up to buffer.size() bytes (0 at the end), counting them on
+  /// `progress`.
+  Result<std::size_t> Read(std::span<char> buffer, Progress& progress);
 
   /// Reads everything, counting bytes on `progress`.
   Result<std::string> ReadAll(Progress& progress);
@@ -88,5 +94,31 @@ class OutputFile {
 /// `progress`. Errors: kIOError naming `context` (e.g. a closed pipe).
 Status WriteStdout(std::string_view context, std::string_view data,
                    Progress& progress);
+
+/// An InputSource as a ByteSource for Backend::dump_stream.
+class InputByteSource final : public ByteSource {
+ public:
+  InputByteSource(InputSource& input, Progress& progress)
+      : input_(input), progress_(progress) {}
+  Result<std::size_t> Read(std::span<char> buffer) override {
+    return input_.Read(buffer, progress_);
+  }
+  std::optional<std::uint64_t> size() const override { return input_.size(); }
+
+ private:
+  InputSource& input_;
+  Progress& progress_;
+};
+
+/// Passes each piece of a streamed load to `write`.
+class CallbackSink final : public ByteSink {
+ public:
+  explicit CallbackSink(std::function<Status(std::string_view)> write)
+      : write_(std::move(write)) {}
+  Status Write(std::string_view piece) override { return write_(piece); }
+
+ private:
+  std::function<Status(std::string_view)> write_;
+};
 
 }  // namespace backends::cli

@@ -97,10 +97,21 @@ Result<int> RunPut(const PutArgs& args) {
     } else {
       source.emplace(InputSource::Stdin(context));
     }
-    // Read the input before opening the store: a missing or unreadable
-    // input file must not create the store's folder or touch any value.
     Progress progress(ProgressOut(args.quiet), "put", ProgressUnit::kBytes,
                       source->size().value_or(0), kChunkBytes);
+    BACKENDS_ASSIGN_OR_RETURN(StoreSpec spec, StoreSpec::Parse(args.url));
+    if (spec.format == ValueFormat::kRaw) {
+      // Raw bytes stream into the store (a file input was opened above, so
+      // a missing one never reaches the store); if the input fails midway,
+      // nothing is stored.
+      BACKENDS_ASSIGN_OR_RETURN(auto store, Store::Open(spec));
+      InputByteSource stream(*source, progress);
+      BACKENDS_RETURN_IF_ERROR(store->backend().dump_stream(args.key, stream));
+      progress.Finish();
+      return kExitOk;
+    }
+    // Text and JSON are checked whole, before the store is opened: an
+    // unreadable input must not create the store's folder or touch a value.
     BACKENDS_ASSIGN_OR_RETURN(bytes, source->ReadAll(progress));
     progress.Finish();
   }
@@ -111,8 +122,46 @@ Result<int> RunPut(const PutArgs& args) {
   return kExitOk;
 }
 
+namespace {
+
+// A raw value streams from the store to the file or stdout. With -o the
+// file is replaced only when the whole value has arrived; on stdout a
+// failure midway leaves what was written (as with curl).
+Result<int> StreamGet(const GetArgs& args, Store& store) {
+  const std::string context = "get " + QuoteKey(args.key);
+  std::uint64_t total = 0;
+  if (ProgressWanted(args.quiet)) {
+    BACKENDS_ASSIGN_OR_RETURN(auto info, store.backend().stat(args.key));
+    if (info) total = info->size;
+  }
+  Progress progress(ProgressOut(args.quiet), "get", ProgressUnit::kBytes, total,
+                    kChunkBytes);
+  if (args.output && *args.output != "-") {
+    BACKENDS_ASSIGN_OR_RETURN(OutputFile file,
+                              OutputFile::Create(context, *args.output));
+    CallbackSink sink(
+        [&](std::string_view piece) { return file.Write(piece, progress); });
+    BACKENDS_ASSIGN_OR_RETURN(bool found,
+                              store.backend().load_stream(args.key, sink));
+    if (!found) return Missing("get", args.key);
+    BACKENDS_RETURN_IF_ERROR(file.Commit());
+  } else {
+    CallbackSink sink([&](std::string_view piece) {
+      return WriteStdout(context, piece, progress);
+    });
+    BACKENDS_ASSIGN_OR_RETURN(bool found,
+                              store.backend().load_stream(args.key, sink));
+    if (!found) return Missing("get", args.key);
+  }
+  progress.Finish();
+  return kExitOk;
+}
+
+}  // namespace
+
 Result<int> RunGet(const GetArgs& args) {
   BACKENDS_ASSIGN_OR_RETURN(auto store, OpenStore(args.url));
+  if (store->spec().format == ValueFormat::kRaw) return StreamGet(args, *store);
   BACKENDS_ASSIGN_OR_RETURN(std::optional<std::string> value,
                             store->backend().load(args.key));
   if (!value) return Missing("get", args.key);
