@@ -5,22 +5,25 @@
 #
 #   scripts/test.sh                                Debug build in build/
 #   scripts/test.sh --sanitize address,undefined   the same in build-asan/
-#   scripts/test.sh --sanitize thread --label concurrency
-#                                                  only the concurrency tests
-#                                                  under ThreadSanitizer
+#   scripts/test.sh --sanitize thread --targets "file_backend_test ..."
+#                                                  build only these test
+#                                                  programs (ctest then runs
+#                                                  just their tests)
 # Extra arguments after -- go to ctest (e.g. -- -R File).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 sanitize=""
 label=""
+targets=()
 ctest_extra=()
 while (($#)); do
   case "$1" in
     --sanitize) sanitize="$2"; shift 2 ;;
     --label) label="$2"; shift 2 ;;
+    --targets) read -rd "" -a targets <<<"$2" || true; shift 2 ;;
     --) shift; ctest_extra=("$@"); break ;;
-    *) echo "usage: $0 [--sanitize LIST] [--label L] [-- ctest args]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--sanitize LIST] [--label L] [--targets \"T...\"] [-- ctest args]" >&2; exit 2 ;;
   esac
 done
 
@@ -36,7 +39,11 @@ esac
 
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DBACKENDS_WERROR=ON \
   -DBACKENDS_SANITIZE="$sanitize" >/dev/null
-cmake --build "$build" -j"$(nproc)"
+if ((${#targets[@]})); then
+  cmake --build "$build" -j"$(nproc)" --target "${targets[@]}"
+else
+  cmake --build "$build" -j"$(nproc)"
+fi
 
 # Tests talk only to servers on 127.0.0.1: never let the credentials chain
 # reach the EC2 metadata address, whatever a test forgets to set.
