@@ -110,7 +110,6 @@ struct S3RetryOptions {
 
 // ---- end of the issue-5 block ---------------------------------------------
 
-
 // ---- Streaming large objects (issue 5, item 1) --------------------------
 
 /// How the streaming calls (dump_file, dump_stream, load_to_file,
@@ -203,7 +202,6 @@ struct S3Options {
   /// dump_many, remove_many, items, clear); at least 1.
   std::size_t connections = 16;
   // ---- end of the issue-5 block ----
-
 
   // ---- Streaming large objects (issue 5, item 1) ----
   /// See S3TransferOptions.
@@ -340,7 +338,6 @@ class S3Backend : public Backend {
       std::span<const std::string> keys) = 0;
   // ---- end of the issue-5 block ----
 
-
   // ---- Streaming large objects (issue 5, item 1) ----
   // These never hold a whole object in memory. Objects are stored as given
   // (no gzip, whatever the content type) and read back as stored. Uploads
@@ -361,6 +358,17 @@ class S3Backend : public Backend {
   /// Large objects come in parallel ranged GETs. Returns false (and leaves
   /// `path` alone) if there is no such key.
   Result<bool> load_to_file(std::string_view key, const std::string& path);
+  /// Backend::dump_stream without holding the value: buffered parts of a
+  /// multipart upload above the threshold (source.size(), when known,
+  /// chooses the part size), else one PUT.
+  Status dump_stream(std::string_view key, ByteSource& source) override;
+  /// The same with per-object overrides.
+  Status dump_stream(std::string_view key, ByteSource& source,
+                     const S3PutOptions& put);
+  /// Backend::load_stream: one GET, handed to `sink` as it arrives (resumed
+  /// after a failure mid-body as described above).
+  Result<bool> load_stream(std::string_view key, ByteSink& sink) override;
+
  protected:
   /// The request client of this store, for the streaming calls. The default
   /// (nullptr) makes them build their own client per call from options()
