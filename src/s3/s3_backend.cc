@@ -17,9 +17,11 @@
 // PreconditionFailed (409 ConditionalRequestConflict for a concurrent
 // conditional write, 404 for If-Match on a missing key). When the PUT had to
 // be retried, the 412 may be caused by our own earlier attempt whose answer
-// was lost; then the stored ETag is the MD5 of our body (single-part PUT)
-// and the write counts as done. (So a conditional write of bytes identical
-// to the stored ones succeeds: it cannot be told from our own lost write.)
+// was lost. Each conditional PUT therefore carries a random write id
+// (x-amz-meta-write-id); on a failed condition a HEAD tells whether the
+// stored object is our own write (success) or another writer's (the
+// precondition failure). Identical bytes from another writer still fail,
+// so compare-and-swap loses no update.
 //
 // Batches (load_many, dump_many, remove_many, items, clear) run the ordinary
 // single-key paths on options().connections worker threads (s3_batch.h).
@@ -51,6 +53,7 @@ using s3::S3Client;
 
 constexpr std::size_t kMaxObjectKeyBytes = 1024;
 constexpr std::string_view kSizeHeader = "x-amz-meta-uncompressed-size";
+constexpr std::string_view kWriteIdHeader = "x-amz-meta-write-id";
 
 std::string Context(std::string_view operation, std::string_view key) {
   return std::string(operation) + " " + QuoteKey(key);
@@ -186,21 +189,42 @@ class S3BackendImpl final : public S3Backend {
     }
     if (put.if_absent) request.headers.emplace_back("If-None-Match", "*");
     if (put.if_match) request.headers.emplace_back("If-Match", *put.if_match);
+    const bool conditional = put.if_absent || put.if_match.has_value();
+    const std::string write_id = conditional ? s3::NewWriteId() : "";
+    if (conditional) {
+      request.headers.emplace_back(std::string(kWriteIdHeader), write_id);
+    }
     BACKENDS_ASSIGN_OR_RETURN(HttpResponse response,
                               client_->Send(request, context));
+    if (response.status == 412 && put.if_match && !put.if_absent &&
+        put.if_match->size() > 2 && put.if_match->front() == '"') {
+      // Some servers (radosgw 16.2) compare If-Match with the unquoted
+      // ETag and refuse the quoted form even when it matches: if the stored
+      // ETag is the one given, ask again, still conditionally, unquoted.
+      auto stored = Head("dump", key);
+      if (stored.ok() && stored->has_value() &&
+          HeaderOr(**stored, "etag") == *put.if_match &&
+          HeaderOr(**stored, kWriteIdHeader) != write_id) {
+        for (auto& [name, text] : request.headers) {
+          if (name == "If-Match") text = text.substr(1, text.size() - 2);
+        }
+        BACKENDS_ASSIGN_OR_RETURN(response, client_->Send(request, context));
+      }
+    }
     if (response.status == 200) {
       return S3PutResult{.etag = HeaderOr(response, "etag")};
     }
-    const bool conditional = put.if_absent || put.if_match.has_value();
     if (conditional &&
         (response.status == 412 || response.status == 409 ||
          (response.status == 404 && put.if_match && !put.if_absent))) {
       // Our own earlier attempt, whose answer was lost, may be what failed
       // the condition (we retry, and curl itself resends on a reused
-      // connection that died): then the object holds exactly our bytes.
-      auto stored = etag(key);
-      const std::string ours = s3::SinglePartEtag(request.body);
-      if (stored.ok() && *stored == ours) return S3PutResult{.etag = ours};
+      // connection that died): then the object carries our write id.
+      auto stored = Head("dump", key);
+      if (stored.ok() && stored->has_value() &&
+          HeaderOr(**stored, kWriteIdHeader) == write_id) {
+        return S3PutResult{.etag = HeaderOr(**stored, "etag")};
+      }
       if (put.if_absent) {
         return AlreadyExistsError(context +
                                   ": precondition failed: the key already "
@@ -523,6 +547,10 @@ class S3BackendImpl final : public S3Backend {
     }
     return Diagnose(request, response, context);
   }
+
+  // The streaming calls (s3_stream.cc, s3_multipart.cc) send through the
+  // same client.
+  s3::S3Client* stream_client() override { return client_.get(); }
 
   const S3Options options_;
   const bool endpoint_is_default_;

@@ -22,6 +22,9 @@
 
 #include <openssl/evp.h>
 
+#include <cstdint>
+#include <random>
+
 #include "s3/retry.h"
 #include "s3/s3_config.h"
 #include "s3/s3_errors.h"
@@ -74,6 +77,17 @@ std::string SinglePartEtag(std::string_view body) {
     out += kHex[digest[i] & 15];
   }
   return out + "\"";
+}
+
+std::string NewWriteId() {
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (int word = 0; word < 2; ++word) {
+    std::uint64_t bits = random();
+    for (int i = 0; i < 16; ++i, bits >>= 4) out += kHex[bits & 15];
+  }
+  return out;
 }
 
 S3Client::S3Client(S3Endpoint endpoint, CredentialsSource credentials,

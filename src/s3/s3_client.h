@@ -116,6 +116,9 @@ class S3Client {
 /// requires).
 std::string ContentMd5(std::string_view data);
 
+/// A random 128-bit id in hex, naming one conditional write.
+std::string NewWriteId();
+
 /// The ETag S3 gives a single-part PUT of `body`: its MD5 in lower-case
 /// hex, in double quotes.
 std::string SinglePartEtag(std::string_view body);
