@@ -78,6 +78,39 @@ PAIRS = [
         ("load 1 KiB vs original (Python dict)", "memory/load/ours/1024/threads:1", "original/memory_load", None),
         ("dump 1 KiB vs original (Python dict)", "memory/dump/ours/1024/threads:1", "original/memory_dump", None),
     ]),
+    # Time ratios: a rate goal of >= 80% is a time ratio <= 1.25, >= 90% is
+    # <= 1.11, >= 70% is <= 1.43. Raw = libcurl with presigned URLs (no
+    # signing work) on the same radosgw; nginx = loopback ceiling.
+    ("S3, radosgw on 127.0.0.1 (raw = libcurl, presigned URLs; time ratios)", [
+        ("PUT 1 KiB sequential vs raw easy (rate >= 80%)", "s3/put/ours/1024", "s3/put/raw/1024", ("<=", 1.25)),
+        ("GET 1 KiB sequential vs raw easy (rate >= 80%)", "s3/get/ours/1024", "s3/get/raw/1024", ("<=", 1.25)),
+        ("PUT 1 KiB 16 threads vs raw multi x16 (>= 90%)", "s3/put16/ours/1024", "s3/put16/raw/1024", ("<=", 1.11)),
+        ("GET 1 KiB 16 threads vs raw multi x16 (>= 90%)", "s3/get16/ours/1024", "s3/get16/raw/1024", ("<=", 1.11)),
+        ("PUT 1 KiB dump_many(128) vs raw multi x16", "s3/put16/ours_batch/1024", "s3/put16/raw/1024", ("<=", 1.11)),
+        ("GET 1 KiB load_many(128) vs raw multi x16", "s3/get16/ours_batch/1024", "s3/get16/raw/1024", ("<=", 1.11)),
+        ("GET 1 MiB vs raw easy, both on radosgw", "s3/get/ours/1048576", "s3/get/raw/1048576", None),
+        ("GET 1 MiB radosgw vs raw easy on nginx (>= 70%)", "s3/get/ours/1048576", "nginx/get/raw/1048576", ("<=", 1.43)),
+        ("GET 1 MiB radosgw vs wrk -c1 on nginx (>= 70%)", "s3/get/ours/1048576", "wrk/nginx_get/1048576", ("<=", 1.43)),
+        ("GET 1 MiB, our client on nginx vs raw on nginx", "nginx/get/ours/1048576", "nginx/get/raw/1048576", None),
+        ("GET 1 KiB, our client on nginx vs raw on nginx", "nginx/get/ours/1024", "nginx/get/raw/1024", None),
+        ("GET 1 KiB raw easy on nginx vs wrk -c1", "nginx/get/raw/1024", "wrk/nginx_get/1024", None),
+        ("PUT 1 KiB, our client vs raw, nginx discarding", "nginx/put/ours/1024", "nginx/put/raw/1024", None),
+        ("bulk up 1000 x 1 KiB, 16 threads vs awscli", "s3/bulk_up/ours", "s3peer/bulk_up/awscli", ("<=", 0.334)),
+        ("bulk down 1000 x 1 KiB, 16 threads vs awscli", "s3/bulk_down/ours", "s3peer/bulk_down/awscli", ("<=", 0.334)),
+        ("bulk up 1000 x 1 KiB vs rclone", "s3/bulk_up/ours", "s3peer/bulk_up/rclone", None),
+        ("bulk down 1000 x 1 KiB vs rclone", "s3/bulk_down/ours", "s3peer/bulk_down/rclone", None),
+    ]),
+]
+
+# Absolute figures (bench/rss_probe.cc): (label, name, goal or None).
+FIGURES = [
+    ("keys() over 100k keys (FileBackend): peak above RSS", "rss/keys100k/peak", None),
+    ("keys() over 100k keys: peak bytes per key", "rss/keys100k/per_key", None),
+    ("keys() over 100k keys: time", "rss/keys100k/time", None),
+    ("S3 1 GiB dump_stream: peak above RSS", "rss/s3_stream_1024MiB/upload_peak", ("<=", 64)),
+    ("S3 1 GiB load_stream: peak above RSS", "rss/s3_stream_1024MiB/download_peak", ("<=", 64)),
+    ("S3 1 GiB dump_stream: rate", "rss/s3_stream_1024MiB/upload_rate", None),
+    ("S3 1 GiB load_stream: rate", "rss/s3_stream_1024MiB/download_rate", None),
 ]
 
 SUFFIXES = ("/real_time", "/manual_time")
@@ -88,6 +121,7 @@ def load_runs(paths):
     """name -> list of (repetition_index, real_ns, cpu_ns or None)."""
     runs = {}
     context = None
+    figures = {}
     for path in paths:
         try:
             with open(path) as f:
@@ -95,7 +129,9 @@ def load_runs(paths):
         except (OSError, ValueError) as e:
             print(f"report: skipping {path}: {e}", file=sys.stderr)
             continue
-        context = context or data.get("context")
+        context = context or data.get("context") or None
+        for fig in data.get("figures", []):
+            figures[fig["name"]] = (fig["value"], fig["unit"])
         for b in data.get("benchmarks", []):
             if b.get("run_type", "iteration") != "iteration" or b.get("error_occurred"):
                 continue
@@ -114,7 +150,7 @@ def load_runs(paths):
                         (b.get("repetition_index", 0), float(b[counter]), None))
     for reps in runs.values():
         reps.sort(key=lambda r: r[0])
-    return runs, context
+    return runs, context, figures
 
 
 def fmt_time(ns):
@@ -162,12 +198,35 @@ def render(sections, runs):
     return "\n".join(lines)
 
 
+def render_figures(figures):
+    header = ["figure (one run)", "value", "goal"]
+    rows = []
+    for label, name, goal in FIGURES:
+        if name not in figures:
+            rows.append([label, "not run: " + name, ""])
+            continue
+        value, unit = figures[name]
+        verdict = ""
+        if goal:
+            op, limit = goal
+            ok = value <= limit if op == "<=" else value >= limit
+            verdict = f"{op} {limit:g} {unit}: {'met' if ok else 'MISSED'}"
+        rows.append([label, f"{value:.3g} {unit}", verdict])
+    widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
+    lines = ["", "## Peak memory (VmHWM above VmRSS before the operation)"]
+    lines.append("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |")
+    lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for r in rows:
+        lines.append("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |")
+    return "\n".join(lines)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--markdown", help="also write the table to this file")
     parser.add_argument("results", nargs="+")
     args = parser.parse_args()
-    runs, context = load_runs(args.results)
+    runs, context, figures = load_runs(args.results)
     reps = max((len(r) for r in runs.values()), default=0)
     head = ["Ratios ours / baseline: median of per-repetition ratios of real "
             f"time (up to {reps} repetitions, interleaved), min-max of those "
@@ -176,7 +235,8 @@ def main():
         head.append(f"Run {context.get('date', '?')} on {context.get('num_cpus', '?')} "
                     f"CPUs at {context.get('mhz_per_cpu', '?')} MHz, load average "
                     f"{', '.join(f'{x:.2f}' for x in context.get('load_avg', []))}.")
-    text = "\n".join(head) + "\n" + render(PAIRS, runs)
+    text = ("\n".join(head) + "\n" + render(PAIRS, runs) + "\n" +
+            render_figures(figures))
     print(text)
     if args.markdown:
         with open(args.markdown, "w") as f:

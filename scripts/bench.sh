@@ -15,6 +15,9 @@
 #   BACKENDS_BENCH_DIR  the folder benchmarks write in (default
 #                       build-bench/bench-data); filesystem speed varies
 #                       3-10x between folders, so compare ratios, not times.
+#   BENCH_S3=0          skip the S3 part (radosgw, nginx, wrk, awscli, rclone)
+#   BENCH_S3_PEER_REPS  repetitions of the bulk peers and wrk (default 3)
+#   BENCH_STREAM_MIB    size of the S3 stream RSS probe (default 1024)
 # Needs root for apt-get on a fresh machine (otherwise the packages must be
 # there). Takes about 8 minutes on 2 cores.
 set -euo pipefail
@@ -90,6 +93,104 @@ say "running python3-diskcache in the same folder"
   "$results/diskcache_baseline.json" --repetitions "$reps" \
   --min-time "$(awk -v t="$min_time" 'BEGIN { print (t < 0.2 ? 0.2 : t) }')" ||
   say "diskcache_baseline.py failed"
+
+# Peak RSS of keys() over 100k keys (the folder is filled once, then reused).
+if [[ -x $build/bench/rss_probe ]]; then
+  say "measuring peak RSS of keys() over 100k keys"
+  "$build/bench/rss_probe" keys "$data/rss-keys100k" "$results/rss_keys.json" \
+    >"$results/rss_keys.log" 2>&1 ||
+    { tail -5 "$results/rss_keys.log" >&2; say "rss_probe keys failed"; }
+fi
+
+# S3: radosgw (reused if one runs; stopped at the end only if started here),
+# nginx on loopback as the GET ceiling and a discarding PUT endpoint, and the
+# peers (awscli, rclone, wrk) in the same run.
+s3_started=0
+nginx_pid_file=
+s3_cleanup() {
+  if [[ -n $nginx_pid_file && -f $nginx_pid_file ]]; then
+    kill "$(cat "$nginx_pid_file")" 2>/dev/null || true
+  fi
+  if [[ $s3_started == 1 ]]; then
+    bash "$root/scripts/s3-server.sh" stop >/dev/null 2>&1 || true
+  fi
+}
+trap s3_cleanup EXIT
+
+start_nginx() {  # serves $build/nginx/www on a free 127.0.0.1 port
+  local dir=$build/nginx
+  local www=$dir/www
+  local base=$www/${S3_BUCKET:-testbucket}/bench
+  [[ -n $build ]] || return 1
+  mkdir -p "$base" "$dir/tmp"
+  head -c 1024 /dev/urandom >"$base/k000000"
+  head -c 1048576 /dev/urandom >"$base/large"
+  nginx_port=$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  local user=
+  [[ $(id -u) == 0 ]] && user="user root;"
+  # PUTs are answered 200 and their bodies discarded: the PUT ceiling.
+  printf '%s\n' "$user" \
+    "worker_processes 1; pid $dir/nginx.pid; error_log $dir/error.log;" \
+    "events { worker_connections 256; }" \
+    "http { access_log off; client_body_temp_path $dir/tmp;" \
+    "  sendfile on; tcp_nodelay on; keepalive_requests 1000000;" \
+    "  keepalive_timeout 120s; client_max_body_size 8m;" \
+    "  default_type application/octet-stream;" \
+    "  server { listen 127.0.0.1:$nginx_port; root $www;" \
+    "    location / { if (\$request_method = PUT) { return 200; } } } }" \
+    >"$dir/nginx.conf"
+  nginx -c "$dir/nginx.conf" -p "$dir" 2>"$dir/start.log" ||
+    { cat "$dir/start.log" >&2; return 1; }
+  nginx_pid_file=$dir/nginx.pid
+  local i
+  for i in $(seq 1 50); do
+    curl -s -o /dev/null "http://127.0.0.1:$nginx_port/" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+if [[ ${BENCH_S3:-1} != 0 && -x $build/bench/s3_bench ]]; then
+  say "starting radosgw (scripts/s3-server.sh; reused if running)"
+  s3env=
+  if s3env=$(bash "$root/scripts/s3-server.sh" env 2>/dev/null) &&
+    curl -s -o /dev/null --max-time 2 \
+      "$(sed -n 's/^export S3_ENDPOINT=//p' <<<"$s3env")/"; then
+    say "reusing the radosgw already running"
+  elif s3env=$(bash "$root/scripts/s3-server.sh" start); then
+    s3_started=1
+  else
+    s3env=
+    say "radosgw did not start: S3 rows not run"
+  fi
+  if [[ -n $s3env ]]; then
+    eval "$s3env"
+    export AWS_EC2_METADATA_DISABLED=true
+    if start_nginx; then
+      export BENCH_NGINX_PORT=$nginx_port
+      say "nginx on 127.0.0.1:$nginx_port"
+    else
+      say "nginx did not start: nginx rows not run"
+    fi
+    run s3_bench
+    say "running the S3 peers: awscli, rclone (bulk), wrk (nginx)"
+    peer_args=()
+    if [[ -n ${BENCH_NGINX_PORT:-} ]]; then
+      nginx_base=http://127.0.0.1:$BENCH_NGINX_PORT/$S3_BUCKET/bench
+      peer_args=(--nginx-url-small "$nginx_base/k000000"
+        --nginx-url-large "$nginx_base/large")
+    fi
+    "$python" "$root/bench/s3_peers.py" "$build/bench/s3_bench" \
+      "$results/s3_peers.json" --repetitions "${BENCH_S3_PEER_REPS:-3}" \
+      "${peer_args[@]}" 2>"$results/s3_peers.log" ||
+      { tail -5 "$results/s3_peers.log" >&2; say "s3_peers.py failed"; }
+    mib=${BENCH_STREAM_MIB:-1024}
+    say "measuring peak RSS of a $mib MiB S3 dump_stream/load_stream"
+    "$build/bench/rss_probe" s3 "$results/rss_s3.json" "$mib" \
+      >"$results/rss_s3.log" 2>&1 ||
+      { tail -5 "$results/rss_s3.log" >&2; say "rss_probe s3 failed"; }
+  fi
+fi
 
 say "done; results in $results"
 echo "Benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores," \

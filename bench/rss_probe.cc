@@ -1,0 +1,221 @@
+// Peak resident memory (VmHWM) of single operations, in one process:
+//
+//   rss_probe keys DIR OUT.json     keys() over 100k keys of a FileBackend in
+//                                   DIR (created once, raw, then reused)
+//   rss_probe s3 OUT.json [MiB]     a 1 GiB (or MiB) S3 upload through
+//                                   dump_stream and download through
+//                                   load_stream (S3_* / AWS_* environment)
+//
+// Before each operation the peak is reset (`5` to /proc/self/clear_refs),
+// so the figure is the operation's own peak above the resident size before
+// it. OUT.json holds {"figures": [{"name", "value", "unit"}]} for
+// bench/report.py.
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "backends/file.h"
+#include "bench_util.h"
+#if BACKENDS_WITH_S3
+#include "backends/s3.h"
+#endif
+
+namespace backends::bench {
+namespace {
+
+constexpr std::size_t kKeyCount = 100'000;
+
+// A field of /proc/self/status ("VmHWM", "VmRSS"), in bytes.
+std::size_t ProcStatusBytes(const char* field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  std::string want = std::string(field) + ":";
+  while (std::getline(in, line)) {
+    if (line.rfind(want, 0) == 0) {
+      std::istringstream fields(line.substr(want.size()));
+      std::size_t kib = 0;
+      fields >> kib;
+      return kib * 1024;
+    }
+  }
+  Die(std::string("no ") + field + " in /proc/self/status");
+}
+
+void ResetPeak() {
+  std::ofstream out("/proc/self/clear_refs");
+  out << "5";
+  if (!out.flush()) Die("cannot reset the peak (/proc/self/clear_refs)");
+}
+
+struct Figure {
+  std::string name;
+  double value;
+  std::string unit;
+};
+
+// Runs `op`; returns its peak above the resident size before it, in bytes.
+template <typename Op>
+double PeakAbove(Op&& op) {
+  ResetPeak();
+  std::size_t before = ProcStatusBytes("VmRSS");
+  op();
+  std::size_t peak = ProcStatusBytes("VmHWM");
+  return peak > before ? static_cast<double>(peak - before) : 0.0;
+}
+
+void Write(const std::string& out, const std::vector<Figure>& figures) {
+  std::FILE* f = std::fopen(out.c_str(), "w");
+  if (!f) Die("cannot write " + out);
+  std::fprintf(f, "{\"figures\": [\n");
+  for (std::size_t i = 0; i < figures.size(); ++i) {
+    std::fprintf(f,
+                 "  {\"name\": \"%s\", \"value\": %.6g, \"unit\": \"%s\"}%s\n",
+                 figures[i].name.c_str(), figures[i].value,
+                 figures[i].unit.c_str(), i + 1 < figures.size() ? "," : "");
+    std::printf("%s = %.6g %s\n", figures[i].name.c_str(), figures[i].value,
+                figures[i].unit.c_str());
+  }
+  std::fprintf(f, "]}\n");
+  std::fclose(f);
+}
+
+int Keys(const std::filesystem::path& dir, const std::string& out) {
+  std::filesystem::create_directories(dir);
+  // Beside the folder, not in it: every file in it is a key.
+  auto marker = dir.parent_path() / (dir.filename().string() + ".populated");
+  if (!std::filesystem::exists(marker)) {
+    Populate(dir, kKeyCount, "v");
+    std::ofstream(marker) << "done\n";
+  }
+  auto store = Check(FileBackend::Open(dir), "open the folder");
+  std::size_t count = 0;
+  auto start = std::chrono::steady_clock::now();
+  double peak = PeakAbove([&] {
+    auto keys = Check(store->keys(), "keys()");
+    count = keys.size();
+  });
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  if (count != kKeyCount) {
+    Die("keys() returned " + std::to_string(count) + " keys, expected " +
+        std::to_string(kKeyCount));
+  }
+  Write(out, {{"rss/keys100k/peak", peak / (1 << 20), "MiB"},
+              {"rss/keys100k/per_key", peak / kKeyCount, "B"},
+              {"rss/keys100k/time", seconds * 1e3, "ms"}});
+  return 0;
+}
+
+#if BACKENDS_WITH_S3
+// `size` deterministic bytes, made piece by piece.
+class PatternSource final : public ByteSource {
+ public:
+  explicit PatternSource(std::uint64_t size) : size_(size) {}
+  Result<std::size_t> Read(std::span<char> buffer) override {
+    std::size_t n = static_cast<std::size_t>(
+        std::min<std::uint64_t>(buffer.size(), size_ - at_));
+    for (std::size_t i = 0; i < n; ++i) {
+      buffer[i] = static_cast<char>('a' + (at_ + i) % 23);
+    }
+    at_ += n;
+    return n;
+  }
+  std::optional<std::uint64_t> size() const override { return size_; }
+
+ private:
+  std::uint64_t size_;
+  std::uint64_t at_ = 0;
+};
+
+// Counts what it receives and checks it against the pattern.
+class CheckingSink final : public ByteSink {
+ public:
+  Status Write(std::string_view piece) override {
+    for (std::size_t i = 0; i < piece.size(); i += 4093) {
+      if (piece[i] != static_cast<char>('a' + (at_ + i) % 23)) {
+        Die("load_stream: wrong byte at " + std::to_string(at_ + i));
+      }
+    }
+    at_ += piece.size();
+    return Status();
+  }
+  std::uint64_t received() const { return at_; }
+
+ private:
+  std::uint64_t at_ = 0;
+};
+
+const char* EnvOr(const char* name, const char* fallback) {
+  const char* value = std::getenv(name);
+  return value && *value ? value : fallback;
+}
+
+int S3(const std::string& out, std::uint64_t mib) {
+  S3Options options;
+  options.endpoint = EnvOr("S3_ENDPOINT", "");
+  options.bucket = EnvOr("S3_BUCKET", "testbucket");
+  options.region = EnvOr("AWS_DEFAULT_REGION", "us-east-1");
+  options.access_key_id = EnvOr("AWS_ACCESS_KEY_ID", "");
+  options.secret_access_key = EnvOr("AWS_SECRET_ACCESS_KEY", "");
+  options.addressing = S3Addressing::kPathStyle;
+  options.prefix = "bench/";
+  if (options.endpoint.empty()) Die("S3_ENDPOINT is not set");
+  auto store = Check(S3Backend::Open(options), "open the S3 store");
+  std::uint64_t size = mib << 20;
+  const std::string key = "stream-probe";
+  auto timed = [](auto&& op) {
+    auto start = std::chrono::steady_clock::now();
+    double peak = PeakAbove(op);
+    return std::make_pair(peak, std::chrono::duration<double>(
+                                    std::chrono::steady_clock::now() - start)
+                                    .count());
+  };
+  auto [up_peak, up_s] = timed([&] {
+    PatternSource source(size);
+    Check(store->dump_stream(key, source), "dump_stream");
+  });
+  CheckingSink sink;
+  auto [down_peak, down_s] = timed([&] {
+    if (!Check(store->load_stream(key, sink), "load_stream")) {
+      Die("load_stream: no value");
+    }
+  });
+  if (sink.received() != size) Die("load_stream: wrong size");
+  Check(store->remove(key), "remove the probe object");
+  std::string tag = "rss/s3_stream_" + std::to_string(mib) + "MiB";
+  Write(out,
+        {{tag + "/upload_peak", up_peak / (1 << 20), "MiB"},
+         {tag + "/download_peak", down_peak / (1 << 20), "MiB"},
+         {tag + "/upload_rate", static_cast<double>(mib) / up_s, "MiB/s"},
+         {tag + "/download_rate", static_cast<double>(mib) / down_s, "MiB/s"}});
+  return 0;
+}
+#endif
+
+}  // namespace
+}  // namespace backends::bench
+
+int main(int argc, char** argv) {
+  using namespace backends::bench;
+  std::string mode = argc > 1 ? argv[1] : "";
+  if (mode == "keys" && argc == 4) return Keys(argv[2], argv[3]);
+#if BACKENDS_WITH_S3
+  if (mode == "s3" && (argc == 3 || argc == 4)) {
+    return S3(argv[2], argc == 4 ? std::stoull(argv[3]) : 1024);
+  }
+#endif
+  std::fprintf(stderr,
+               "usage: rss_probe keys DIR OUT.json | rss_probe s3 OUT.json "
+               "[MiB]\n");
+  return 2;
+}

@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""S3 peers on the same server as ours, interleaved, one JSON for report.py.
+
+Usage: bench/s3_peers.py S3_BENCH OUT.json [--repetitions N]
+                         [--nginx-url-small URL --nginx-url-large URL]
+
+Bulk: 1000 x 1 KiB files up and down with ours (S3_BENCH's s3/bulk_*
+benchmarks, 16 threads, run as a child process with BENCH_S3_BULK=1),
+/usr/bin/aws s3 cp --recursive and rclone copy (inline :s3 remote, Ceph
+provider), in a random order within each repetition; every upload goes to a
+fresh prefix, every download into a fresh folder. Times are wall-clock of the
+whole command, process start included (what a user waits for).
+
+GET ceiling: wrk (1 thread, 1 connection, 2 s) against nginx serving the
+same 1 KiB and 1 MiB files as S3_BENCH's nginx benchmarks.
+
+Environment: S3_ENDPOINT, S3_BUCKET, AWS_ACCESS_KEY_ID,
+AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION (scripts/s3-server.sh env).
+"""
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+COUNT, SIZE = 1000, 1024
+
+
+def run(cmd, env=None):
+    start = time.perf_counter()
+    done = subprocess.run(cmd, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"{cmd[0]} failed ({done.returncode}): "
+                           f"{done.stderr.strip()[-500:]}")
+    return elapsed, done.stdout
+
+
+def count_files(folder):
+    n = sum(len(files) for _, _, files in os.walk(folder))
+    if n != COUNT:
+        raise RuntimeError(f"downloaded {n} files into {folder}, want {COUNT}")
+
+
+class Peers:
+    def __init__(self, bench, work):
+        self.bench, self.work = bench, work
+        self.endpoint = os.environ["S3_ENDPOINT"]
+        self.bucket = os.environ.get("S3_BUCKET", "testbucket")
+        self.src = os.path.join(work, "src")
+        os.makedirs(self.src, exist_ok=True)
+        for i in range(COUNT):
+            with open(os.path.join(self.src, f"k{i:06d}"), "wb") as f:
+                f.write(bytes((97 + (i + j) % 26) for j in range(SIZE)))
+        self.run_id = f"{os.getpid()}-{int(time.time())}"
+
+    def fresh(self, name):
+        path = tempfile.mkdtemp(prefix=name + "-", dir=self.work)
+        return path
+
+    def ours(self, rep):
+        env = dict(os.environ, BENCH_S3_BULK="1")
+        _, out = run([self.bench, "--benchmark_filter=s3/bulk",
+                      "--benchmark_format=json"], env)
+        times = {}
+        for b in json.loads(out)["benchmarks"]:
+            scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
+            times[b["name"].replace("/real_time", "").replace("/iterations:1", "")] = (
+                b["real_time"] * scale)
+        return times["s3/bulk_up/ours"], times["s3/bulk_down/ours"]
+
+    def aws(self, rep):
+        prefix = f"s3://{self.bucket}/peers/{self.run_id}/aws{rep}/"
+        base = ["/usr/bin/aws", "s3", "cp", "--recursive", "--quiet",
+                "--endpoint-url", self.endpoint]
+        env = dict(os.environ, AWS_EC2_METADATA_DISABLED="true")
+        up, _ = run(base + [self.src, prefix], env)
+        dst = self.fresh("aws")
+        down, _ = run(base + [prefix, dst], env)
+        count_files(dst)
+        shutil.rmtree(dst)
+        return up, down
+
+    def rclone(self, rep):
+        remote = f":s3:{self.bucket}/peers/{self.run_id}/rclone{rep}"
+        flags = ["--s3-provider", "Ceph", "--s3-endpoint", self.endpoint,
+                 "--s3-access-key-id", os.environ["AWS_ACCESS_KEY_ID"],
+                 "--s3-secret-access-key", os.environ["AWS_SECRET_ACCESS_KEY"],
+                 "--s3-region", os.environ.get("AWS_DEFAULT_REGION", "us-east-1")]
+        env = dict(os.environ)
+        env.pop("AWS_CA_BUNDLE", None)
+        up, _ = run(["rclone", "copy", self.src, remote] + flags, env)
+        dst = self.fresh("rclone")
+        down, _ = run(["rclone", "copy", remote, dst] + flags, env)
+        count_files(dst)
+        shutil.rmtree(dst)
+        return up, down
+
+
+def wrk(url, seconds=2):
+    _, out = run(["wrk", "-t1", "-c1", f"-d{seconds}s", url])
+    match = re.search(r"Requests/sec:\s*([0-9.]+)", out)
+    if not match or float(match.group(1)) <= 0:
+        raise RuntimeError(f"wrk: no rate in its output: {out[-300:]}")
+    return 1e9 / float(match.group(1))  # ns per request
+
+
+def entry(name, rep, reps, ns):
+    return {"name": name, "run_name": name, "run_type": "iteration",
+            "repetitions": reps, "repetition_index": rep, "iterations": 1,
+            "real_time": ns, "time_unit": "ns"}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("bench")
+    parser.add_argument("out")
+    parser.add_argument("--repetitions", type=int, default=3)
+    parser.add_argument("--nginx-url-small")
+    parser.add_argument("--nginx-url-large")
+    parser.add_argument("--skip-bulk", action="store_true")
+    args = parser.parse_args()
+    results = []
+    reps = args.repetitions
+    work = tempfile.mkdtemp(prefix="s3-peers-")
+    try:
+        if not args.skip_bulk:
+            peers = Peers(args.bench, work)
+            tools = [("ours", peers.ours), ("awscli", peers.aws),
+                     ("rclone", peers.rclone)]
+            for rep in range(reps):
+                random.shuffle(tools)
+                for name, fn in tools:
+                    try:
+                        up, down = fn(rep)
+                    except (RuntimeError, OSError, KeyError, ValueError) as e:
+                        print(f"s3_peers: {name}: {e}", file=sys.stderr)
+                        continue
+                    print(f"s3_peers: rep {rep} {name}: up {up:.2f} s, "
+                          f"down {down:.2f} s", file=sys.stderr)
+                    prefix = "s3" if name == "ours" else "s3peer"
+                    results.append(entry(f"{prefix}/bulk_up/{name}", rep, reps, up * 1e9))
+                    results.append(entry(f"{prefix}/bulk_down/{name}", rep, reps, down * 1e9))
+        for rep in range(reps):
+            for size, url in ((1024, args.nginx_url_small),
+                              (1048576, args.nginx_url_large)):
+                if not url:
+                    continue
+                try:
+                    results.append(entry(f"wrk/nginx_get/{size}", rep, reps, wrk(url)))
+                except (RuntimeError, OSError) as e:
+                    print(f"s3_peers: wrk: {e}", file=sys.stderr)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    with open(args.out, "w") as f:
+        json.dump({"context": {}, "benchmarks": results}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
