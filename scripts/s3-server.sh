@@ -150,6 +150,10 @@ osd_op_num_threads_per_shard = 2
 rgw_frontends = beast endpoint=127.0.0.1:$PORT tcp_nodelay=1
 rgw_data = $D/rgw
 rgw_dns_name = localhost
+# Reclaim deleted objects within seconds, not hours: the memstore holds
+# everything in RAM, and a 1 GiB test object would otherwise fill it.
+rgw_gc_obj_min_wait = 10
+rgw_gc_processor_period = 10
 CONF
   ceph-authtool --create-keyring "$D/keyring" --gen-key -n mon. \
     --cap mon 'allow *' >/dev/null || die "ceph-authtool failed"
