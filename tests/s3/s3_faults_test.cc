@@ -229,7 +229,7 @@ TEST_F(S3FaultsTest, RetriesDisabledMeansOneAttempt) {
 }
 
 // A create-only PUT whose answer is lost: the retry meets its own object
-// (412), recognises it by the ETag and reports success.
+// (412), recognises it by its write id and reports success.
 TEST_F(S3FaultsTest, CreateOnlyWriteWhoseAnswerWasLostSucceeds) {
   proxy_->Schedule({.fault = Fault::kResetAfterForward, .method = "PUT"});
   auto put = store_->put("k", value_, {.if_absent = true});
