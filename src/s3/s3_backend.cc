@@ -13,18 +13,11 @@
 // whether it existed comes from a HEAD first. Between the HEAD and the
 // DELETE another client may remove the key; both callers then see true.
 //
-// Conditional writes (put with if_absent / if_match): S3 answers 412
-// PreconditionFailed (409 ConditionalRequestConflict for a concurrent
-// conditional write, 404 for If-Match on a missing key). When the PUT had to
-// be retried, the 412 may be caused by our own earlier attempt whose answer
-// was lost. Each conditional PUT therefore carries a random write id
-// (x-amz-meta-write-id); on a failed condition a HEAD tells whether the
-// stored object is our own write (success) or another writer's (the
-// precondition failure). Identical bytes from another writer still fail,
-// so compare-and-swap loses no update.
-//
-// Batches (load_many, dump_many, remove_many, items, clear) run the ordinary
-// single-key paths on options().connections worker threads (s3_batch.h).
+// Conditional writes (412, 409 or If-Match's 404 = failed condition) carry
+// a random write id (x-amz-meta-write-id): a HEAD then tells our own lost
+// write (success) from another writer's, even one of identical bytes, so
+// compare-and-swap loses no update. Batches run the single-key paths on
+// options().connections worker threads (s3_batch.h).
 //
 // gzip: objects of the gzip content types are stored compressed with
 // Content-Encoding: gzip and x-amz-meta-uncompressed-size (so stat() reports
@@ -194,84 +187,73 @@ class S3BackendImpl final : public S3Backend {
     if (conditional) {
       request.headers.emplace_back(std::string(kWriteIdHeader), write_id);
     }
-    BACKENDS_ASSIGN_OR_RETURN(HttpResponse response,
-                              client_->Send(request, context));
-    if (response.status == 412 && put.if_match && !put.if_absent &&
-        put.if_match->size() > 2 && put.if_match->front() == '"') {
-      // Some servers (radosgw 16.2) compare If-Match with the unquoted
-      // ETag and refuse the quoted form even when it matches: if the stored
-      // ETag is the one given, ask again, still conditionally, unquoted.
-      auto stored = Head("dump", key);
-      if (stored.ok() && stored->has_value() &&
-          HeaderOr(**stored, "etag") == *put.if_match &&
-          HeaderOr(**stored, kWriteIdHeader) != write_id) {
-        for (auto& [name, text] : request.headers) {
-          if (name == "If-Match") text = text.substr(1, text.size() - 2);
-        }
-        BACKENDS_ASSIGN_OR_RETURN(response, client_->Send(request, context));
+    for (bool unquoted = false;; unquoted = true) {
+      BACKENDS_ASSIGN_OR_RETURN(HttpResponse response,
+                                client_->Send(request, context));
+      if (response.status == 200) {
+        return S3PutResult{.etag = HeaderOr(response, "etag")};
       }
-    }
-    if (response.status == 200) {
-      return S3PutResult{.etag = HeaderOr(response, "etag")};
-    }
-    if (conditional &&
-        (response.status == 412 || response.status == 409 ||
-         (response.status == 404 && put.if_match && !put.if_absent))) {
+      if (!conditional ||
+          !(response.status == 412 || response.status == 409 ||
+            (response.status == 404 && put.if_match && !put.if_absent))) {
+        return Diagnose(request, response, context);
+      }
       // Our own earlier attempt, whose answer was lost, may be what failed
       // the condition (we retry, and curl itself resends on a reused
       // connection that died): then the object carries our write id.
-      auto stored = Head("dump", key);
-      if (stored.ok() && stored->has_value() &&
-          HeaderOr(**stored, kWriteIdHeader) == write_id) {
-        return S3PutResult{.etag = HeaderOr(**stored, "etag")};
+      auto head = Head("dump", key);
+      HttpResponse stored =
+          head.ok() && head->has_value() ? **head : HttpResponse();
+      if (HeaderOr(stored, kWriteIdHeader) == write_id) {
+        return S3PutResult{.etag = HeaderOr(stored, "etag")};
       }
+      // Some servers (radosgw 16.2) compare If-Match with the unquoted ETag
+      // and refuse the quoted form even when it matches: then ask once
+      // more, still conditionally, unquoted.
+      const std::string& tag = put.if_match.value_or("");
+      if (!unquoted && !put.if_absent && tag.size() > 2 && tag[0] == '"' &&
+          HeaderOr(stored, "etag") == tag) {
+        for (auto& [name, text] : request.headers) {
+          if (name == "If-Match") text = tag.substr(1, tag.size() - 2);
+        }
+        continue;
+      }
+      const std::string answer =
+          "s3 PUT returned " + std::to_string(response.status) + ")";
       if (put.if_absent) {
         return AlreadyExistsError(context +
-                                  ": precondition failed: the key already "
-                                  "exists (create-only write, s3 PUT "
-                                  "returned " +
-                                  std::to_string(response.status) + ")");
+                                  ": precondition failed: the key "
+                                  "already exists (create-only; " +
+                                  answer);
       }
       return FailedPreconditionError(
           context + ": precondition failed: the object's ETag is no longer " +
-          *put.if_match + " (or the key was removed; s3 PUT returned " +
-          std::to_string(response.status) + ")");
+          tag + " (or the key was removed; " + answer);
     }
-    return Diagnose(request, response, context);
   }
 
   Result<std::optional<std::string>> etag(std::string_view key) override {
     BACKENDS_RETURN_IF_ERROR(CheckKey("etag", key));
     BACKENDS_ASSIGN_OR_RETURN(auto head, Head("etag", key));
-    if (!head) return std::optional<std::string>();
-    return std::optional<std::string>(HeaderOr(*head, "etag"));
+    return head ? std::optional(HeaderOr(*head, "etag")) : std::nullopt;
   }
 
   std::vector<Result<std::optional<std::string>>> load_many(
       std::span<const std::string> keys) override {
-    std::vector<Result<std::optional<std::string>>> out(
-        keys.size(), InternalError("load_many: not run"));
-    s3::ParallelFor(keys.size(), options_.connections,
-                    [&](std::size_t i) { out[i] = load(keys[i]); });
-    return out;
+    return s3::ParallelMap<Result<std::optional<std::string>>>(
+        keys, options_.connections, [this](const auto& k) { return load(k); });
   }
-
   std::vector<Status> dump_many(
       std::span<const std::pair<std::string, std::string>> items) override {
-    std::vector<Status> out(items.size());
-    s3::ParallelFor(items.size(), options_.connections, [&](std::size_t i) {
-      out[i] = dump(items[i].first, items[i].second);
-    });
-    return out;
+    return s3::ParallelMap<Status>(
+        items, options_.connections,
+        [this](const auto& kv) { return dump(kv.first, kv.second); });
   }
-
   std::vector<Result<bool>> remove_many(
       std::span<const std::string> keys) override {
-    std::vector<Result<bool>> out(keys.size(),
-                                  InternalError("remove_many: not run"));
-    s3::ParallelFor(keys.size(), options_.connections,
-                    [&](std::size_t i) { out[i] = remove(keys[i]); });
-    return out;
+    return s3::ParallelMap<Result<bool>>(
+        keys, options_.connections,
+        [this](const auto& k) { return remove(k); });
   }
 
   Result<std::vector<Entry>> items() override {
@@ -352,11 +334,10 @@ class S3BackendImpl final : public S3Backend {
       if (i % s3::kMaxDeleteBatch == 0) batches.emplace_back();
       batches.back().push_back(std::move(objects[i].key));
     }
-    std::vector<Status> results(batches.size());
-    s3::ParallelFor(batches.size(), options_.connections, [&](std::size_t i) {
-      results[i] = DeleteBatch(batches[i]);
-    });
-    return s3::FirstError(results);
+    return s3::FirstError(s3::ParallelMap<Status>(
+        std::span<const std::vector<std::string>>(batches),
+        options_.connections,
+        [this](const auto& batch) { return DeleteBatch(batch); }));
   }
 
   std::string url() const override {
@@ -563,13 +544,10 @@ Result<std::unique_ptr<S3Backend>> S3Backend::Open(S3Options options) {
   if (options.bucket.empty()) {
     return InvalidArgumentError("open S3 store: no bucket given");
   }
-  if (options.connections == 0) {
-    return InvalidArgumentError("open bucket \"" + options.bucket +
-                                "\": connections must be at least 1");
-  }
-  if (options.retry.max_attempts < 1) {
-    return InvalidArgumentError("open bucket \"" + options.bucket +
-                                "\": retry.max_attempts must be at least 1");
+  if (options.connections == 0 || options.retry.max_attempts < 1) {
+    return InvalidArgumentError(
+        "open bucket \"" + options.bucket +
+        "\": connections and retry.max_attempts must be at least 1");
   }
   BACKENDS_ASSIGN_OR_RETURN(Resolved resolved, Resolve(options));
   // Secrets live in the credentials provider only, never in options().

@@ -18,7 +18,10 @@
 
 #include <cstddef>
 #include <functional>
+#include <optional>
+#include <span>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "backends/status.h"
@@ -30,6 +33,20 @@ namespace backends::s3 {
 /// finishes one. Returns when every call has returned.
 void ParallelFor(std::size_t count, std::size_t workers,
                  const std::function<void(std::size_t)>& task);
+
+/// results[i] = task(inputs[i]) for every input, in parallel (see
+/// ParallelFor), in input order.
+template <typename R, typename T, typename F>
+std::vector<R> ParallelMap(std::span<const T> inputs, std::size_t workers,
+                           F task) {
+  std::vector<std::optional<R>> slots(inputs.size());
+  ParallelFor(inputs.size(), workers,
+              [&](std::size_t i) { slots[i].emplace(task(inputs[i])); });
+  std::vector<R> out;
+  out.reserve(inputs.size());
+  for (auto& slot : slots) out.push_back(std::move(*slot));
+  return out;
+}
 
 /// The first error among a batch's results (Status or Result<T>), or OK.
 template <typename R>
