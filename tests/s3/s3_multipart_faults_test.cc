@@ -1,0 +1,112 @@
+// Multipart uploads under network faults: a FaultProxy (fault_proxy.h)
+// between the store and the real server fails part uploads. Below the
+// retry limit the object arrives byte for byte; above it the upload is
+// aborted, the previous value is intact and no upload is left in progress.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "backends/s3.h"
+#include "fault_proxy.h"
+#include "s3_stream_test_util.h"
+#include "s3_test_env.h"
+#include "testutil/status_matchers.h"
+#include "testutil/temp_dir.h"
+
+namespace backends {
+namespace {
+
+using ::backends::testing::EnvOr;
+using ::backends::testing::Fault;
+using ::backends::testing::FaultProxy;
+using ::backends::testing::Generated;
+using ::backends::testing::IsOk;
+using ::backends::testing::IsOkAndHolds;
+using ::backends::testing::MultipartUploadsUnder;
+using ::backends::testing::S3Environment;
+using ::backends::testing::ScopedTempDir;
+using ::backends::testing::TestOptions;
+
+[[maybe_unused]] const auto* const kEnvironment =
+    ::testing::AddGlobalTestEnvironment(new S3Environment);
+
+constexpr std::size_t kMiB = 1 << 20;
+
+class S3MultipartFaultsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    proxy_ = FaultProxy::ForEndpoint(EnvOr("S3_ENDPOINT"));
+    S3Options direct = TestOptions("mpfaults");
+    ASSERT_OK_AND_ASSIGN(direct_, S3Backend::Open(direct));
+    S3Options options = direct;
+    options.endpoint = proxy_->endpoint();
+    options.transfer.multipart_threshold = 5 * kMiB;
+    options.transfer.part_size = 5 * kMiB;
+    options.transfer.parallel_parts = 2;
+    options.retry.base_backoff = std::chrono::milliseconds(1);
+    options.retry.max_backoff = std::chrono::milliseconds(4);
+    options.stall_timeout = std::chrono::seconds(2);
+    ASSERT_OK_AND_ASSIGN(store_, S3Backend::Open(options));
+    prefix_ = direct.prefix;
+    data_ = Generated(9, 0, 12 * kMiB + 7);  // three parts
+    std::ofstream out(dir_.path() / "in", std::ios::binary);
+    out.write(data_.data(), static_cast<std::streamsize>(data_.size()));
+  }
+  void TearDown() override {
+    proxy_->ClearSchedule();
+    if (direct_) {
+      BACKENDS_EXPECT_OK(direct_->clear());
+    }
+  }
+  std::string input() const { return (dir_.path() / "in").string(); }
+
+  ScopedTempDir dir_;
+  std::unique_ptr<FaultProxy> proxy_;
+  std::unique_ptr<S3Backend> direct_;
+  std::unique_ptr<S3Backend> store_;
+  std::string prefix_;
+  std::string data_;
+};
+
+TEST_F(S3MultipartFaultsTest, PartFaultsBelowTheLimitStillDeliverExactBytes) {
+  // Part uploads are PUTs; one answered 503, one cut while uploading.
+  proxy_->Schedule({.fault = Fault::kStatus, .status = 503, .method = "PUT"});
+  proxy_->Schedule(
+      {.fault = Fault::kResetDuringUpload, .bytes = 4096, .method = "PUT"});
+  BACKENDS_ASSERT_OK(store_->dump_file("big.bin", input()));
+  ASSERT_OK_AND_ASSIGN(auto loaded, direct_->load("big.bin"));
+  ASSERT_TRUE(loaded.has_value());
+  EXPECT_EQ(loaded->size(), data_.size());
+  EXPECT_TRUE(*loaded == data_) << "the object differs from the file";
+  EXPECT_EQ(MultipartUploadsUnder(prefix_), 0);
+}
+
+TEST_F(S3MultipartFaultsTest, PartFaultsAboveTheLimitAbortAndKeepTheOldValue) {
+  BACKENDS_ASSERT_OK(direct_->dump("big.bin", "the old value"));
+  proxy_->Schedule({.fault = Fault::kStatus, .status = 503, .method = "PUT"},
+                   1000);
+  Status status = store_->dump_file("big.bin", input());
+  EXPECT_FALSE(status.ok());
+  EXPECT_THAT(status.message(), ::testing::HasSubstr("big.bin"));
+  proxy_->ClearSchedule();
+  EXPECT_THAT(direct_->load("big.bin"),
+              IsOkAndHolds(::testing::Optional(std::string("the old value"))));
+  EXPECT_EQ(MultipartUploadsUnder(prefix_), 0)
+      << "a failed upload left parts on the server";
+}
+
+TEST_F(S3MultipartFaultsTest, ResetsAfterTheServerActedAreSurvived) {
+  // The server stores the part but the answer is lost: the retry must not
+  // corrupt the object (a part number re-uploaded replaces the first).
+  proxy_->Schedule({.fault = Fault::kResetAfterForward, .method = "PUT"});
+  BACKENDS_ASSERT_OK(store_->dump_file("big.bin", input()));
+  ASSERT_OK_AND_ASSIGN(auto loaded, direct_->load("big.bin"));
+  ASSERT_TRUE(loaded.has_value());
+  EXPECT_TRUE(*loaded == data_) << "the object differs from the file";
+  EXPECT_EQ(MultipartUploadsUnder(prefix_), 0);
+}
+
+}  // namespace
+}  // namespace backends
