@@ -100,7 +100,9 @@ class FolderChain {
   std::vector<int> fds_;
 };
 
-enum class WalkOutcome { kFound, kAbsent };
+// kVanished: while creating folders, one was removed by a concurrent
+// remove's pruning; the caller walks again from the root.
+enum class WalkOutcome { kFound, kAbsent, kVanished };
 
 class FileBackendImpl final : public FileBackend {
  public:
@@ -202,11 +204,15 @@ Result<WalkOutcome> FileBackendImpl::Walk(
     int fd = ::openat(parent, name.c_str(), kDirFlags);
     if (fd < 0 && errno == ENOENT && create) {
       if (::mkdirat(parent, name.c_str(), 0777) != 0 && errno != EEXIST) {
+        // ENOENT: `parent` itself was pruned since we opened it.
+        if (errno == ENOENT) return WalkOutcome::kVanished;
         return PosixError(operation, key, "create folder \"" + name + "\"",
                           errno);
       }
       BACKENDS_RETURN_IF_ERROR(SyncFolder(operation, key, parent));
       fd = ::openat(parent, name.c_str(), kDirFlags);
+      // Pruned between our mkdir and our open.
+      if (fd < 0 && errno == ENOENT) return WalkOutcome::kVanished;
     }
     if (fd < 0) {
       int err = errno;
@@ -302,7 +308,13 @@ Status FileBackendImpl::DumpOnce(std::string_view key,
                                  bool& retry) const {
   retry = false;
   FolderChain chain(root_fd_.get());
-  BACKENDS_RETURN_IF_ERROR(Walk("dump", key, parts, true, chain).status());
+  BACKENDS_ASSIGN_OR_RETURN(auto outcome,
+                            Walk("dump", key, parts, true, chain));
+  if (outcome == WalkOutcome::kVanished) {
+    retry = true;
+    return IOError("dump " + QuoteKey(key) +
+                   ": its folders kept being removed by concurrent removes");
+  }
   int dir = chain.leaf_dir();
   std::string temp = TempName();
   UniqueFd fd(::openat(dir, temp.c_str(),
@@ -365,7 +377,7 @@ Status FileBackendImpl::DumpWith(std::string_view key,
   Status status;
   // Retries happen only before any content is written (creating the
   // temporary file), so a stream is never read twice.
-  for (int attempt = 0; attempt < 8; ++attempt) {
+  for (int attempt = 0; attempt < 32; ++attempt) {
     bool retry = false;
     status = DumpOnce(key, write_content, parts, retry);
     if (!retry) break;
