@@ -2,9 +2,10 @@
 //
 //   rss_probe keys DIR OUT.json     keys() over 100k keys of a FileBackend in
 //                                   DIR (created once, raw, then reused)
-//   rss_probe s3 OUT.json [MiB]     a 1 GiB (or MiB) S3 upload through
-//                                   dump_stream and download through
-//                                   load_stream (S3_* / AWS_* environment)
+//   rss_probe s3-up OUT.json [MiB]  a 1 GiB (or MiB) S3 upload through
+//                                   dump_stream (S3_* / AWS_* environment)
+//   rss_probe s3-down OUT.json [MiB]  its download through load_stream (in
+//                                   a fresh process), then removes it
 //
 // Before each operation the peak is reset (`5` to /proc/self/clear_refs),
 // so the figure is the operation's own peak above the resident size before
@@ -12,6 +13,7 @@
 // bench/report.py.
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -51,6 +53,8 @@ std::size_t ProcStatusBytes(const char* field) {
 }
 
 void ResetPeak() {
+  // Freed memory the allocator still holds would hide the next peak.
+  malloc_trim(0);
   std::ofstream out("/proc/self/clear_refs");
   out << "5";
   if (!out.flush()) Die("cannot reset the peak (/proc/self/clear_refs)");
@@ -160,7 +164,7 @@ const char* EnvOr(const char* name, const char* fallback) {
   return value && *value ? value : fallback;
 }
 
-int S3(const std::string& out, std::uint64_t mib) {
+int S3(bool upload, const std::string& out, std::uint64_t mib) {
   S3Options options;
   options.endpoint = EnvOr("S3_ENDPOINT", "");
   options.bucket = EnvOr("S3_BUCKET", "testbucket");
@@ -173,31 +177,27 @@ int S3(const std::string& out, std::uint64_t mib) {
   auto store = Check(S3Backend::Open(options), "open the S3 store");
   std::uint64_t size = mib << 20;
   const std::string key = "stream-probe";
-  auto timed = [](auto&& op) {
-    auto start = std::chrono::steady_clock::now();
-    double peak = PeakAbove(op);
-    return std::make_pair(peak, std::chrono::duration<double>(
-                                    std::chrono::steady_clock::now() - start)
-                                    .count());
-  };
-  auto [up_peak, up_s] = timed([&] {
-    PatternSource source(size);
-    Check(store->dump_stream(key, source), "dump_stream");
-  });
   CheckingSink sink;
-  auto [down_peak, down_s] = timed([&] {
-    if (!Check(store->load_stream(key, sink), "load_stream")) {
-      Die("load_stream: no value");
+  auto start = std::chrono::steady_clock::now();
+  double peak = PeakAbove([&] {
+    if (upload) {
+      PatternSource source(size);
+      Check(store->dump_stream(key, source), "dump_stream");
+    } else if (!Check(store->load_stream(key, sink), "load_stream")) {
+      Die("load_stream: no value (run s3-up first)");
     }
   });
-  if (sink.received() != size) Die("load_stream: wrong size");
-  Check(store->remove(key), "remove the probe object");
-  std::string tag = "rss/s3_stream_" + std::to_string(mib) + "MiB";
-  Write(out,
-        {{tag + "/upload_peak", up_peak / (1 << 20), "MiB"},
-         {tag + "/download_peak", down_peak / (1 << 20), "MiB"},
-         {tag + "/upload_rate", static_cast<double>(mib) / up_s, "MiB/s"},
-         {tag + "/download_rate", static_cast<double>(mib) / down_s, "MiB/s"}});
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  if (!upload) {
+    if (sink.received() != size) Die("load_stream: wrong size");
+    Check(store->remove(key), "remove the probe object");
+  }
+  std::string tag = "rss/s3_stream_" + std::to_string(mib) + "MiB/" +
+                    (upload ? "upload" : "download");
+  Write(out, {{tag + "_peak", peak / (1 << 20), "MiB"},
+              {tag + "_rate", static_cast<double>(mib) / seconds, "MiB/s"}});
   return 0;
 }
 #endif
@@ -210,12 +210,13 @@ int main(int argc, char** argv) {
   std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "keys" && argc == 4) return Keys(argv[2], argv[3]);
 #if BACKENDS_WITH_S3
-  if (mode == "s3" && (argc == 3 || argc == 4)) {
-    return S3(argv[2], argc == 4 ? std::stoull(argv[3]) : 1024);
+  if ((mode == "s3-up" || mode == "s3-down") && (argc == 3 || argc == 4)) {
+    return S3(mode == "s3-up", argv[2],
+              argc == 4 ? std::stoull(argv[3]) : 1024);
   }
 #endif
   std::fprintf(stderr,
-               "usage: rss_probe keys DIR OUT.json | rss_probe s3 OUT.json "
-               "[MiB]\n");
+               "usage: rss_probe keys DIR OUT.json | rss_probe s3-up|s3-down "
+               "OUT.json [MiB]\n");
   return 2;
 }
