@@ -125,6 +125,13 @@ class Easy {
     userpwd_ = access_key + ":" + secret;
     curl_easy_setopt(curl_, CURLOPT_AWS_SIGV4, sigv4_.c_str());
     curl_easy_setopt(curl_, CURLOPT_USERPWD, userpwd_.c_str());
+    // libcurl 7.88 does not add the payload hash S3 requires: the empty
+    // body's SHA-256, as our client sends for a GET.
+    headers_ = curl_slist_append(
+        headers_,
+        "x-amz-content-sha256: "
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers_);
   }
   CURL* get() { return curl_; }
 

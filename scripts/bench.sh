@@ -19,6 +19,9 @@
 #   BENCH_S3_MIN_TIME   seconds per repetition of s3_bench (default 0.3)
 #   BENCH_S3_PEER_REPS  repetitions of the bulk peers and wrk (default 3)
 #   BENCH_STREAM_MIB    size of the S3 stream RSS probe (default 1024)
+#   RGW_HOME, RGW_PORT, RGW_MON_PORT  which radosgw (scripts/s3-server.sh);
+#                       one already running there is reused, else started
+#                       (with RGW_MEM_BYTES default 6 GiB) and stopped after
 # Needs root for apt-get on a fresh machine (otherwise the packages must be
 # there). Takes about 8 minutes on 2 cores.
 set -euo pipefail
@@ -158,7 +161,10 @@ if [[ ${BENCH_S3:-1} != 0 && -x $build/bench/s3_bench ]]; then
     curl -s -o /dev/null --max-time 2 \
       "$(sed -n 's/^export S3_ENDPOINT=//p' <<<"$s3env")/"; then
     say "reusing the radosgw already running"
-  elif s3env=$(bash "$root/scripts/s3-server.sh" start); then
+  # Objects removed on radosgw keep their space until its garbage
+  # collection (hours): room for the 1 GiB stream probe of several runs.
+  elif s3env=$(RGW_MEM_BYTES=${RGW_MEM_BYTES:-6442450944} \
+    bash "$root/scripts/s3-server.sh" start); then
     s3_started=1
   else
     s3env=
