@@ -90,6 +90,15 @@ long Probe(const std::string& mode, const std::string& prefix,
   return std::stol(result.output.substr(at + 10));
 }
 
+// AddressSanitizer's shadow memory and its quarantine of freed blocks
+// (256 MiB by default) say nothing about our buffers: under it the round
+// trip and its bytes are checked, the peak memory is only printed.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kCheckMemory = false;
+#else
+constexpr bool kCheckMemory = true;
+#endif
+
 TEST(S3LargeTest, OneGiBRoundTripStaysUnder64MiB) {
   ::backends::testing::ScopedTempDir dir;
   S3Options options = TestOptions("large");
@@ -99,12 +108,12 @@ TEST(S3LargeTest, OneGiBRoundTripStaysUnder64MiB) {
 
   const long up = Probe("upload", options.prefix, original);
   EXPECT_GT(up, 0);
-  EXPECT_LT(up, kLimitKib) << "upload peak RSS";
+  if (kCheckMemory) EXPECT_LT(up, kLimitKib) << "upload peak RSS";
   EXPECT_EQ(MultipartUploadsUnder(options.prefix), 0);
 
   const long down = Probe("download", options.prefix, copy);
   EXPECT_GT(down, 0);
-  EXPECT_LT(down, kLimitKib) << "download peak RSS";
+  if (kCheckMemory) EXPECT_LT(down, kLimitKib) << "download peak RSS";
   EXPECT_EQ(std::filesystem::file_size(copy), kSize);
   EXPECT_EQ(Sha256OfFile(copy), digest);
 
