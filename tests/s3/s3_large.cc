@@ -108,12 +108,16 @@ TEST(S3LargeTest, OneGiBRoundTripStaysUnder64MiB) {
 
   const long up = Probe("upload", options.prefix, original);
   EXPECT_GT(up, 0);
-  if (kCheckMemory) EXPECT_LT(up, kLimitKib) << "upload peak RSS";
+  if (kCheckMemory) {
+    EXPECT_LT(up, kLimitKib) << "upload peak RSS";
+  }
   EXPECT_EQ(MultipartUploadsUnder(options.prefix), 0);
 
   const long down = Probe("download", options.prefix, copy);
   EXPECT_GT(down, 0);
-  if (kCheckMemory) EXPECT_LT(down, kLimitKib) << "download peak RSS";
+  if (kCheckMemory) {
+    EXPECT_LT(down, kLimitKib) << "download peak RSS";
+  }
   EXPECT_EQ(std::filesystem::file_size(copy), kSize);
   EXPECT_EQ(Sha256OfFile(copy), digest);
 
