@@ -127,8 +127,11 @@ class Easy {
     curl_easy_setopt(curl_, CURLOPT_USERPWD, userpwd_.c_str());
     // libcurl 7.88 does not add the payload hash S3 requires: the empty
     // body's SHA-256, as our client sends for a GET.
+    // For GETs only: a fresh header list, since libcurl would sign the
+    // "Expect:" and "Content-Type:" removals as empty headers.
+    curl_slist_free_all(headers_);
     headers_ = curl_slist_append(
-        headers_,
+        nullptr,
         "x-amz-content-sha256: "
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers_);
