@@ -1,15 +1,15 @@
 // The read-through / write-through layer.
 //
-// Ordering. A writer bumps the key's generation before writing the back
-// store; whoever copies a value into the front (a writer after its back
-// write, a reader after its back load) reads the generation before going to
-// the back and checks it again after writing the front. If it moved, a newer
-// write may have reached the back in between, so the front copy is dropped
-// instead of kept. Every writer of the front does this check after its own
-// front write, so the last one to finish always sees every newer generation:
-// the front never keeps a copy older than the back, and no lock is held
-// across I/O. Generations live in a fixed table of stripes indexed by a hash
-// of the key; keys sharing a stripe only cause extra (harmless) drops.
+// Ordering. Each key maps to one of a fixed table of stripes holding a
+// generation (bumped when a write or remove starts) and the number of
+// writes in flight. A value may be copied into the front only if it is
+// known to be the back's latest: a reader's when no write was in flight as
+// it began and none has begun since; a writer's when no other write
+// overlapped its own (overlapping writes may reach the back in either
+// order, so both drop the front copy instead). The check and the front
+// write happen under the stripe's lock, so no front copy is ever older than
+// a write that has returned, not even for an instant. The lock is never held
+// across back-store I/O. Keys sharing a stripe only cause extra drops.
 //
 // Freshness (max_age) is the time this process stored the copy, kept in a
 // map next to the front; copies found in a persistent front at start count
@@ -51,7 +51,9 @@ class ReadThroughImpl final : public ReadThroughBackend {
 
   Result<bool> invalidate(std::string_view key) override {
     BACKENDS_RETURN_IF_ERROR(ValidateKey("invalidate", key));
-    Bump(key);
+    Stripe& stripe = StripeOf(key);
+    std::scoped_lock lock(stripe.mutex);
+    ++stripe.generation;
     return DropFront(key);
   }
 
@@ -69,7 +71,7 @@ class ReadThroughImpl final : public ReadThroughBackend {
       }
       ++counters_.expirations;
     }
-    const std::uint64_t generation = Generation(key);
+    const Snapshot before = Observe(key);
     auto loaded = inner().load(key);
     if (!loaded.ok()) {
       const ErrorCode code = loaded.status().code();
@@ -87,38 +89,36 @@ class ReadThroughImpl final : public ReadThroughBackend {
       if (copy) (void)DropFront(key);  // Gone from the back: drop ours.
       return loaded;
     }
-    (void)Keep(key, **loaded, generation);
+    if (before.quiet) (void)Keep(key, **loaded, before.generation);
     return loaded;
   }
 
   Status dump(std::string_view key, std::string_view value) override {
     BACKENDS_RETURN_IF_ERROR(ValidateKey("dump", key));
-    const std::uint64_t generation = Bump(key);
+    const Snapshot mine = BeginWrite(key);
     Status status = inner().dump(key, value);
-    if (!status.ok()) {
-      // The back may or may not hold the value now: make the next load ask.
-      (void)DropFront(key);
-      return status;
-    }
-    return Keep(key, value, generation);
+    // On failure the back may or may not hold the value: the next load asks.
+    Status ended =
+        EndWrite("dump", key, mine, status.ok() ? &value : nullptr, status);
+    if (!status.ok()) return status;
+    return ended;
   }
 
   Result<bool> remove(std::string_view key) override {
     BACKENDS_RETURN_IF_ERROR(ValidateKey("remove", key));
-    Bump(key);
+    const Snapshot mine = BeginWrite(key);
     auto removed = inner().remove(key);
-    auto dropped = DropFront(key);
+    Status dropped = EndWrite("remove", key, mine, nullptr, removed.status());
     if (!removed.ok()) return removed;
-    if (!dropped.ok()) {
-      return dropped.status().WithContext("remove " + QuoteKey(key) +
-                                          ": removed from the back store, "
-                                          "but the front copy remains");
-    }
+    BACKENDS_RETURN_IF_ERROR(dropped);
     return removed;
   }
 
   Status clear() override {
-    for (auto& stripe : generations_) ++stripe;
+    for (auto& stripe : stripes_) {
+      std::scoped_lock lock(stripe.mutex);
+      ++stripe.generation;
+    }
     BACKENDS_RETURN_IF_ERROR(inner().clear());
     index_.Clear();
     {
@@ -133,11 +133,59 @@ class ReadThroughImpl final : public ReadThroughBackend {
  private:
   static constexpr std::size_t kStripes = 256;
 
-  std::atomic<std::uint64_t>& Stripe(std::string_view key) {
-    return generations_[std::hash<std::string_view>{}(key) % kStripes];
+  struct Stripe {
+    std::mutex mutex;
+    std::uint64_t generation = 0;  // Guarded by mutex.
+    int writing = 0;               // Guarded by mutex: writes in flight.
+  };
+  struct Snapshot {
+    std::uint64_t generation;
+    bool quiet;  // No other write was in flight.
+  };
+
+  Stripe& StripeOf(std::string_view key) {
+    return stripes_[std::hash<std::string_view>{}(key) % kStripes];
   }
-  std::uint64_t Generation(std::string_view key) { return Stripe(key).load(); }
-  std::uint64_t Bump(std::string_view key) { return ++Stripe(key); }
+  Snapshot Observe(std::string_view key) {
+    Stripe& stripe = StripeOf(key);
+    std::scoped_lock lock(stripe.mutex);
+    return {stripe.generation, stripe.writing == 0};
+  }
+  Snapshot BeginWrite(std::string_view key) {
+    Stripe& stripe = StripeOf(key);
+    std::scoped_lock lock(stripe.mutex);
+    const bool alone = stripe.writing++ == 0;
+    return {++stripe.generation, alone};
+  }
+  // Ends a write or remove: keeps `*value` in the front if no other write
+  // overlapped this one, else (or without a value) drops the front copy.
+  // Fails only if a copy older than the back may remain.
+  Status EndWrite(std::string_view op, std::string_view key, Snapshot mine,
+                  const std::string_view* value, const Status& outcome) {
+    Stripe& stripe = StripeOf(key);
+    std::scoped_lock lock(stripe.mutex);
+    --stripe.writing;
+    if (value && mine.quiet && stripe.generation == mine.generation) {
+      return Store(key, *value);
+    }
+    auto dropped = DropFront(key);
+    if (dropped.ok()) return Status::OK();
+    return dropped.status().WithContext(
+        std::string(op) + " " + QuoteKey(key) +
+        (outcome.ok() ? ": done in the back store"
+                      : ": failed in the back store") +
+        ", and an older front copy remains");
+  }
+  // A reader's copy from the back, kept only if no write began since.
+  Status Keep(std::string_view key, std::string_view value,
+              std::uint64_t generation) {
+    Stripe& stripe = StripeOf(key);
+    std::scoped_lock lock(stripe.mutex);
+    if (stripe.generation != generation || stripe.writing != 0) {
+      return Status::OK();
+    }
+    return Store(key, value);
+  }
 
   bool Fresh(std::string_view key) {
     if (max_age_ == kNeverExpires) return true;
@@ -155,13 +203,11 @@ class ReadThroughImpl final : public ReadThroughBackend {
     return stored && !IsOlderThan(clock_->now(), *stored, max_age_);
   }
 
-  // Copies `value` into the front unless `generation` is outdated; see the
-  // top of the file. Fails only if a copy older than the back may remain.
-  Status Keep(std::string_view key, std::string_view value,
-              std::uint64_t generation) {
+  // Copies `value` into the front. REQUIRES: the key's stripe is locked.
+  Status Store(std::string_view key, std::string_view value) {
     const TimePoint now = clock_->now();
     Status stored = front_->dump(key, value);
-    if (stored.ok() && Generation(key) == generation) {
+    if (stored.ok()) {
       if (max_age_ != kNeverExpires) {
         std::scoped_lock lock(mutex_);
         stored_at_[std::string(key)] = now;
@@ -169,13 +215,12 @@ class ReadThroughImpl final : public ReadThroughBackend {
       Evict(*front_, index_, counters_, index_.Admit(key, value.size()));
       return Status::OK();
     }
+    // A failing front is only a slower cache, unless the old copy stays.
     auto dropped = DropFront(key);
-    if (!dropped.ok()) {
-      return dropped.status().WithContext(
-          "dump " + QuoteKey(key) +
-          ": stored in the back store, but an older front copy remains");
-    }
-    return Status::OK();
+    if (dropped.ok()) return Status::OK();
+    return dropped.status().WithContext(
+        "keep " + QuoteKey(key) + " in the front store: an older copy "
+                                  "remains");
   }
 
   Result<bool> DropFront(std::string_view key) {
@@ -194,7 +239,7 @@ class ReadThroughImpl final : public ReadThroughBackend {
   const std::function<void(std::string_view, const Status&)> on_stale_;
   LruIndex index_;
   Counters counters_;
-  std::array<std::atomic<std::uint64_t>, kStripes> generations_{};
+  std::array<Stripe, kStripes> stripes_;
   std::mutex mutex_;
   // Guarded by mutex_: when this process stored each front copy.
   std::unordered_map<std::string, TimePoint> stored_at_;
