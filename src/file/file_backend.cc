@@ -418,7 +418,9 @@ Result<bool> FileBackendImpl::remove(std::string_view key) {
                                 "follow links");
   }
   if (::unlinkat(chain.leaf_dir(), leaf.c_str(), 0) != 0) {
-    if (errno == ENOENT) return false;
+    // EISDIR: since the stat, concurrent calls removed the key and made a
+    // folder of keys under its name.
+    if (errno == ENOENT || errno == EISDIR) return false;
     return PosixError("remove", key, "unlink", errno);
   }
   BACKENDS_RETURN_IF_ERROR(SyncFolder("remove", key, chain.leaf_dir()));

@@ -9,6 +9,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <random>
 
 #include "backends/s3.h"
@@ -82,6 +83,9 @@ struct FaultCase {
   FaultSpec spec;
   int times;  // faults in a row (the store allows 4 attempts)
 };
+void PrintTo(const FaultCase& c, std::ostream* os) {
+  *os << c.name << " x" << c.times;
+}
 
 class S3FaultKindsTest : public S3FaultsTest,
                          public ::testing::WithParamInterface<FaultCase> {
