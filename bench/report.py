@@ -122,6 +122,16 @@ FIGURES = [
     ("S3 1 GiB load_stream: peak above RSS", "rss/s3_stream_1024MiB/download_peak", ("<=", 64)),
     ("S3 1 GiB dump_stream: rate", "rss/s3_stream_1024MiB/upload_rate", None),
     ("S3 1 GiB load_stream: rate", "rss/s3_stream_1024MiB/download_rate", None),
+    ("rclone copyto 1 GiB up: rate", "rclone/s3_stream_1024MiB/upload_rate", None),
+    ("rclone copyto 1 GiB down: rate", "rclone/s3_stream_1024MiB/download_rate", None),
+]
+
+# (label, numerator, denominator): figures divided, shown as a ratio.
+FIGURE_RATIOS = [
+    ("S3 1 GiB upload time, ours / rclone", "rclone/s3_stream_1024MiB/upload_rate",
+     "rss/s3_stream_1024MiB/upload_rate"),
+    ("S3 1 GiB download time, ours / rclone", "rclone/s3_stream_1024MiB/download_rate",
+     "rss/s3_stream_1024MiB/download_rate"),
 ]
 
 SUFFIXES = ("/real_time", "/manual_time")
@@ -223,8 +233,13 @@ def render_figures(figures):
             ok = value <= limit if op == "<=" else value >= limit
             verdict = f"{op} {limit:g} {unit}: {'met' if ok else 'MISSED'}"
         rows.append([label, f"{value:.3g} {unit}", verdict])
+    for label, num, den in FIGURE_RATIOS:
+        if num in figures and den in figures and figures[den][0] > 0:
+            rows.append([label, f"{figures[num][0] / figures[den][0]:.2f}", ""])
+        else:
+            rows.append([label, "not run", ""])
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
-    lines = ["", "## Peak memory (VmHWM above VmRSS before the operation)"]
+    lines = ["", "## Peak memory (VmHWM above VmRSS before the operation) and 1 GiB streams"]
     lines.append("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |")
     lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for r in rows:

@@ -14,6 +14,10 @@ whole command, process start included (what a user waits for).
 GET ceiling: wrk (1 thread, 1 connection, 2 s) against nginx serving the
 same 1 KiB and 1 MiB files as S3_BENCH's nginx benchmarks.
 
+Large objects (--stream-mib N --figures-out F.json): rclone copyto of one
+N MiB file up and down (its multipart defaults), once each; the rates go to
+F.json as figures, next to rss_probe's rates for ours.
+
 Environment: S3_ENDPOINT, S3_BUCKET, AWS_ACCESS_KEY_ID,
 AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION (scripts/s3-server.sh env).
 """
@@ -47,6 +51,45 @@ def count_files(folder):
     n = sum(len(files) for _, _, files in os.walk(folder))
     if n != COUNT:
         raise RuntimeError(f"downloaded {n} files into {folder}, want {COUNT}")
+
+
+def rclone_flags(endpoint):
+    return ["--s3-provider", "Ceph", "--s3-endpoint", endpoint,
+            "--s3-access-key-id", os.environ["AWS_ACCESS_KEY_ID"],
+            "--s3-secret-access-key", os.environ["AWS_SECRET_ACCESS_KEY"],
+            "--s3-region", os.environ.get("AWS_DEFAULT_REGION", "us-east-1")]
+
+
+def rclone_env():
+    env = dict(os.environ)
+    env.pop("AWS_CA_BUNDLE", None)  # plain http; rclone insists on reading it
+    return env
+
+
+def rclone_stream(work, mib):
+    """Rates (MiB/s) of rclone copyto of one `mib` MiB file up and down."""
+    bucket = os.environ.get("S3_BUCKET", "testbucket")
+    flags = rclone_flags(os.environ["S3_ENDPOINT"])
+    env = rclone_env()
+    src = os.path.join(work, "stream-src")
+    with open(src, "wb") as f:
+        block = os.urandom(1 << 20)
+        for _ in range(mib):
+            f.write(block)
+    remote = f":s3:{bucket}/peers/rclone-stream-{os.getpid()}"
+    dst = os.path.join(work, "stream-dst")
+    try:
+        up, _ = run(["rclone", "copyto", src, remote] + flags, env)
+        down, _ = run(["rclone", "copyto", remote, dst] + flags, env)
+        if os.path.getsize(dst) != mib << 20:
+            raise RuntimeError("rclone downloaded the wrong size")
+    finally:
+        subprocess.run(["rclone", "deletefile", remote] + flags, env=env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for path in (src, dst):
+            if os.path.exists(path):
+                os.remove(path)
+    return mib / up, mib / down
 
 
 class Peers:
@@ -90,12 +133,8 @@ class Peers:
 
     def rclone(self, rep):
         remote = f":s3:{self.bucket}/peers/{self.run_id}/rclone{rep}"
-        flags = ["--s3-provider", "Ceph", "--s3-endpoint", self.endpoint,
-                 "--s3-access-key-id", os.environ["AWS_ACCESS_KEY_ID"],
-                 "--s3-secret-access-key", os.environ["AWS_SECRET_ACCESS_KEY"],
-                 "--s3-region", os.environ.get("AWS_DEFAULT_REGION", "us-east-1")]
-        env = dict(os.environ)
-        env.pop("AWS_CA_BUNDLE", None)
+        flags = rclone_flags(self.endpoint)
+        env = rclone_env()
         up, _ = run(["rclone", "copy", self.src, remote] + flags, env)
         dst = self.fresh("rclone")
         down, _ = run(["rclone", "copy", remote, dst] + flags, env)
@@ -126,6 +165,8 @@ def main():
     parser.add_argument("--nginx-url-small")
     parser.add_argument("--nginx-url-large")
     parser.add_argument("--skip-bulk", action="store_true")
+    parser.add_argument("--stream-mib", type=int, default=0)
+    parser.add_argument("--figures-out")
     args = parser.parse_args()
     results = []
     reps = args.repetitions
@@ -157,6 +198,19 @@ def main():
                     results.append(entry(f"wrk/nginx_get/{size}", rep, reps, wrk(url)))
                 except (RuntimeError, OSError) as e:
                     print(f"s3_peers: wrk: {e}", file=sys.stderr)
+        if args.stream_mib and args.figures_out:
+            try:
+                up, down = rclone_stream(work, args.stream_mib)
+                tag = f"rclone/s3_stream_{args.stream_mib}MiB/"
+                with open(args.figures_out, "w") as f:
+                    json.dump({"figures": [
+                        {"name": tag + "upload_rate", "value": up, "unit": "MiB/s"},
+                        {"name": tag + "download_rate", "value": down, "unit": "MiB/s"},
+                    ]}, f, indent=1)
+                print(f"s3_peers: rclone {args.stream_mib} MiB: up {up:.0f} "
+                      f"MiB/s, down {down:.0f} MiB/s", file=sys.stderr)
+            except (RuntimeError, OSError, KeyError) as e:
+                print(f"s3_peers: rclone stream: {e}", file=sys.stderr)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     with open(args.out, "w") as f:

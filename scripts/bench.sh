@@ -181,18 +181,19 @@ if [[ ${BENCH_S3:-1} != 0 && -x $build/bench/s3_bench ]]; then
     fi
     # Network round trips are noisier than syscalls: longer repetitions.
     run s3_bench --benchmark_min_time="${BENCH_S3_MIN_TIME:-0.3}"
-    say "running the S3 peers: awscli, rclone (bulk), wrk (nginx)"
+    say "running the S3 peers: awscli, rclone (bulk, $mib MiB), wrk (nginx)"
     peer_args=()
     if [[ -n ${BENCH_NGINX_PORT:-} ]]; then
       nginx_base=http://127.0.0.1:$BENCH_NGINX_PORT/$S3_BUCKET/bench
       peer_args=(--nginx-url-small "$nginx_base/k000000"
         --nginx-url-large "$nginx_base/large")
     fi
+    mib=${BENCH_STREAM_MIB:-1024}
     "$python" "$root/bench/s3_peers.py" "$build/bench/s3_bench" \
       "$results/s3_peers.json" --repetitions "${BENCH_S3_PEER_REPS:-3}" \
+      --stream-mib "$mib" --figures-out "$results/rclone_stream.json" \
       "${peer_args[@]}" 2>"$results/s3_peers.log" ||
       { tail -5 "$results/s3_peers.log" >&2; say "s3_peers.py failed"; }
-    mib=${BENCH_STREAM_MIB:-1024}
     say "measuring peak RSS of a $mib MiB S3 dump_stream/load_stream"
     for phase in up down; do  # one process each: separate peaks
       "$build/bench/rss_probe" "s3-$phase" "$results/rss_s3_$phase.json" \
