@@ -181,6 +181,7 @@ if [[ ${BENCH_S3:-1} != 0 && -x $build/bench/s3_bench ]]; then
     fi
     # Network round trips are noisier than syscalls: longer repetitions.
     run s3_bench --benchmark_min_time="${BENCH_S3_MIN_TIME:-0.3}"
+    mib=${BENCH_STREAM_MIB:-1024}
     say "running the S3 peers: awscli, rclone (bulk, $mib MiB), wrk (nginx)"
     peer_args=()
     if [[ -n ${BENCH_NGINX_PORT:-} ]]; then
@@ -188,7 +189,6 @@ if [[ ${BENCH_S3:-1} != 0 && -x $build/bench/s3_bench ]]; then
       peer_args=(--nginx-url-small "$nginx_base/k000000"
         --nginx-url-large "$nginx_base/large")
     fi
-    mib=${BENCH_STREAM_MIB:-1024}
     "$python" "$root/bench/s3_peers.py" "$build/bench/s3_bench" \
       "$results/s3_peers.json" --repetitions "${BENCH_S3_PEER_REPS:-3}" \
       --stream-mib "$mib" --figures-out "$results/rclone_stream.json" \
