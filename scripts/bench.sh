@@ -23,7 +23,7 @@
 #                       one already running there is reused, else started
 #                       (with RGW_MEM_BYTES default 6 GiB) and stopped after
 # Needs root for apt-get on a fresh machine (otherwise the packages must be
-# there). Takes about 8 minutes on 2 cores.
+# there). Takes 5-7 minutes on 2 cores.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
