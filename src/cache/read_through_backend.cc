@@ -89,7 +89,7 @@ class ReadThroughImpl final : public ReadThroughBackend {
       if (copy) (void)DropFront(key);  // Gone from the back: drop ours.
       return loaded;
     }
-    if (before.quiet) (void)Keep(key, **loaded, before.generation);
+    (void)Keep(key, **loaded, before);
     return loaded;
   }
 
@@ -151,6 +151,11 @@ class ReadThroughImpl final : public ReadThroughBackend {
     std::scoped_lock lock(stripe.mutex);
     return {stripe.generation, stripe.writing == 0};
   }
+  // Whether a value read or written since `seen` is the back's latest: no
+  // other write was in flight then, and none has begun since.
+  static bool Latest(const Stripe& stripe, Snapshot seen) {
+    return seen.quiet && stripe.generation == seen.generation;
+  }
   Snapshot BeginWrite(std::string_view key) {
     Stripe& stripe = StripeOf(key);
     std::scoped_lock lock(stripe.mutex);
@@ -165,9 +170,7 @@ class ReadThroughImpl final : public ReadThroughBackend {
     Stripe& stripe = StripeOf(key);
     std::scoped_lock lock(stripe.mutex);
     --stripe.writing;
-    if (value && mine.quiet && stripe.generation == mine.generation) {
-      return Store(key, *value);
-    }
+    if (value && Latest(stripe, mine)) return Store(key, *value);
     auto dropped = DropFront(key);
     if (dropped.ok()) return Status::OK();
     return dropped.status().WithContext(
@@ -176,15 +179,11 @@ class ReadThroughImpl final : public ReadThroughBackend {
                       : ": failed in the back store") +
         ", and an older front copy remains");
   }
-  // A reader's copy from the back, kept only if no write began since.
-  Status Keep(std::string_view key, std::string_view value,
-              std::uint64_t generation) {
+  // A reader's copy from the back, loaded after `before`.
+  Status Keep(std::string_view key, std::string_view value, Snapshot before) {
     Stripe& stripe = StripeOf(key);
     std::scoped_lock lock(stripe.mutex);
-    if (stripe.generation != generation || stripe.writing != 0) {
-      return Status::OK();
-    }
-    return Store(key, value);
+    return Latest(stripe, before) ? Store(key, value) : Status::OK();
   }
 
   bool Fresh(std::string_view key) {
