@@ -53,6 +53,7 @@ PAIRS = [
     ]),
     ("Caches, 1 KiB values, in a folder (vs python3-diskcache)", [
         ("JsonCache get (live entry)", "cache/json_get/ours", "diskcache/json_get", ("<=", 0.5)),
+        ("JsonCache get, decoded copies off", "cache/json_get/no_copies", "diskcache/json_get", None),
         ("JsonCache set", "cache/json_set/ours", "diskcache/json_set", ("<=", 1.0)),
         ("TextCache get (live entry)", "cache/text_get/ours", "diskcache/text_get", None),
         ("TextCache set", "cache/text_set/ours", "diskcache/text_set", None),

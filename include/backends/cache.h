@@ -26,6 +26,15 @@
 // live entries only (expired ones they meet are removed). Nothing is kept in
 // the process that could outlive an entry's expiry or survive clear().
 //
+// Decoded copies. A JsonCache in a folder keeps the entries it has read
+// (up to ExpiryOptions::decoded_bytes) decoded in this process, and serves
+// one again only after a stat shows its file unchanged since it was read
+// (FileBackend::load_stamped): a write by any process, a clear(), a removal
+// all change or remove the file, so the copy is never served after them,
+// and its expiration is checked on every access like a file's. An entry
+// written within the last moment (or, on a filesystem with whole-second
+// times, the last two seconds) is read from its file until it settles.
+//
 // Limits. Without CacheLimits nothing is ever evicted. With a limit, the
 // least recently used entries (by dump and successful load, in this
 // process) are removed once a dump goes past it; the newest entry is always
@@ -92,7 +101,14 @@ struct CacheStats {
   /// Read-through only: stale front copies served because the back store
   /// was unavailable (ReadThroughOptions::serve_stale).
   std::uint64_t stale_served = 0;
+  /// JsonCache in a folder: the hits (and other accesses) answered from a
+  /// decoded copy after a stat, without reading the file (see the top of
+  /// this file).
+  std::uint64_t decoded_hits = 0;
 };
+
+/// Default bound on a JsonCache's decoded copies: 8 MiB of stored bytes.
+inline constexpr std::uint64_t kDefaultDecodedBytes = 8 << 20;
 
 struct ExpiryOptions {
   /// Lifetime of an entry written without its own timeout. REQUIRES: >= 0.
@@ -102,6 +118,10 @@ struct ExpiryOptions {
   CacheLimits limits;
   /// Envelope only: how envelopes and loaded values are written.
   JsonFormat format;
+  /// Envelope over a FileBackend only: the most stored bytes whose decoded
+  /// copies are kept (see the top of this file); the copies take about 2-4
+  /// times that in memory. 0 keeps none.
+  std::uint64_t decoded_bytes = kDefaultDecodedBytes;
   /// Modified-time only: keep each entry's write time in this process
   /// instead of asking the store (for stores that keep no time, e.g.
   /// memory). When false, a store that reports no modification time makes
@@ -164,6 +184,8 @@ struct CacheOptions {
   CacheLimits limits;
   /// JsonCache: the JSON format on disk (the original's by default).
   JsonFormat format;
+  /// JsonCache in a folder: see ExpiryOptions::decoded_bytes.
+  std::uint64_t decoded_bytes = kDefaultDecodedBytes;
   /// For a folder: how the file store writes.
   FileOptions file;
 };

@@ -22,8 +22,10 @@
 // Thread and process safety: safe for concurrent use by many threads and by
 // many processes sharing one root.
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -43,6 +45,18 @@ struct FileOptions {
   bool create_root = true;
 };
 
+/// What a file looks like from outside: two equal stamps of one key taken
+/// at two moments mean its bytes did not change in between, provided the
+/// first one was settled (see FileBackend::load_stamped).
+struct FileStamp {
+  std::uint64_t device = 0;
+  std::uint64_t inode = 0;
+  std::uint64_t size = 0;
+  std::int64_t modified_ns = 0;
+  std::int64_t changed_ns = 0;  // ctime: no program can set it back.
+  friend bool operator==(const FileStamp&, const FileStamp&) = default;
+};
+
 class FileBackend : public Backend {
  public:
   /// Opens the store rooted at `root`. Errors: kNotFound if the root does not
@@ -57,6 +71,18 @@ class FileBackend : public Backend {
 
   /// The absolute root folder.
   virtual const std::filesystem::path& root() const = 0;
+
+  /// The stamp of the regular file holding `key` now; nullopt when there is
+  /// none (absent, or a folder). Errors: as load's.
+  virtual Result<std::optional<FileStamp>> stamp(std::string_view key) = 0;
+
+  /// load, and in `settled` the stamp of the file read if any later change
+  /// of that file is sure to change its stamp: its change time lies before
+  /// the read began by more than the filesystem's timestamp granularity.
+  /// Otherwise (a file changed just now, or a filesystem not known to be
+  /// local, whose times come from another clock) `settled` is nullopt.
+  virtual Result<std::optional<std::string>> load_stamped(
+      std::string_view key, std::optional<FileStamp>& settled) = 0;
 };
 
 /// Checks the filesystem key rules above (ValidateKey included).

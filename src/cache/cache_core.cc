@@ -10,7 +10,8 @@ CacheStats Counters::Snapshot() const {
                     .misses = misses.load(),
                     .expirations = expirations.load(),
                     .evictions = evictions.load(),
-                    .stale_served = stale_served.load()};
+                    .stale_served = stale_served.load(),
+                    .decoded_hits = decoded_hits.load()};
 }
 
 void LruIndex::InsertLocked(std::string_view key, std::uint64_t size,

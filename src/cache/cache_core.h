@@ -25,6 +25,7 @@ struct Counters {
   std::atomic<std::uint64_t> expirations{0};
   std::atomic<std::uint64_t> evictions{0};
   std::atomic<std::uint64_t> stale_served{0};
+  std::atomic<std::uint64_t> decoded_hits{0};
 
   CacheStats Snapshot() const;
 };

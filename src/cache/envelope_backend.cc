@@ -16,12 +16,17 @@
 // An expired entry is removed only if the file still holds the bytes that
 // were found expired, so a fresh value written meanwhile by another thread
 // or process is (nearly always) spared; see cache.h for the residual race.
+//
+// Over a FileBackend, entries read from settled files are kept decoded
+// (DecodedCopies) and served again after a stat shows the same stamp.
 
 #include <optional>
 #include <string>
 #include <utility>
 
 #include "backends/cache.h"
+#include "backends/file.h"
+#include "cache/decoded_copies.h"
 #include "cache/envelope.h"
 #include "cache/expiring_base.h"
 #include "cache/expiry_time.h"
@@ -69,7 +74,10 @@ Result<Envelope> Unwrap(std::string_view operation, std::string_view key,
 
 class EnvelopeBackendImpl final : public ExpiringBase<JsonEnvelopeBackend> {
  public:
-  using ExpiringBase::ExpiringBase;
+  EnvelopeBackendImpl(std::unique_ptr<Backend> inner, ExpiryOptions options)
+      : ExpiringBase(std::move(inner), options),
+        files_(dynamic_cast<FileBackend*>(&this->inner())),
+        copies_(files_ != nullptr ? options.decoded_bytes : 0) {}
   using JsonEnvelopeBackend::dump;
 
   Result<std::optional<Json>> load_json(std::string_view key) override {
@@ -79,7 +87,7 @@ class EnvelopeBackendImpl final : public ExpiringBase<JsonEnvelopeBackend> {
       return std::optional<Json>();
     }
     Hit(key, found.stored_size);
-    return std::optional<Json>(std::move(found.content));
+    return std::optional<Json>(std::move(found).Take());
   }
 
   Status dump_json(std::string_view key, const Json& value,
@@ -91,9 +99,22 @@ class EnvelopeBackendImpl final : public ExpiringBase<JsonEnvelopeBackend> {
     auto text = DumpJson(value, format_);
     if (!text.ok()) return text.status().WithContext(Where("dump", key));
     std::string stored = WrapEnvelope(*text, expiration, format_);
-    BACKENDS_RETURN_IF_ERROR(inner().dump(key, stored));
+    Status written = inner().dump(key, stored);
+    copies_.Erase(key);  // Stale either way; frees the memory now.
+    BACKENDS_RETURN_IF_ERROR(written);
     Admitted(key, stored.size());
     return Status::OK();
+  }
+
+  Result<bool> remove(std::string_view key) override {
+    auto removed = ExpiringBase::remove(key);
+    copies_.Erase(key);
+    return removed;
+  }
+
+  Status clear() override {
+    copies_.Clear();
+    return ExpiringBase::clear();
   }
 
   Result<std::optional<std::string>> load(std::string_view key) override {
@@ -125,7 +146,7 @@ class EnvelopeBackendImpl final : public ExpiringBase<JsonEnvelopeBackend> {
     if (!inner_info) return std::optional<KeyInfo>();
     BACKENDS_ASSIGN_OR_RETURN(Examined found, Examine("stat", key));
     if (found.state != Liveness::kLive) return std::optional<KeyInfo>();
-    auto text = DumpJson(found.content, format_);
+    auto text = DumpJson(found.value(), format_);
     if (!text.ok()) return text.status().WithContext(Where("stat", key));
     return std::optional<KeyInfo>(
         KeyInfo{.size = text->size(), .modified = inner_info->modified});
@@ -141,35 +162,80 @@ class EnvelopeBackendImpl final : public ExpiringBase<JsonEnvelopeBackend> {
  private:
   struct Examined {
     Liveness state = Liveness::kAbsent;
-    Json content;  // When live.
+    // When live: the content, owned or shared with a decoded copy.
+    Json content;
+    std::shared_ptr<const Json> shared;
     std::uint64_t stored_size = 0;
+
+    const Json& value() const { return shared ? *shared : content; }
+    Json Take() && { return shared ? Json(*shared) : std::move(content); }
   };
 
   // Whether `key` is live (with its content and stored size), absent, or
   // expired (then removed on the way).
   Result<Examined> Examine(std::string_view operation, std::string_view key) {
     BACKENDS_RETURN_IF_ERROR(ValidateKey(operation, key));
+    BACKENDS_ASSIGN_OR_RETURN(auto copied, FromCopy(key));
+    if (copied) return std::move(*copied);
     // Bounded: each further round means the entry was rewritten meanwhile.
     for (int round = 0; round < 3; ++round) {
-      BACKENDS_ASSIGN_OR_RETURN(auto stored, inner().load(key));
+      std::optional<FileStamp> settled;
+      BACKENDS_ASSIGN_OR_RETURN(auto stored, Load(key, settled));
       if (!stored) return Examined{};
       BACKENDS_ASSIGN_OR_RETURN(Envelope envelope,
                                 Unwrap(operation, key, *stored));
       if (!IsExpired(clock_->now(), envelope.expiration)) {
-        return Examined{Liveness::kLive, std::move(envelope.content),
+        if (settled && copies_.enabled()) {
+          auto shared =
+              std::make_shared<const Json>(std::move(envelope.content));
+          copies_.Put(key,
+                      {*settled, shared, envelope.expiration, stored->size()});
+          return Examined{Liveness::kLive, Json(), std::move(shared),
+                          stored->size()};
+        }
+        return Examined{Liveness::kLive, std::move(envelope.content), nullptr,
                         stored->size()};
       }
       BACKENDS_ASSIGN_OR_RETURN(auto again, inner().load(key));
       if (!again) return Examined{};
       if (*again == *stored) {
         BACKENDS_ASSIGN_OR_RETURN(bool removed, inner().remove(key));
+        copies_.Erase(key);
         if (!removed) return Examined{};
         Expired(key);
-        return Examined{Liveness::kExpired, Json(), 0};
+        return Examined{Liveness::kExpired, Json(), nullptr, 0};
       }
     }
     return Examined{};
   }
+
+  // A live entry from its decoded copy, if its file is unchanged since the
+  // copy was made; nullopt sends the caller to the file.
+  Result<std::optional<Examined>> FromCopy(std::string_view key) {
+    auto copy = copies_.Find(key);
+    if (!copy) return std::optional<Examined>();
+    BACKENDS_ASSIGN_OR_RETURN(auto stamp, files_->stamp(key));
+    if (stamp != copy->stamp) {
+      copies_.Erase(key);
+      return std::optional<Examined>();
+    }
+    // Expired: the file path removes it (if it still holds these bytes).
+    if (IsExpired(clock_->now(), copy->expiration)) {
+      return std::optional<Examined>();
+    }
+    ++counters_.decoded_hits;
+    return std::optional<Examined>(Examined{
+        Liveness::kLive, Json(), std::move(copy->content), copy->stored_size});
+  }
+
+  Result<std::optional<std::string>> Load(std::string_view key,
+                                          std::optional<FileStamp>& settled) {
+    if (files_ != nullptr) return files_->load_stamped(key, settled);
+    return inner().load(key);
+  }
+
+  FileBackend* const files_;  // inner() when it is a file store, else null.
+  DecodedCopies copies_;
 };
 
 }  // namespace

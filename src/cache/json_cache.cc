@@ -15,6 +15,7 @@ ExpiryOptions ToExpiry(CacheOptions options, bool track_write_times) {
                        .clock = std::move(options.clock),
                        .limits = options.limits,
                        .format = options.format,
+                       .decoded_bytes = options.decoded_bytes,
                        .track_write_times = track_write_times};
 }
 

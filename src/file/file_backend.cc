@@ -11,6 +11,13 @@
 // old file or the new one. A crash leaves at most a temporary file, which
 // list() never reports and clear() removes.
 //
+// Stamps (load_stamped): a file's change time is set by the kernel from
+// CLOCK_REALTIME_COARSE (or a finer clock never behind it) and no program
+// can set it back, so once it lies before the coarse clock at the start of
+// a read, any later change gets a later change time and a different stamp.
+// Filesystems that keep whole seconds need a whole second's margin; network
+// filesystems stamp with the server's clock, so they are never settled.
+//
 // Folders: dump creates missing folders; remove prunes the folders it
 // leaves empty, bottom-up, and stops at the first that is not empty (never
 // the root). A concurrent remove may prune a folder between our walk and our
@@ -18,7 +25,10 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -70,6 +80,51 @@ std::string TempName() {
   return name;
 }
 
+std::int64_t Nanoseconds(const timespec& t) {
+  return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+}
+
+FileStamp StampOf(const struct stat& st) {
+  return FileStamp{.device = st.st_dev,
+                   .inode = st.st_ino,
+                   .size = static_cast<std::uint64_t>(st.st_size),
+                   .modified_ns = Nanoseconds(st.st_mtim),
+                   .changed_ns = Nanoseconds(st.st_ctim)};
+}
+
+// Filesystems whose file times come from this machine's clock.
+bool KnownLocal(int fd) {
+  struct statfs fs;
+  if (::fstatfs(fd, &fs) != 0) return false;
+  switch (static_cast<unsigned long>(fs.f_type)) {
+    case EXT4_SUPER_MAGIC:  // Also ext2 and ext3.
+    case XFS_SUPER_MAGIC:
+    case BTRFS_SUPER_MAGIC:
+    case TMPFS_MAGIC:
+    case F2FS_SUPER_MAGIC:
+    case OVERLAYFS_SUPER_MAGIC:
+    case 0x2FC12FC1:  // ZFS
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool IsSettled(const struct stat& st, std::int64_t read_began_ns) {
+  const std::int64_t changed = Nanoseconds(st.st_ctim);
+  // Whole milliseconds or coarser: a filesystem with coarse times.
+  if (st.st_ctim.tv_nsec % 1'000'000 == 0) {
+    return changed + 2'000'000'000 <= read_began_ns;
+  }
+  return changed < read_began_ns;
+}
+
+std::int64_t CoarseNow() {
+  timespec now;
+  ::clock_gettime(CLOCK_REALTIME_COARSE, &now);
+  return Nanoseconds(now);
+}
+
 bool WriteAll(int fd, std::string_view data) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());
@@ -107,12 +162,17 @@ enum class WalkOutcome { kFound, kAbsent, kVanished };
 class FileBackendImpl final : public FileBackend {
  public:
   FileBackendImpl(std::filesystem::path root, UniqueFd root_fd,
-                  FileOptions options)
+                  dev_t root_device, FileOptions options)
       : root_(std::move(root)),
         root_fd_(std::move(root_fd)),
+        root_device_(root_device),
+        local_times_(KnownLocal(root_fd_.get())),
         options_(options) {}
 
   Result<std::optional<std::string>> load(std::string_view key) override;
+  Result<std::optional<std::string>> load_stamped(
+      std::string_view key, std::optional<FileStamp>& settled) override;
+  Result<std::optional<FileStamp>> stamp(std::string_view key) override;
   Status dump(std::string_view key, std::string_view value) override;
   Status dump_stream(std::string_view key, ByteSource& source) override;
   Result<bool> load_stream(std::string_view key, ByteSink& sink) override;
@@ -150,10 +210,13 @@ class FileBackendImpl final : public FileBackend {
   // Opens the file holding `key` for reading (nullopt when absent).
   struct OpenFile {
     UniqueFd fd;
-    std::size_t size;
+    struct stat st;
   };
   Result<std::optional<OpenFile>> OpenValue(std::string_view operation,
                                             std::string_view key) const;
+  // The regular file holding `key` (nullopt: none, or not a regular file).
+  Result<std::optional<struct stat>> StatFile(std::string_view operation,
+                                              std::string_view key) const;
   void Prune(const std::vector<std::string_view>& parts,
              FolderChain& chain) const;
   Status ListFolder(int dir_fd, std::string& prefix_path,
@@ -170,6 +233,10 @@ class FileBackendImpl final : public FileBackend {
 
   const std::filesystem::path root_;
   const UniqueFd root_fd_;
+  const dev_t root_device_;
+  // Whether the root's filesystem takes file times from this machine's
+  // clock (load_stamped).
+  const bool local_times_;
   const FileOptions options_;
 };
 
@@ -259,16 +326,27 @@ Result<std::optional<FileBackendImpl::OpenFile>> FileBackendImpl::OpenValue(
     return FailedPreconditionError(std::string(operation) + " " +
                                    QuoteKey(key) + ": not a regular file");
   }
-  return std::optional<OpenFile>(
-      OpenFile{std::move(fd), static_cast<std::size_t>(st.st_size)});
+  return std::optional<OpenFile>(OpenFile{std::move(fd), st});
 }
 
 Result<std::optional<std::string>> FileBackendImpl::load(std::string_view key) {
+  std::optional<FileStamp> unused;
+  return load_stamped(key, unused);
+}
+
+Result<std::optional<std::string>> FileBackendImpl::load_stamped(
+    std::string_view key, std::optional<FileStamp>& settled) {
+  settled.reset();
+  const std::int64_t began = local_times_ ? CoarseNow() : 0;
   BACKENDS_ASSIGN_OR_RETURN(auto file, OpenValue("load", key));
   if (!file) return std::optional<std::string>();
+  if (local_times_ && file->st.st_dev == root_device_ &&
+      IsSettled(file->st, began)) {
+    settled = StampOf(file->st);
+  }
   // Read to EOF: a foreign program may be growing the file.
   std::string value;
-  value.resize(file->size + 1);
+  value.resize(static_cast<std::size_t>(file->st.st_size) + 1);
   std::size_t used = 0;
   while (true) {
     if (used == value.size()) value.resize(value.size() * 2);
@@ -428,21 +506,35 @@ Result<bool> FileBackendImpl::remove(std::string_view key) {
   return true;
 }
 
-Result<std::optional<KeyInfo>> FileBackendImpl::stat(std::string_view key) {
-  BACKENDS_RETURN_IF_ERROR(ValidateFileKey("stat", key));
+Result<std::optional<struct stat>> FileBackendImpl::StatFile(
+    std::string_view operation, std::string_view key) const {
+  BACKENDS_RETURN_IF_ERROR(ValidateFileKey(operation, key));
   auto parts = SplitKey(key);
   FolderChain chain(root_fd_.get());
   BACKENDS_ASSIGN_OR_RETURN(auto outcome,
-                            Walk("stat", key, parts, false, chain));
-  if (outcome == WalkOutcome::kAbsent) return std::optional<KeyInfo>();
+                            Walk(operation, key, parts, false, chain));
+  if (outcome == WalkOutcome::kAbsent) return std::optional<struct stat>();
   std::string leaf(parts.back());
   struct stat st;
   if (::fstatat(chain.leaf_dir(), leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) !=
       0) {
-    if (errno == ENOENT) return std::optional<KeyInfo>();
-    return PosixError("stat", key, "stat", errno);
+    if (errno == ENOENT) return std::optional<struct stat>();
+    return PosixError(operation, key, "stat", errno);
   }
-  if (!S_ISREG(st.st_mode)) return std::optional<KeyInfo>();
+  if (!S_ISREG(st.st_mode)) return std::optional<struct stat>();
+  return std::optional<struct stat>(st);
+}
+
+Result<std::optional<FileStamp>> FileBackendImpl::stamp(std::string_view key) {
+  BACKENDS_ASSIGN_OR_RETURN(auto st, StatFile("load", key));
+  if (!st) return std::optional<FileStamp>();
+  return std::optional<FileStamp>(StampOf(*st));
+}
+
+Result<std::optional<KeyInfo>> FileBackendImpl::stat(std::string_view key) {
+  BACKENDS_ASSIGN_OR_RETURN(auto found, StatFile("stat", key));
+  if (!found) return std::optional<KeyInfo>();
+  const struct stat& st = *found;
   auto modified = std::chrono::system_clock::time_point(
       std::chrono::duration_cast<std::chrono::system_clock::duration>(
           std::chrono::seconds(st.st_mtim.tv_sec) +
@@ -614,8 +706,13 @@ Result<std::unique_ptr<FileBackend>> FileBackend::Open(
     return file::PosixError("open file store", absolute.string(), "open root",
                             err);
   }
-  return std::unique_ptr<FileBackend>(
-      new FileBackendImpl(std::move(absolute), std::move(fd), options));
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) {
+    return file::PosixError("open file store", absolute.string(), "stat root",
+                            errno);
+  }
+  return std::unique_ptr<FileBackend>(new FileBackendImpl(
+      std::move(absolute), std::move(fd), st.st_dev, options));
 }
 
 }  // namespace backends

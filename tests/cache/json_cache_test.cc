@@ -16,6 +16,7 @@
 #include "backends/cache.h"
 #include "backends/memory.h"
 #include "cache/envelope.h"
+#include "cache/json_cache_fixture.h"
 #include "testutil/fake_clock.h"
 #include "testutil/faulty_backend.h"
 #include "testutil/status_matchers.h"
@@ -58,22 +59,7 @@ std::string Python(const std::string& args) {
          " " + args;
 }
 
-std::int64_t Epoch(FakeClock::TimePoint t) {
-  return std::chrono::duration_cast<seconds>(t.time_since_epoch()).count();
-}
-
-class JsonCacheTest : public ::testing::Test {
- protected:
-  JsonCache Open(CacheOptions options = {}) {
-    options.clock = clock_;
-    auto cache = JsonCache::Open(dir_.path(), options);
-    EXPECT_THAT(cache, IsOk());
-    return std::move(cache).value();
-  }
-
-  ScopedTempDir dir_;
-  std::shared_ptr<FakeClock> clock_ = std::make_shared<FakeClock>();
-};
+using JsonCacheTest = JsonCacheFolderTest;
 
 TEST_F(JsonCacheTest, PerObjectTimeoutOverridesDefault) {
   JsonCache cache = Open();
@@ -199,8 +185,9 @@ TEST_F(JsonCacheTest, ClearDropsEverything) {
 
 TEST_F(JsonCacheTest, ReadsAFolderWrittenByTheOriginal) {
   const auto now = FakeClock::At(2030, 1, 1);
-  auto [status, out] = RunCommand(Python("write " + dir_.path().string() + " " +
-                                         std::to_string(Epoch(now))));
+  auto [status, out] =
+      RunCommand(Python("write " + dir_.path().string() + " " +
+                        std::to_string(FakeClock::EpochSeconds(now))));
   ASSERT_EQ(status, 0) << out;
   auto [sample_status, sample_text] = RunCommand(Python("samples"));
   ASSERT_EQ(sample_status, 0);
@@ -241,13 +228,14 @@ TEST_F(JsonCacheTest, TheOriginalReadsWhatWeWrite) {
                                 : seconds(sample["timeout"].get<int>());
     BACKENDS_ASSERT_OK(cache.dump(key, sample["content"], timeout));
   }
-  auto [status, out] = RunCommand(Python("verify " + dir_.path().string() +
-                                         " " + std::to_string(Epoch(now))));
+  auto [status, out] =
+      RunCommand(Python("verify " + dir_.path().string() + " " +
+                        std::to_string(FakeClock::EpochSeconds(now))));
   EXPECT_EQ(status, 0) << out;
   // The original's get() sees our expiry: "short" has 30 s.
-  auto [get_status, got] =
-      RunCommand(Python("get " + dir_.path().string() + " " +
-                        std::to_string(Epoch(now) + 31) + " short"));
+  auto [get_status, got] = RunCommand(
+      Python("get " + dir_.path().string() + " " +
+             std::to_string(FakeClock::EpochSeconds(now) + 31) + " short"));
   EXPECT_EQ(get_status, 0);
   EXPECT_EQ(got, "null\n");
 }

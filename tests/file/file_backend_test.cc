@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -212,6 +213,40 @@ TEST_F(FileBackendTest, DumpLeavesNoTemporaryFiles) {
     EXPECT_FALSE(entry.path().filename().string().starts_with(".backends-tmp"))
         << entry.path();
   }
+}
+
+// A stamp changes with every write, by us or in place by another program;
+// load_stamped hands one out only once the file's change time has settled.
+TEST_F(FileBackendTest, StampsFollowEveryChange) {
+  EXPECT_THAT(store_->stamp("k"), IsOkAndHolds(std::nullopt));
+  BACKENDS_ASSERT_OK(store_->dump("d/k", "v1"));
+  EXPECT_THAT(store_->stamp("d"), IsOkAndHolds(std::nullopt));  // A folder.
+  ASSERT_OK_AND_ASSIGN(auto first, store_->stamp("d/k"));
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->size, 2u);
+  std::optional<FileStamp> settled;
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!settled && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_OK_AND_ASSIGN(auto value, store_->load_stamped("d/k", settled));
+    EXPECT_THAT(value, Optional(std::string("v1")));
+  }
+  ASSERT_TRUE(settled.has_value()) << "not settled in 5 s";
+  EXPECT_EQ(*settled, *first);
+  EXPECT_THAT(store_->stamp("d/k"), IsOkAndHolds(Optional(*first)));
+  // In place: same inode, same size.
+  WriteFile(root_ / "d" / "k", "v2");
+  ASSERT_OK_AND_ASSIGN(auto second, store_->stamp("d/k"));
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->inode, first->inode);
+  EXPECT_NE(*second, *first);
+  BACKENDS_ASSERT_OK(store_->dump("d/k", "v3"));
+  EXPECT_THAT(store_->stamp("d/k"),
+              IsOkAndHolds(::testing::Not(Optional(*second))));
+  ASSERT_EQ(::symlink("k", (root_ / "d" / "link").c_str()), 0);
+  EXPECT_THAT(store_->stamp("d/link"), IsOkAndHolds(std::nullopt));
+  EXPECT_THAT(store_->stamp("../outside/secret"),
+              StatusIs(ErrorCode::kInvalidArgument));
 }
 
 // Fails after yielding some bytes.

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 
 #include "backends/clock.h"
 
@@ -21,6 +22,13 @@ class FakeClock final : public Clock {
     return TimePoint(std::chrono::sys_days(std::chrono::year_month_day(
         std::chrono::year(year), std::chrono::month(month),
         std::chrono::day(day))));
+  }
+
+  /// Whole seconds since 1970 (what the Python scripts take as "now").
+  static std::int64_t EpochSeconds(TimePoint t) {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               t.time_since_epoch())
+        .count();
   }
 
   explicit FakeClock(TimePoint start = At(2030, 1, 1))
