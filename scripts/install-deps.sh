@@ -14,7 +14,8 @@ build=(build-essential cmake ninja-build g++ pkg-config git
 test=(ceph-mon ceph-osd radosgw ceph-common awscli python3-diskcache
   clang libclang-rt-14-dev util-linux procps)
 bench=(nginx-light wrk rclone rapidjson-dev libboost-json1.81-dev
-  python3-diskcache linux-perf valgrind libjs-jquery libjs-bootstrap4)
+  python3-diskcache linux-perf valgrind libjs-jquery libjs-bootstrap4
+  xfsprogs e2fsprogs)
 
 want=("${build[@]}")
 case "${1:-}" in
