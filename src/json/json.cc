@@ -43,7 +43,17 @@ bool AppendString(std::string& out, std::string_view s, bool ensure_ascii) {
   out += '"';
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const auto* end = p + s.size();
+  // Python's ensure_ascii escapes everything outside ' '..'~', DEL too.
+  auto plain = [ensure_ascii](unsigned char c) {
+    return c >= 0x20 && c != '"' && c != '\\' && (!ensure_ascii || c < 0x7F);
+  };
   while (p < end) {
+    // Runs of bytes written as they are, in one append.
+    const auto* run = p;
+    while (p < end && plain(*p)) ++p;
+    out.append(reinterpret_cast<const char*>(run),
+               static_cast<std::size_t>(p - run));
+    if (p == end) break;
     unsigned char c = *p;
     switch (c) {
       case '"':
@@ -77,33 +87,29 @@ bool AppendString(std::string& out, std::string_view s, bool ensure_ascii) {
       default:
         break;
     }
-    // Python's ensure_ascii escapes everything outside ' '..'~', DEL too.
-    if (c < 0x20 || (c == 0x7F && ensure_ascii)) {
+    if (c < 0x80) {  // A control character, or DEL under ensure_ascii.
       AppendHex4(out, c);
       ++p;
-    } else if (c < 0x80 || !ensure_ascii) {
-      out += static_cast<char>(c);
-      ++p;
+      continue;
+    }
+    // ensure_ascii and valid UTF-8 (checked above): decode one code point.
+    unsigned cp;
+    int len;
+    if ((c & 0xE0) == 0xC0) {
+      cp = c & 0x1Fu, len = 2;
+    } else if ((c & 0xF0) == 0xE0) {
+      cp = c & 0x0Fu, len = 3;
     } else {
-      // Valid UTF-8 was checked above: decode one code point.
-      unsigned cp;
-      int len;
-      if ((c & 0xE0) == 0xC0) {
-        cp = c & 0x1Fu, len = 2;
-      } else if ((c & 0xF0) == 0xE0) {
-        cp = c & 0x0Fu, len = 3;
-      } else {
-        cp = c & 0x07u, len = 4;
-      }
-      for (int i = 1; i < len; ++i) cp = (cp << 6) | (p[i] & 0x3Fu);
-      p += len;
-      if (cp >= 0x10000) {
-        cp -= 0x10000;
-        AppendHex4(out, 0xD800 + (cp >> 10));
-        AppendHex4(out, 0xDC00 + (cp & 0x3FF));
-      } else {
-        AppendHex4(out, cp);
-      }
+      cp = c & 0x07u, len = 4;
+    }
+    for (int i = 1; i < len; ++i) cp = (cp << 6) | (p[i] & 0x3Fu);
+    p += len;
+    if (cp >= 0x10000) {
+      cp -= 0x10000;
+      AppendHex4(out, 0xD800 + (cp >> 10));
+      AppendHex4(out, 0xDC00 + (cp & 0x3FF));
+    } else {
+      AppendHex4(out, cp);
     }
   }
   out += '"';
@@ -115,48 +121,53 @@ void AppendFloat(std::string& out, double d) {
   char buf[64];
   auto [end, ec] =
       std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
-  std::string_view sci(buf, static_cast<std::size_t>(end - buf));
-  // sci is "[-]D[.DDD]e[+-]XX".
-  bool negative = sci.front() == '-';
-  if (negative) sci.remove_prefix(1);
-  std::size_t e = sci.find('e');
-  std::string digits;
-  for (char c : sci.substr(0, e)) {
-    if (c != '.') digits += c;
+  // buf is "[-]D[.DDD]e[+-]XX": the shortest digits that round-trip.
+  const char* p = buf;
+  if (*p == '-') {
+    out += '-';
+    ++p;
+  }
+  char digits[32];
+  int ndigits = 0;
+  for (; *p != 'e'; ++p) {
+    if (*p != '.') digits[ndigits++] = *p;
   }
   int exponent = 0;
-  std::from_chars(sci.data() + e + (sci[e + 1] == '+' ? 2 : 1),
-                  sci.data() + sci.size(), exponent);
-  while (digits.size() > 1 && digits.back() == '0') digits.pop_back();
-  int ndigits = static_cast<int>(digits.size());
-  int decpt = exponent + 1;  // digits d1d2.. mean 0.d1d2.. * 10^decpt
-  if (negative) out += '-';
+  std::from_chars(p + (p[1] == '+' ? 2 : 1), end, exponent);
+  while (ndigits > 1 && digits[ndigits - 1] == '0') --ndigits;
+  const int decpt = exponent + 1;  // digits d1d2.. mean 0.d1d2.. * 10^decpt
+  auto put = [&](int from, int to) {
+    out.append(digits + from, static_cast<std::size_t>(to - from));
+  };
   if (decpt > -4 && decpt <= 16) {
     if (decpt <= 0) {
       out += "0.";
       out.append(static_cast<std::size_t>(-decpt), '0');
-      out += digits;
+      put(0, ndigits);
     } else if (decpt >= ndigits) {
-      out += digits;
+      put(0, ndigits);
       out.append(static_cast<std::size_t>(decpt - ndigits), '0');
       out += ".0";
     } else {
-      out.append(digits, 0, static_cast<std::size_t>(decpt));
+      put(0, decpt);
       out += '.';
-      out.append(digits, static_cast<std::size_t>(decpt));
+      put(decpt, ndigits);
     }
     return;
   }
-  out += digits[0];
+  put(0, 1);
   if (ndigits > 1) {
     out += '.';
-    out.append(digits, 1);
+    put(1, ndigits);
   }
   int exp10 = decpt - 1;
   out += exp10 < 0 ? "e-" : "e+";
   int mag = exp10 < 0 ? -exp10 : exp10;
   if (mag < 10) out += '0';
-  out += std::to_string(mag);
+  char mag_text[8];
+  auto [mag_end, mag_ec] =
+      std::to_chars(mag_text, mag_text + sizeof mag_text, mag);
+  out.append(mag_text, mag_end);
 }
 
 class Writer {
@@ -214,7 +225,7 @@ class Writer {
         }
         out_ += '{';
         bool first = true;
-        for (const auto& [key, item] : v.items()) {
+        for (const auto& [key, item] : v.get_ref<const Json::object_t&>()) {
           Separate(first, depth + 1);
           if (!AppendString(out_, key, format_.ensure_ascii)) {
             return InvalidArgumentError("an object key is not valid UTF-8");
@@ -249,12 +260,16 @@ class Writer {
   void Close(int depth) { Indent(depth); }
   void Indent(int depth) {
     if (format_.indent < 0) return;
-    out_ += '\n';
-    out_.append(static_cast<std::size_t>(depth * format_.indent), ' ');
+    // "\n" and the indentation in one append.
+    const std::size_t width = 1 + static_cast<std::size_t>(depth) *
+                                      static_cast<std::size_t>(format_.indent);
+    if (newline_.size() < width) newline_.resize(width * 2, ' ');
+    out_.append(newline_, 0, width);
   }
 
   const JsonFormat& format_;
   std::string& out_;
+  std::string newline_ = "\n";  // Then spaces, as deep as needed so far.
 };
 
 // Fills `out` in place: building nlohmann's tree dominates load time (the
@@ -329,8 +344,8 @@ struct ErrorSax : nlohmann::json_sax<Json> {
                    const nlohmann::detail::exception& ex) override {
     // Drop nlohmann's "[json.exception.parse_error.101] " tag.
     std::string_view what = ex.what();
-    if (auto tag_end = what.find("] "); what.starts_with("[json.") &&
-                                        tag_end != std::string_view::npos) {
+    if (auto tag_end = what.find("] ");
+        what.starts_with("[json.") && tag_end != std::string_view::npos) {
       what.remove_prefix(tag_end + 2);
     }
     error = "at byte " + std::to_string(position) + ": " + std::string(what);
