@@ -119,6 +119,8 @@ FIGURES = [
     ("keys() over 100k keys (FileBackend): peak above RSS", "rss/keys100k/peak", None),
     ("keys() over 100k keys: peak bytes per key", "rss/keys100k/per_key", None),
     ("keys() over 100k keys: time", "rss/keys100k/time", None),
+    ("JsonCache decoded copies of 4000 x 1 KiB: peak above RSS", "rss/decoded_copies/peak", None),
+    ("JsonCache decoded copies: memory / stored bytes", "rss/decoded_copies/per_stored_byte", None),
     ("S3 1 GiB dump_stream: peak above RSS", "rss/s3_stream_1024MiB/upload_peak", ("<=", 64)),
     ("S3 1 GiB load_stream: peak above RSS", "rss/s3_stream_1024MiB/download_peak", ("<=", 64)),
     ("S3 1 GiB dump_stream: rate", "rss/s3_stream_1024MiB/upload_rate", None),

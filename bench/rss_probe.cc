@@ -2,6 +2,8 @@
 //
 //   rss_probe keys DIR OUT.json     keys() over 100k keys of a FileBackend in
 //                                   DIR (created once, raw, then reused)
+//   rss_probe decoded DIR OUT.json  a JsonCache in DIR reading 4000 settled
+//                                   1 KiB entries once: its decoded copies
 //   rss_probe s3-up OUT.json [MiB]  a 1 GiB (or MiB) S3 upload through
 //                                   dump_stream (S3_* / AWS_* environment)
 //   rss_probe s3-down OUT.json [MiB]  its download through load_stream (in
@@ -25,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "backends/cache.h"
 #include "backends/file.h"
 #include "bench_util.h"
 #if BACKENDS_WITH_S3
@@ -120,6 +123,43 @@ int Keys(const std::filesystem::path& dir, const std::string& out) {
   return 0;
 }
 
+int Decoded(const std::filesystem::path& dir, const std::string& out) {
+  constexpr std::size_t kEntries = 4000;
+  std::filesystem::remove_all(dir);
+  const Json doc = MakeJsonDocument(1024);
+  auto cache = Check(JsonCache::Open(dir, {.decoded_bytes = 1ull << 30}),
+                     "open the cache");
+  for (std::size_t i = 0; i < kEntries; ++i) {
+    Check(cache.set(KeyName(i), doc), "set");
+  }
+  // Copies are made of settled files only: wait for the last one written.
+  auto files = Check(FileBackend::Open(dir), "open the folder");
+  for (int tries = 0;; ++tries) {
+    std::optional<FileStamp> settled;
+    Check(files->load_stamped(KeyName(kEntries - 1), settled), "load");
+    if (settled) break;
+    if (tries == 5000) Die("the entries did not settle in 5 s");
+    usleep(1000);
+  }
+  std::uint64_t stored = 0;
+  double peak = PeakAbove([&] {
+    for (std::size_t i = 0; i < kEntries; ++i) {
+      Check(cache.get(KeyName(i)), "get");
+    }
+  });
+  for (std::size_t i = 0; i < kEntries; ++i) {
+    stored += Check(files->stat(KeyName(i)), "stat")->size;
+  }
+  if (cache.stats().decoded_hits != 0) Die("copies existed before the reads");
+  for (std::size_t i = 0; i < kEntries; ++i)
+    Check(cache.get(KeyName(i)), "get");
+  if (cache.stats().decoded_hits != kEntries) Die("not every entry was copied");
+  Write(out, {{"rss/decoded_copies/peak", peak / (1 << 20), "MiB"},
+              {"rss/decoded_copies/per_stored_byte",
+               peak / static_cast<double>(stored), "x"}});
+  return 0;
+}
+
 #if BACKENDS_WITH_S3
 // `size` deterministic bytes, made piece by piece.
 class PatternSource final : public ByteSource {
@@ -209,6 +249,7 @@ int main(int argc, char** argv) {
   using namespace backends::bench;
   std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "keys" && argc == 4) return Keys(argv[2], argv[3]);
+  if (mode == "decoded" && argc == 4) return Decoded(argv[2], argv[3]);
 #if BACKENDS_WITH_S3
   if ((mode == "s3-up" || mode == "s3-down") && (argc == 3 || argc == 4)) {
     return S3(mode == "s3-up", argv[2],
@@ -216,7 +257,7 @@ int main(int argc, char** argv) {
   }
 #endif
   std::fprintf(stderr,
-               "usage: rss_probe keys DIR OUT.json | rss_probe s3-up|s3-down "
-               "OUT.json [MiB]\n");
+               "usage: rss_probe keys|decoded DIR OUT.json | rss_probe "
+               "s3-up|s3-down OUT.json [MiB]\n");
   return 2;
 }

@@ -104,6 +104,10 @@ if [[ -x $build/bench/rss_probe ]]; then
   "$build/bench/rss_probe" keys "$data/rss-keys100k" "$results/rss_keys.json" \
     >"$results/rss_keys.log" 2>&1 ||
     { tail -5 "$results/rss_keys.log" >&2; say "rss_probe keys failed"; }
+  say "measuring the memory of a JsonCache's decoded copies"
+  "$build/bench/rss_probe" decoded "$data/rss-decoded" \
+    "$results/rss_decoded.json" >"$results/rss_decoded.log" 2>&1 ||
+    { tail -5 "$results/rss_decoded.log" >&2; say "rss_probe decoded failed"; }
 fi
 
 # S3: radosgw (reused if one runs; stopped at the end only if started here),
