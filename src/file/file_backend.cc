@@ -214,6 +214,9 @@ class FileBackendImpl final : public FileBackend {
   };
   Result<std::optional<OpenFile>> OpenValue(std::string_view operation,
                                             std::string_view key) const;
+  // load, and with `settled` load_stamped's stamp (settled must be reset).
+  Result<std::optional<std::string>> Load(std::string_view key,
+                                          std::optional<FileStamp>* settled);
   // The regular file holding `key` (nullopt: none, or not a regular file).
   Result<std::optional<struct stat>> StatFile(std::string_view operation,
                                               std::string_view key) const;
@@ -330,19 +333,23 @@ Result<std::optional<FileBackendImpl::OpenFile>> FileBackendImpl::OpenValue(
 }
 
 Result<std::optional<std::string>> FileBackendImpl::load(std::string_view key) {
-  std::optional<FileStamp> unused;
-  return load_stamped(key, unused);
+  return Load(key, nullptr);
 }
 
 Result<std::optional<std::string>> FileBackendImpl::load_stamped(
     std::string_view key, std::optional<FileStamp>& settled) {
   settled.reset();
-  const std::int64_t began = local_times_ ? CoarseNow() : 0;
+  return Load(key, local_times_ ? &settled : nullptr);
+}
+
+Result<std::optional<std::string>> FileBackendImpl::Load(
+    std::string_view key, std::optional<FileStamp>* settled) {
+  const std::int64_t began = settled != nullptr ? CoarseNow() : 0;
   BACKENDS_ASSIGN_OR_RETURN(auto file, OpenValue("load", key));
   if (!file) return std::optional<std::string>();
-  if (local_times_ && file->st.st_dev == root_device_ &&
+  if (settled != nullptr && file->st.st_dev == root_device_ &&
       IsSettled(file->st, began)) {
-    settled = StampOf(file->st);
+    *settled = StampOf(file->st);
   }
   // Read to EOF: a foreign program may be growing the file.
   std::string value;
