@@ -14,37 +14,19 @@ CacheStats Counters::Snapshot() const {
                     .decoded_hits = decoded_hits.load()};
 }
 
-void LruIndex::InsertLocked(std::string_view key, std::uint64_t size,
-                            bool newest) {
-  auto it = where_.find(key);
-  if (it != where_.end()) {
-    bytes_ -= it->second->second;
-    order_.erase(it->second);
-    where_.erase(it);
-  }
-  auto pos = order_.emplace(newest ? order_.end() : order_.begin(),
-                            std::string(key), size);
-  // The map's key views the string owned by the list node.
-  where_.emplace(pos->first, pos);
-  bytes_ += size;
-}
-
 std::vector<LruIndex::Victim> LruIndex::Admit(std::string_view key,
                                               std::uint64_t size) {
   std::vector<Victim> victims;
   if (!limited()) return victims;
   std::scoped_lock lock(mutex_);
-  InsertLocked(key, size, /*newest=*/true);
+  order_.Insert(key, {}, size);
   auto over = [&] {
-    return (limits_.max_entries != 0 && order_.size() > limits_.max_entries) ||
-           (limits_.max_bytes != 0 && bytes_ > limits_.max_bytes);
+    return (limits_.max_entries != 0 && order_.count() > limits_.max_entries) ||
+           (limits_.max_bytes != 0 && order_.bytes() > limits_.max_bytes);
   };
-  while (order_.size() > 1 && over()) {
-    auto& [victim, victim_size] = order_.front();
-    where_.erase(victim);
-    bytes_ -= victim_size;
-    victims.push_back(Victim{std::move(victim), victim_size});
-    order_.pop_front();
+  while (order_.count() > 1 && over()) {
+    auto victim = order_.PopOldest();
+    victims.push_back(Victim{std::move(victim.key), victim.size});
   }
   return victims;
 }
@@ -52,35 +34,24 @@ std::vector<LruIndex::Victim> LruIndex::Admit(std::string_view key,
 void LruIndex::Touch(std::string_view key, std::uint64_t size) {
   if (!limited()) return;
   std::scoped_lock lock(mutex_);
-  auto it = where_.find(key);
-  if (it != where_.end()) {
-    order_.splice(order_.end(), order_, it->second);
-  } else {
-    InsertLocked(key, size, /*newest=*/true);
-  }
+  if (order_.Use(key) == nullptr) order_.Insert(key, {}, size);
 }
 
 void LruIndex::Restore(Victim victim) {
   std::scoped_lock lock(mutex_);
-  if (where_.contains(victim.key)) return;  // Rewritten meanwhile.
-  InsertLocked(victim.key, victim.size, /*newest=*/false);
+  if (order_.contains(victim.key)) return;  // Rewritten meanwhile.
+  order_.Insert(victim.key, {}, victim.size, /*newest=*/false);
 }
 
 void LruIndex::Forget(std::string_view key) {
   if (!limited()) return;
   std::scoped_lock lock(mutex_);
-  auto it = where_.find(key);
-  if (it == where_.end()) return;
-  bytes_ -= it->second->second;
-  order_.erase(it->second);
-  where_.erase(it);
+  order_.Erase(key);
 }
 
 void LruIndex::Clear() {
   std::scoped_lock lock(mutex_);
-  where_.clear();
-  order_.clear();
-  bytes_ = 0;
+  order_.Clear();
 }
 
 Status LruIndex::Seed(Backend& store) {
@@ -103,9 +74,7 @@ Status LruIndex::Seed(Backend& store) {
       found.begin(), found.end(),
       [](const Found& a, const Found& b) { return a.modified < b.modified; });
   std::scoped_lock lock(mutex_);
-  for (const auto& entry : found) {
-    InsertLocked(entry.key, entry.size, /*newest=*/true);
-  }
+  for (const auto& entry : found) order_.Insert(entry.key, {}, entry.size);
   return Status::OK();
 }
 

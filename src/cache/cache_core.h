@@ -1,7 +1,8 @@
 #pragma once
 
-// What every cache layer shares: the counters, and the least-recently-used
-// index that enforces CacheLimits.
+// What every cache layer shares: the counters, the order of use that
+// least-recently-used bookkeeping is made of, and the index that enforces
+// CacheLimits with it.
 
 #include <atomic>
 #include <chrono>
@@ -12,6 +13,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "backends/backend.h"
@@ -28,6 +30,68 @@ struct Counters {
   std::atomic<std::uint64_t> decoded_hits{0};
 
   CacheStats Snapshot() const;
+};
+
+/// Keys in order of use, least recent first, each with a value and a size;
+/// the sizes are totalled. Not thread-safe: its owner locks.
+template <typename Value>
+class UseOrder {
+ public:
+  struct Item {
+    std::string key;
+    Value value;
+    std::uint64_t size = 0;
+  };
+
+  std::size_t count() const { return items_.size(); }
+  std::uint64_t bytes() const { return bytes_; }
+  bool contains(std::string_view key) const { return where_.contains(key); }
+
+  /// The item under `key`, marked as just used; null if there is none.
+  Item* Use(std::string_view key) {
+    auto it = where_.find(key);
+    if (it == where_.end()) return nullptr;
+    items_.splice(items_.end(), items_, it->second);
+    return &*it->second;
+  }
+  /// Puts `key` (replacing any item under it) as the most recently used, or
+  /// with newest == false as the least.
+  void Insert(std::string_view key, Value value, std::uint64_t size,
+              bool newest = true) {
+    Erase(key);
+    auto pos = items_.emplace(newest ? items_.end() : items_.begin(),
+                              Item{std::string(key), std::move(value), size});
+    // The map's key views the string owned by the list node.
+    where_.emplace(pos->key, pos);
+    bytes_ += size;
+  }
+  void Erase(std::string_view key) {
+    auto it = where_.find(key);
+    if (it == where_.end()) return;
+    auto node = it->second;
+    where_.erase(it);
+    bytes_ -= node->size;
+    items_.erase(node);
+  }
+  /// Removes and returns the least recently used item. REQUIRES: count() > 0.
+  Item PopOldest() {
+    where_.erase(items_.front().key);
+    Item item = std::move(items_.front());
+    items_.pop_front();
+    bytes_ -= item.size;
+    return item;
+  }
+  void Clear() {
+    where_.clear();
+    items_.clear();
+    bytes_ = 0;
+  }
+
+ private:
+  using Items = std::list<Item>;
+  Items items_;
+  std::unordered_map<std::string_view, typename Items::iterator> where_;
+  std::uint64_t bytes_ = 0;
 };
 
 /// The keys a cache holds, most recently used last, with their stored
@@ -61,16 +125,9 @@ class LruIndex {
   Status Seed(Backend& store);
 
  private:
-  using Order = std::list<std::pair<std::string, std::uint64_t>>;
-  void InsertLocked(std::string_view key, std::uint64_t size, bool newest);
-
   const CacheLimits limits_;
   std::mutex mutex_;
-  // Guarded by mutex_: recency order (front = least recent), position of
-  // each key in it, and the total of the sizes.
-  Order order_;
-  std::unordered_map<std::string_view, Order::iterator> where_;
-  std::uint64_t bytes_ = 0;
+  UseOrder<std::monostate> order_;  // Guarded by mutex_.
 };
 
 /// Removes `victims` from `store`, counting the ones removed; a victim

@@ -6,16 +6,14 @@
 // checked on every access, by the caller, from the copy's expiration.
 
 #include <cstdint>
-#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <string>
 #include <string_view>
-#include <unordered_map>
 
 #include "backends/file.h"
 #include "backends/json.h"
+#include "cache/cache_core.h"
 #include "cache/expiry_time.h"
 
 namespace backends::cache_internal {
@@ -44,16 +42,9 @@ class DecodedCopies {
   void Clear();
 
  private:
-  using Order = std::list<std::pair<std::string, Copy>>;
-  void EraseLocked(std::string_view key);
-
   const std::uint64_t max_bytes_;
   std::mutex mutex_;
-  // Guarded by mutex_: front = least recently used; the map's keys view the
-  // strings owned by the list nodes.
-  Order order_;
-  std::unordered_map<std::string_view, Order::iterator> where_;
-  std::uint64_t bytes_ = 0;
+  UseOrder<Copy> order_;  // Guarded by mutex_; sizes are stored sizes.
 };
 
 }  // namespace backends::cache_internal
