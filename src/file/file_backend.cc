@@ -15,7 +15,7 @@
 // CLOCK_REALTIME_COARSE (or a finer clock never behind it) and no program
 // can set it back, so once it lies before the coarse clock at the start of
 // a read, any later change gets a later change time and a different stamp.
-// Filesystems that keep whole seconds need a whole second's margin; network
+// Filesystems that keep whole seconds get two seconds of margin; network
 // filesystems stamp with the server's clock, so they are never settled.
 //
 // Folders: dump creates missing folders; remove prunes the folders it

@@ -260,16 +260,12 @@ class Writer {
   void Close(int depth) { Indent(depth); }
   void Indent(int depth) {
     if (format_.indent < 0) return;
-    // "\n" and the indentation in one append.
-    const std::size_t width = 1 + static_cast<std::size_t>(depth) *
-                                      static_cast<std::size_t>(format_.indent);
-    if (newline_.size() < width) newline_.resize(width * 2, ' ');
-    out_.append(newline_, 0, width);
+    out_ += '\n';
+    out_.append(static_cast<std::size_t>(depth * format_.indent), ' ');
   }
 
   const JsonFormat& format_;
   std::string& out_;
-  std::string newline_ = "\n";  // Then spaces, as deep as needed so far.
 };
 
 // Fills `out` in place: building nlohmann's tree dominates load time (the
