@@ -20,6 +20,13 @@ namespace backends {
 /// A JSON value. Objects keep their keys sorted.
 using Json = nlohmann::json;
 
+/// The deepest nesting read or written: `[]` and `{}` are depth 1. Above
+/// Python's own default (about 1000 levels, its recursion limit) and far
+/// below what the stack allows, so no input can crash a reader. At this
+/// depth the original's 4-space indent puts at most 4 KiB of spaces before
+/// a line: the written text is at most ~4 KiB per value, key and bracket.
+inline constexpr int kMaxJsonDepth = 1024;
+
 struct JsonFormat {
   /// Spaces per level; a negative indent writes everything on one line with
   /// separators "," and ":" (compact).
@@ -30,12 +37,14 @@ struct JsonFormat {
 };
 
 /// Writes `value` in `format` (the original's by default).
-/// Errors: kInvalidArgument if a string in `value` is not valid UTF-8 or a
-/// number is NaN or infinite (neither is valid JSON).
+/// Errors: kInvalidArgument if a string in `value` is not valid UTF-8, a
+/// number is NaN or infinite (neither is valid JSON), or `value` is nested
+/// deeper than kMaxJsonDepth.
 Result<std::string> DumpJson(const Json& value, const JsonFormat& format = {});
 
 /// Parses any valid JSON text (RFC 8259). Integers beyond 64 bits become
-/// doubles. Errors: kDataLoss naming the position of the first fault.
-Result<Json> ParseJson(std::string_view text);
+/// doubles. Errors: kDataLoss naming the position of the first fault, or
+/// "nested deeper than 1024 levels" past `max_depth`.
+Result<Json> ParseJson(std::string_view text, int max_depth = kMaxJsonDepth);
 
 }  // namespace backends
