@@ -121,6 +121,15 @@ Result<std::optional<KeyInfo>> Backend::stat(std::string_view key) {
       KeyInfo{.size = value->size(), .modified = std::nullopt});
 }
 
+Result<bool> Backend::remove_if(std::string_view key,
+                                const RemovalCheck& should_remove) {
+  BACKENDS_ASSIGN_OR_RETURN(auto info, stat(key));
+  if (!info) return false;
+  BACKENDS_ASSIGN_OR_RETURN(auto value, load(key));
+  if (!value || !should_remove(*value, *info)) return false;
+  return remove(key);
+}
+
 Result<std::size_t> Backend::size() {
   BACKENDS_ASSIGN_OR_RETURN(auto all, keys());
   return all.size();

@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <iterator>
 #include <memory>
 #include <optional>
@@ -109,6 +110,20 @@ class Backend {
   /// Removes `key`. Returns true if it existed, false if it did not; it is
   /// not an error if `key` does not exist.
   virtual Result<bool> remove(std::string_view key) = 0;
+
+  /// Decides from the bytes and stat of a value whether remove_if removes it.
+  using RemovalCheck =
+      std::function<bool(std::string_view value, const KeyInfo& info)>;
+
+  /// Removes `key` only if `should_remove` approves the value it holds when
+  /// it is removed, and returns whether it removed it. Stores that can make
+  /// the check and the removal one step do: the filesystem renames the file
+  /// aside, checks it, and renames it back if it was not approved (unless a
+  /// newer value took its place meanwhile); memory checks under its lock.
+  /// The default loads, checks and removes, so a value written between the
+  /// check and the removal is lost. Caches remove expired entries this way.
+  virtual Result<bool> remove_if(std::string_view key,
+                                 const RemovalCheck& should_remove);
 
   /// Returns every key that starts with `prefix` (every key when `prefix`
   /// is empty), sorted bytewise. Reflects the store as it is now (keys

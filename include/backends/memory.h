@@ -26,6 +26,8 @@ class VolatileBackend final : public Backend {
   Result<std::optional<std::string>> load(std::string_view key) override;
   Status dump(std::string_view key, std::string_view value) override;
   Result<bool> remove(std::string_view key) override;
+  Result<bool> remove_if(std::string_view key,
+                         const RemovalCheck& should_remove) override;
   Result<std::vector<std::string>> list(std::string_view prefix) override;
   Result<std::optional<KeyInfo>> stat(std::string_view key) override;
   Result<bool> contains(std::string_view key) override;

@@ -26,6 +26,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <stdio.h>  // renameat2
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <time.h>
@@ -34,6 +35,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <functional>
 #include <random>
 #include <string>
@@ -125,6 +127,42 @@ std::int64_t CoarseNow() {
   return Nanoseconds(now);
 }
 
+// Reads to EOF, not st.st_size bytes: a foreign program may be growing the
+// file.
+Result<std::string> ReadToEnd(int fd, const struct stat& st,
+                              std::string_view operation,
+                              std::string_view key) {
+  std::string value;
+  value.resize(static_cast<std::size_t>(st.st_size) + 1);
+  std::size_t used = 0;
+  while (true) {
+    if (used == value.size()) value.resize(value.size() * 2);
+    ssize_t n = ::read(fd, value.data() + used, value.size() - used);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return PosixError(operation, key, "read", errno);
+    }
+    if (n == 0) break;
+    used += static_cast<std::size_t>(n);
+  }
+  value.resize(used);
+  return value;
+}
+
+KeyInfo InfoOf(const struct stat& st) {
+  // system_clock counts nanoseconds in 64 bits (years 1677 to 2262): a file
+  // stamped outside that range (anyone can set one) is clamped to its ends.
+  constexpr std::int64_t kLimit = 9'000'000'000;
+  const std::int64_t seconds =
+      std::clamp<std::int64_t>(st.st_mtim.tv_sec, -kLimit, kLimit);
+  auto modified = std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::seconds(seconds) +
+          std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+  return KeyInfo{.size = static_cast<std::uint64_t>(st.st_size),
+                 .modified = modified};
+}
+
 bool WriteAll(int fd, std::string_view data) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());
@@ -177,6 +215,8 @@ class FileBackendImpl final : public FileBackend {
   Status dump_stream(std::string_view key, ByteSource& source) override;
   Result<bool> load_stream(std::string_view key, ByteSink& sink) override;
   Result<bool> remove(std::string_view key) override;
+  Result<bool> remove_if(std::string_view key,
+                         const RemovalCheck& should_remove) override;
   Result<std::vector<std::string>> list(std::string_view prefix) override;
   Result<std::optional<KeyInfo>> stat(std::string_view key) override;
   Result<bool> contains(std::string_view key) override;
@@ -222,6 +262,9 @@ class FileBackendImpl final : public FileBackend {
                                               std::string_view key) const;
   void Prune(const std::vector<std::string_view>& parts,
              FolderChain& chain) const;
+  // Renames `aside` back to `leaf` in `dir` without replacing a newer value.
+  Status PutBack(std::string_view key, int dir, const std::string& aside,
+                 const std::string& leaf, bool regular) const;
   Status ListFolder(int dir_fd, std::string& prefix_path,
                     std::string_view prefix,
                     std::vector<std::string>& out) const;
@@ -351,22 +394,8 @@ Result<std::optional<std::string>> FileBackendImpl::Load(
       IsSettled(file->st, began)) {
     *settled = StampOf(file->st);
   }
-  // Read to EOF: a foreign program may be growing the file.
-  std::string value;
-  value.resize(static_cast<std::size_t>(file->st.st_size) + 1);
-  std::size_t used = 0;
-  while (true) {
-    if (used == value.size()) value.resize(value.size() * 2);
-    ssize_t n =
-        ::read(file->fd.get(), value.data() + used, value.size() - used);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return PosixError("load", key, "read", errno);
-    }
-    if (n == 0) break;
-    used += static_cast<std::size_t>(n);
-  }
-  value.resize(used);
+  BACKENDS_ASSIGN_OR_RETURN(std::string value,
+                            ReadToEnd(file->fd.get(), file->st, "load", key));
   return std::optional<std::string>(std::move(value));
 }
 
@@ -513,6 +542,80 @@ Result<bool> FileBackendImpl::remove(std::string_view key) {
   return true;
 }
 
+// The file is renamed aside first: from then on no writer's rename can
+// replace what is judged. An approved file is unlinked; any other is renamed
+// back, unless a newer value took its place meanwhile (it then stays, as it
+// would had it been written a moment later). While the file is aside, a
+// reader sees the key as absent.
+Result<bool> FileBackendImpl::remove_if(std::string_view key,
+                                        const RemovalCheck& should_remove) {
+  BACKENDS_RETURN_IF_ERROR(ValidateFileKey("remove", key));
+  auto parts = SplitKey(key);
+  FolderChain chain(root_fd_.get());
+  BACKENDS_ASSIGN_OR_RETURN(auto outcome,
+                            Walk("remove", key, parts, false, chain));
+  if (outcome == WalkOutcome::kAbsent) return false;
+  const int dir = chain.leaf_dir();
+  const std::string leaf(parts.back());
+  struct stat st;
+  if (::fstatat(dir, leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == ENOENT) return false;
+    return PosixError("remove", key, "stat", errno);
+  }
+  if (!S_ISREG(st.st_mode)) return false;  // A folder of keys, or a link.
+  const std::string aside = TempName();
+  if (::renameat2(dir, leaf.c_str(), dir, aside.c_str(), RENAME_NOREPLACE) !=
+      0) {
+    if (errno == ENOENT) return false;
+    return PosixError("remove", key, "rename aside", errno);
+  }
+  UniqueFd fd(::openat(dir, aside.c_str(),
+                       O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+  Status checked = Status::OK();
+  bool approved = false;
+  if (!fd.valid() || ::fstat(fd.get(), &st) != 0) {
+    checked = PosixError("remove", key, "open aside", errno);
+  } else if (S_ISREG(st.st_mode)) {
+    auto value = ReadToEnd(fd.get(), st, "remove", key);
+    checked = value.status();
+    approved = value.ok() && should_remove(*value, InfoOf(st));
+  }
+  if (approved) {
+    if (::unlinkat(dir, aside.c_str(), 0) != 0) {
+      return PosixError("remove", key, "unlink", errno);
+    }
+    BACKENDS_RETURN_IF_ERROR(SyncFolder("remove", key, dir));
+    Prune(parts, chain);
+    return true;
+  }
+  BACKENDS_RETURN_IF_ERROR(PutBack(key, dir, aside, leaf, S_ISREG(st.st_mode)));
+  BACKENDS_RETURN_IF_ERROR(checked);
+  return false;
+}
+
+Status FileBackendImpl::PutBack(std::string_view key, int dir,
+                                const std::string& aside,
+                                const std::string& leaf, bool regular) const {
+  if (::renameat2(dir, aside.c_str(), dir, leaf.c_str(), RENAME_NOREPLACE) ==
+      0) {
+    return SyncFolder("remove", key, dir);
+  }
+  int err = errno;
+  if (err == EINVAL && regular) {  // No RENAME_NOREPLACE here: link instead.
+    if (::linkat(dir, aside.c_str(), dir, leaf.c_str(), 0) == 0) {
+      ::unlinkat(dir, aside.c_str(), 0);
+      return SyncFolder("remove", key, dir);
+    }
+    err = errno;
+  }
+  // A newer value holds the key: the older one taken aside goes.
+  if (err == EEXIST && regular && ::unlinkat(dir, aside.c_str(), 0) == 0) {
+    return Status::OK();
+  }
+  return PosixError("remove", key,
+                    "put back " + aside + " (it holds the value)", err);
+}
+
 Result<std::optional<struct stat>> FileBackendImpl::StatFile(
     std::string_view operation, std::string_view key) const {
   BACKENDS_RETURN_IF_ERROR(ValidateFileKey(operation, key));
@@ -541,13 +644,7 @@ Result<std::optional<FileStamp>> FileBackendImpl::stamp(std::string_view key) {
 Result<std::optional<KeyInfo>> FileBackendImpl::stat(std::string_view key) {
   BACKENDS_ASSIGN_OR_RETURN(auto found, StatFile("stat", key));
   if (!found) return std::optional<KeyInfo>();
-  const struct stat& st = *found;
-  auto modified = std::chrono::system_clock::time_point(
-      std::chrono::duration_cast<std::chrono::system_clock::duration>(
-          std::chrono::seconds(st.st_mtim.tv_sec) +
-          std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
-  return std::optional<KeyInfo>(KeyInfo{
-      .size = static_cast<std::uint64_t>(st.st_size), .modified = modified});
+  return std::optional<KeyInfo>(InfoOf(*found));
 }
 
 Result<bool> FileBackendImpl::contains(std::string_view key) {

@@ -76,6 +76,19 @@ Result<bool> VolatileBackend::remove(std::string_view key) {
   return true;
 }
 
+Result<bool> VolatileBackend::remove_if(std::string_view key,
+                                        const RemovalCheck& should_remove) {
+  BACKENDS_RETURN_IF_ERROR(ValidateKey("remove", key));
+  std::unique_lock lock(state_->mutex);
+  auto it = state_->values.find(key);
+  if (it == state_->values.end()) return false;
+  if (!should_remove(it->second, KeyInfo{.size = it->second.size()})) {
+    return false;
+  }
+  state_->values.erase(it);
+  return true;
+}
+
 Result<std::vector<std::string>> VolatileBackend::list(
     std::string_view prefix) {
   std::vector<std::string> out;
