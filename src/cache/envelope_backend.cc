@@ -13,9 +13,10 @@
 // raw newline, so indenting the value's text by one level is exact (a unit
 // test compares the result with DumpJson of the whole envelope).
 //
-// An expired entry is removed only if the file still holds the bytes that
-// were found expired, so a fresh value written meanwhile by another thread
-// or process is (nearly always) spared; see cache.h for the residual race.
+// An expired entry is removed only if it still holds the bytes that were
+// found expired, checked by the store's remove_if (over files: taken aside
+// by a rename, then checked), so a fresh value written meanwhile by another
+// thread or process is never lost.
 //
 // Over a FileBackend, entries read from settled files are kept decoded
 // (DecodedCopies) and served again after a stat shows the same stamp.
@@ -46,7 +47,8 @@ std::string Where(std::string_view operation, std::string_view key) {
 
 Result<Envelope> Unwrap(std::string_view operation, std::string_view key,
                         std::string_view stored) {
-  auto doc = ParseJson(stored);
+  // The envelope is one level around the content.
+  auto doc = ParseJson(stored, kMaxJsonDepth + 1);
   if (!doc.ok()) {
     return DataLossError(Where(operation, key) +
                          ": not a cache envelope: " + doc.status().message());
@@ -66,8 +68,8 @@ Result<Envelope> Unwrap(std::string_view operation, std::string_view key,
   const auto& stamp = expiration->get_ref<const std::string&>();
   auto when = ParseStamp(stamp);
   if (!when) {
-    return DataLossError(Where(operation, key) + ": bad expiration \"" +
-                         QuoteKey(stamp) + "\", want YYYY-MM-DDTHH:MM:SS");
+    return DataLossError(Where(operation, key) + ": bad expiration " +
+                         QuoteKey(stamp) + ", want YYYY-MM-DDTHH:MM:SS");
   }
   return Envelope{std::move(*content), *when};
 }
@@ -196,12 +198,15 @@ class EnvelopeBackendImpl final : public ExpiringBase<JsonEnvelopeBackend> {
         return Examined{Liveness::kLive, std::move(envelope.content), nullptr,
                         stored->size()};
       }
-      BACKENDS_ASSIGN_OR_RETURN(auto again, inner().load(key));
-      if (!again) return Examined{};
-      if (*again == *stored) {
-        BACKENDS_ASSIGN_OR_RETURN(bool removed, inner().remove(key));
-        copies_.Erase(key);
-        if (!removed) return Examined{};
+      // Removed only if it still holds the bytes found expired; otherwise
+      // it was rewritten (or removed) meanwhile: look again.
+      BACKENDS_ASSIGN_OR_RETURN(
+          bool removed, inner().remove_if(key, [&](std::string_view now_stored,
+                                                   const KeyInfo&) {
+            return now_stored == *stored;
+          }));
+      copies_.Erase(key);
+      if (removed) {
         Expired(key);
         return Examined{Liveness::kExpired, Json(), nullptr, 0};
       }

@@ -85,7 +85,12 @@ bool IsOlderThan(std::chrono::system_clock::time_point now,
   if (timeout == kNeverExpires) return false;
   // Compared in whole seconds: a nanosecond duration overflows past ~292
   // years, which a timeout may well exceed.
-  return std::chrono::floor<seconds>(now - written) >= timeout;
+  auto age = std::chrono::floor<seconds>(now - written);
+  // A time ahead of the clock (skew, a copied file) is not believed beyond
+  // the timeout: such an entry lives until written + timeout only if that
+  // is within twice the timeout from now; otherwise it has expired.
+  if (age < seconds::zero()) return -age > timeout;
+  return age >= timeout;
 }
 
 }  // namespace backends::cache_internal

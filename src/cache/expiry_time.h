@@ -39,7 +39,9 @@ inline bool IsExpired(std::chrono::system_clock::time_point now,
 }
 
 /// Whether something written at `written` has outlived `timeout` by `now`
-/// (kNeverExpires never does).
+/// (kNeverExpires never does). A `written` further ahead of `now` than
+/// `timeout` counts as outlived: no clock skew explains it, and believing it
+/// would keep the entry for ever.
 bool IsOlderThan(std::chrono::system_clock::time_point now,
                  std::chrono::system_clock::time_point written,
                  std::chrono::seconds timeout);

@@ -93,16 +93,20 @@ class ModifiedTimeBackend final : public ExpiringBase<ExpiringBackend> {
     if (modified && !IsOlderThan(clock_->now(), *modified, timeout_)) {
       return Liveness::kLive;
     }
-    // Remove it only if it was not rewritten since we looked.
-    BACKENDS_ASSIGN_OR_RETURN(auto again, inner().stat(key));
-    if (!again) return Liveness::kAbsent;
-    if (again->modified != info->modified || again->size != info->size ||
-        (track_ && WrittenAt(key) != modified)) {
-      return Liveness::kLive;
+    // Removed only if still expired when taken: a rewrite since we looked
+    // (a new modification time) stays.
+    const auto now = clock_->now();
+    BACKENDS_ASSIGN_OR_RETURN(
+        bool removed,
+        inner().remove_if(key, [&](std::string_view, const KeyInfo& taken) {
+          if (track_) return WrittenAt(key) == modified;
+          return taken.modified && IsOlderThan(now, *taken.modified, timeout_);
+        }));
+    if (!removed) {
+      BACKENDS_ASSIGN_OR_RETURN(bool present, inner().contains(key));
+      return present ? Liveness::kLive : Liveness::kAbsent;
     }
-    BACKENDS_ASSIGN_OR_RETURN(bool removed, inner().remove(key));
     Untrack(key);
-    if (!removed) return Liveness::kAbsent;
     Expired(key);
     return Liveness::kExpired;
   }
