@@ -17,6 +17,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -170,12 +171,20 @@ void AppendFloat(std::string& out, double d) {
   out.append(mag_text, mag_end);
 }
 
+Status TooDeep() {
+  return InvalidArgumentError("nested deeper than " +
+                              std::to_string(kMaxJsonDepth) + " levels");
+}
+
 class Writer {
  public:
   Writer(const JsonFormat& format, std::string& out)
       : format_(format), out_(out) {}
 
+  // Recursion is bounded by kMaxJsonDepth: a container at `depth` (0 for
+  // the top) is nesting level depth + 1.
   Status Write(const Json& v, int depth) {
+    if (v.is_structured() && depth >= kMaxJsonDepth) return TooDeep();
     switch (v.type()) {
       case Json::value_t::null:
         out_ += "null";
@@ -270,20 +279,27 @@ class Writer {
 
 // Fills `out` in place: building nlohmann's tree dominates load time (the
 // benchmarks' callgrind profile), so no temporaries and no re-sorting.
-void FromSimdjson(simdjson::dom::element e, Json& out) {
+// Returns false past `depth_left` levels of nesting.
+bool FromSimdjson(simdjson::dom::element e, Json& out, int depth_left) {
   switch (e.type()) {
     case simdjson::dom::element_type::ARRAY: {
       // Keep the array alive: iterating the temporary result's value would
       // dangle (AddressSanitizer: stack-use-after-scope).
       simdjson::dom::array array = e.get_array().value_unsafe();
+      if (depth_left == 0) return false;
       out = Json::array();
       auto& items = out.get_ref<Json::array_t&>();
       items.reserve(array.size());
-      for (auto item : array) FromSimdjson(item, items.emplace_back());
-      return;
+      for (auto item : array) {
+        if (!FromSimdjson(item, items.emplace_back(), depth_left - 1)) {
+          return false;
+        }
+      }
+      return true;
     }
     case simdjson::dom::element_type::OBJECT: {
       simdjson::dom::object object = e.get_object().value_unsafe();
+      if (depth_left == 0) return false;
       out = Json::object();
       auto& fields = out.get_ref<Json::object_t&>();
       for (auto field : object) {
@@ -296,33 +312,40 @@ void FromSimdjson(simdjson::dom::element e, Json& out) {
         } else {
           slot = &fields[std::string(key)];
         }
-        FromSimdjson(field.value, *slot);
+        if (!FromSimdjson(field.value, *slot, depth_left - 1)) return false;
       }
-      return;
+      return true;
     }
     case simdjson::dom::element_type::INT64:
       out = e.get_int64().value_unsafe();
-      return;
+      return true;
     case simdjson::dom::element_type::UINT64:
       out = e.get_uint64().value_unsafe();
-      return;
+      return true;
     case simdjson::dom::element_type::DOUBLE:
       out = e.get_double().value_unsafe();
-      return;
+      return true;
     case simdjson::dom::element_type::STRING:
       out = std::string(e.get_string().value_unsafe());
-      return;
+      return true;
     case simdjson::dom::element_type::BOOL:
       out = e.get_bool().value_unsafe();
-      return;
+      return true;
     case simdjson::dom::element_type::NULL_VALUE:
       out = nullptr;
-      return;
+      return true;
   }
+  return true;
 }
 
-// Records nlohmann's first parse error without exceptions.
+// Records nlohmann's first parse error, or nesting past max_depth, without
+// exceptions. nlohmann's parser is iterative; the depth check keeps the tree
+// it builds (whose copy and our writer recurse) bounded.
 struct ErrorSax : nlohmann::json_sax<Json> {
+  explicit ErrorSax(int limit) : max_depth(limit) {}
+  int max_depth;
+  int depth = 0;
+  bool too_deep = false;
   std::string error;
   bool null() override { return true; }
   bool boolean(bool) override { return true; }
@@ -331,11 +354,15 @@ struct ErrorSax : nlohmann::json_sax<Json> {
   bool number_float(number_float_t, const string_t&) override { return true; }
   bool string(string_t&) override { return true; }
   bool binary(binary_t&) override { return true; }
-  bool start_object(std::size_t) override { return true; }
+  bool start_object(std::size_t) override { return Enter(); }
   bool key(string_t&) override { return true; }
-  bool end_object() override { return true; }
-  bool start_array(std::size_t) override { return true; }
-  bool end_array() override { return true; }
+  bool end_object() override { return --depth, true; }
+  bool start_array(std::size_t) override { return Enter(); }
+  bool end_array() override { return --depth, true; }
+  bool Enter() {
+    too_deep = ++depth > max_depth;
+    return !too_deep;
+  }
   bool parse_error(std::size_t position, const std::string&,
                    const nlohmann::detail::exception& ex) override {
     // Drop nlohmann's "[json.exception.parse_error.101] " tag.
@@ -357,17 +384,24 @@ Result<std::string> DumpJson(const Json& value, const JsonFormat& format) {
   return out;
 }
 
-Result<Json> ParseJson(std::string_view text) {
+Result<Json> ParseJson(std::string_view text, int max_depth) {
+  max_depth = std::clamp(max_depth, 1, kMaxJsonDepth + 1);
+  // simdjson stops at its own depth bound (1024): deeper text goes to the
+  // SAX pass below, which reports it.
   thread_local simdjson::dom::parser parser;
   simdjson::dom::element root;
   auto error = parser.parse(text.data(), text.size()).get(root);
   if (!error) {
     Json out;
-    FromSimdjson(root, out);
-    return out;
+    if (FromSimdjson(root, out, max_depth)) return out;
   }
-  ErrorSax sax;
-  if (Json::sax_parse(text, &sax) && sax.error.empty()) {
+  ErrorSax sax(max_depth);
+  bool parsed = Json::sax_parse(text, &sax);
+  if (sax.too_deep) {
+    return DataLossError("invalid JSON: nested deeper than " +
+                         std::to_string(max_depth) + " levels");
+  }
+  if (parsed && sax.error.empty()) {
     // Valid JSON simdjson cannot hold (integers past 64 bits).
     Json out = Json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (!out.is_discarded()) return out;
