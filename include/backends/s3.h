@@ -91,13 +91,21 @@ enum class S3Addressing {
 /// signed afresh. Waits are exponential with full jitter: attempt n (from
 /// 1) waits a uniformly random time in [0, min(max_backoff,
 /// base_backoff * 2^(n-1))]. A request gives up when max_attempts are used
-/// or the next wait would end past `budget` (counted from the first
+/// or the next wait would end past the budget (counted from the first
 /// attempt); the error then keeps the last cause's code (kUnavailable or
 /// kDeadlineExceeded) and says how many attempts were made.
+///
+/// The budget scales like a request's deadline (S3Options::request_timeout):
+/// `budget` + B / S3Options::min_transfer_rate, B being the bytes the
+/// request moves (for a streamed download, the bytes delivered so far; a
+/// download is resumed only within it). No attempt starts past it, and each
+/// attempt has its own deadline, so a request with its retries ends within
+/// the budget plus one attempt's deadline: about 2.5 min by default for a
+/// request that moves nothing.
 struct S3RetryOptions {
   /// Attempts per request, the first included; 1 disables retries.
   int max_attempts = 5;
-  /// Time limit for all attempts and waits of one request.
+  /// Time in which attempts may start, plus bytes / min_transfer_rate.
   std::chrono::milliseconds budget{120'000};
   std::chrono::milliseconds base_backoff{100};
   std::chrono::milliseconds max_backoff{10'000};
@@ -160,9 +168,17 @@ struct S3Options {
   /// system's.
   std::string ca_bundle{};
   std::chrono::milliseconds connect_timeout{10'000};
-  /// Whole-request limit; zero: none (a stalled transfer still fails after
-  /// 60 s without progress).
-  std::chrono::milliseconds request_timeout{0};
+  /// Every request's deadline (issue 20): a request fails with
+  /// kDeadlineExceeded (retried like any timeout) once it has run for
+  /// request_timeout + B / min_transfer_rate, B being the body bytes it has
+  /// sent and received so far, or its whole upload if more. By default a
+  /// request moving nothing gets 30 s, a 1 GiB transfer 30 s + 4.6 h, and a
+  /// server dribbling headers or a body a few bytes a second (slowloris) is
+  /// cut off after about 30 s. Zero: no deadline (only stall_timeout).
+  std::chrono::milliseconds request_timeout{30'000};
+  /// Bytes per second a transfer must average after request_timeout (see
+  /// above); zero: request_timeout bounds every request whatever its size.
+  std::uint64_t min_transfer_rate = 64 << 10;
 
   /// Credentials profile. Empty: AWS_PROFILE, else "default".
   std::string profile{};
@@ -215,7 +231,9 @@ struct S3Options {
   /// parameters region, endpoint, path_style (0/1), verify_tls (0/1),
   /// profile, anonymous (0/1), content_type, cache_age (seconds),
   /// public_read (0/1), gzip_types (comma-separated; empty: none),
-  /// connect_timeout_ms, request_timeout_ms. Credentials are never read
+  /// connect_timeout_ms, request_timeout_ms (0: no deadline),
+  /// min_transfer_rate (bytes per second), max_attempts, retry_budget_ms,
+  /// check_bucket (0/1). Credentials are never read
   /// from a URL. Errors: kInvalidArgument for another scheme, a missing
   /// bucket or a bad parameter.
   static Result<S3Options> FromUrl(const Url& url);

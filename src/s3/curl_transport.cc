@@ -9,6 +9,11 @@
 // source at the offset curl asks for, and a 2xx answer's body goes to the
 // sink; the status is known from the status line before the first body
 // byte, so error documents are still collected for the error message.
+//
+// Deadlines (TransportOptions::request_timeout): curl's own timeout is
+// fixed when the request starts, but ours grows with the bytes moved, so a
+// progress callback checks it; curl calls it at least about once a second
+// even when nothing arrives (the stall check keeps a one-second timer).
 
 #include "s3/curl_transport.h"
 
@@ -20,6 +25,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "s3/retry.h"
 #include "s3/s3_errors.h"
 
 namespace backends::s3 {
@@ -62,7 +68,32 @@ struct Exchange {
   long status = 0;                  // from the last status line
   bool answered = false;            // on_answer called
   Status callback_error{};          // why a callback aborted the transfer
+  std::string_view context;         // names the request in messages
+  // The deadline (see OnProgress); grace zero: none.
+  std::chrono::steady_clock::time_point start{};
+  std::chrono::milliseconds grace{0};
+  std::uint64_t min_rate = 0;
+  std::uint64_t known_bytes = 0;  // bytes the request will send at least
+  std::uint64_t moved = 0;        // when the deadline was missed
+  bool deadline_missed = false;
 };
+
+std::uint64_t Bytes(curl_off_t n) {
+  return n > 0 ? static_cast<std::uint64_t>(n) : 0;
+}
+
+int OnProgress(void* user, curl_off_t, curl_off_t downloaded, curl_off_t,
+               curl_off_t uploaded) {
+  auto* exchange = static_cast<Exchange*>(user);
+  const std::uint64_t moved =
+      std::max(exchange->known_bytes, Bytes(downloaded) + Bytes(uploaded));
+  const auto allowed =
+      ScaledDeadline(exchange->grace, exchange->min_rate, moved);
+  if (std::chrono::steady_clock::now() - exchange->start <= allowed) return 0;
+  exchange->deadline_missed = true;
+  exchange->moved = moved;
+  return 1;  // curl aborts with CURLE_ABORTED_BY_CALLBACK
+}
 
 // "HTTP/1.1 206 Partial Content" -> 206.
 long ParseStatusLine(std::string_view line) {
@@ -148,10 +179,10 @@ std::size_t OnReadStream(char* buffer, std::size_t size, std::size_t count,
     return CURL_READFUNC_ABORT;
   }
   if (*n == 0 || *n > want) {
-    exchange->callback_error =
-        DataLossError("the body source ended at byte " +
-                      std::to_string(exchange->upload_offset) + " of " +
-                      std::to_string(streams->upload_size));
+    exchange->callback_error = DataLossError(
+        std::string(exchange->context) + ": the body source ended at byte " +
+        std::to_string(exchange->upload_offset) + " of " +
+        std::to_string(streams->upload_size));
     return CURL_READFUNC_ABORT;
   }
   exchange->upload_offset += *n;
@@ -204,6 +235,8 @@ class CurlTransport final : public HttpTransport {
                            ": curl_easy_init failed (out of memory?)");
     }
     Exchange exchange;
+    exchange.context = context;
+    exchange.start = std::chrono::steady_clock::now();
     exchange.body = request.body;
     exchange.upload = request.body;
     exchange.streams = bound_streams;
@@ -214,9 +247,9 @@ class CurlTransport final : public HttpTransport {
     if (code == CURLE_OK) code = curl_easy_perform(handle.get());
     if (code != CURLE_OK) {
       // A failed handle may hold a broken connection: drop it.
-      if (!exchange.callback_error.ok()) {
-        return exchange.callback_error.WithContext(context);
-      }
+      if (exchange.deadline_missed) return DeadlineError(request, exchange);
+      // Callbacks name the request in their errors themselves.
+      if (!exchange.callback_error.ok()) return exchange.callback_error;
       return CurlError(context, request.method, code, error);
     }
     curl_easy_getinfo(handle.get(), CURLINFO_RESPONSE_CODE,
@@ -268,8 +301,21 @@ class CurlTransport final : public HttpTransport {
     set(CURLOPT_WRITEDATA, exchange);
     set(CURLOPT_CONNECTTIMEOUT_MS,
         static_cast<long>(options_.connect_timeout.count()));
-    set(CURLOPT_TIMEOUT_MS,
-        static_cast<long>(options_.request_timeout.count()));
+    if (options_.min_transfer_rate == 0) {
+      set(CURLOPT_TIMEOUT_MS,
+          static_cast<long>(options_.request_timeout.count()));
+    } else if (options_.request_timeout.count() > 0) {
+      exchange->grace = options_.request_timeout;
+      exchange->min_rate = options_.min_transfer_rate;
+      exchange->known_bytes =
+          request.expected_bytes +
+          (exchange->streams != nullptr && exchange->streams->source
+               ? exchange->streams->upload_size
+               : request.body.size());
+      set(CURLOPT_XFERINFOFUNCTION, &OnProgress);
+      set(CURLOPT_XFERINFODATA, exchange);
+      set(CURLOPT_NOPROGRESS, 0L);
+    }
     set(CURLOPT_LOW_SPEED_LIMIT, 1L);
     set(CURLOPT_LOW_SPEED_TIME,
         static_cast<long>(options_.stall_timeout.count()));
@@ -317,6 +363,20 @@ class CurlTransport final : public HttpTransport {
       set(CURLOPT_CUSTOMREQUEST, m.c_str());
     }
     return c;
+  }
+
+  Status DeadlineError(const HttpRequest& request,
+                       const Exchange& exchange) const {
+    const auto allowed =
+        ScaledDeadline(exchange.grace, exchange.min_rate, exchange.moved);
+    return DeadlineExceededError(
+        std::string(exchange.context) + ": s3 " + request.method +
+        " exceeded its deadline of " + std::to_string(allowed.count()) +
+        " ms for " + std::to_string(exchange.moved) +
+        " body bytes (request_timeout_ms " +
+        std::to_string(exchange.grace.count()) + " + bytes at " +
+        "min_transfer_rate " + std::to_string(exchange.min_rate) +
+        " B/s; a server sending too slowly)");
   }
 
   CurlPtr Acquire() {

@@ -38,6 +38,9 @@ struct HttpRequest {
   std::string url;     // scheme://host[:port]/path?query, already encoded
   HttpHeaders headers;
   std::string_view body;  // sent for PUT and POST; not owned
+  /// Bytes the request is known to move besides its body (e.g. the object
+  /// a CompleteMultipartUpload assembles), for its deadline.
+  std::uint64_t expected_bytes = 0;
 };
 
 struct HttpResponse {
@@ -56,9 +59,16 @@ struct TransportOptions {
   /// used for https URLs (plain http ignores it).
   std::string ca_bundle;
   std::chrono::milliseconds connect_timeout{10'000};
-  /// Whole-request limit; zero means none (large objects), relying on
-  /// `stall_timeout` instead.
+  /// Each request's deadline: it fails (kDeadlineExceeded) once it has run
+  /// for request_timeout + B / min_transfer_rate, B being the body bytes
+  /// sent and received so far, or the bytes it is known to send (its body,
+  /// HttpRequest::expected_bytes) if more. Header bytes do not count, so
+  /// dribbled headers get request_timeout alone. Zero: no deadline (only
+  /// `stall_timeout`).
   std::chrono::milliseconds request_timeout{0};
+  /// Bytes per second; zero: request_timeout bounds every request whatever
+  /// its size.
+  std::uint64_t min_transfer_rate = 0;
   /// Abort a transfer that moves less than one byte per second for this
   /// long.
   std::chrono::seconds stall_timeout{60};

@@ -11,6 +11,8 @@
 #include <charconv>
 #include <pugixml.hpp>
 
+#include "backends/backend.h"
+
 namespace backends::s3 {
 namespace {
 
@@ -101,6 +103,39 @@ Result<ListPage> ParseListObjectsV2(std::string_view xml,
     page.objects.push_back(std::move(object));
   }
   return page;
+}
+
+Status ListingGuard::Fault(const std::string& what) const {
+  return DataLossError(context_ + ": the S3 server's listing is broken (page " +
+                       std::to_string(pages_) + " " + what +
+                       "); a server fault, listing stopped");
+}
+
+Status ListingGuard::Check(const ListPage& page) {
+  ++pages_;
+  for (const ListedObject& object : page.objects) {
+    if (any_key_ && !(last_key_ < object.key)) {
+      return Fault("lists " + QuoteKey(object.key) + " after " +
+                   QuoteKey(last_key_) +
+                   ", out of order: S3 lists each key "
+                   "once, in ascending byte order");
+    }
+    any_key_ = true;
+    last_key_ = object.key;
+  }
+  if (!page.truncated) return Status::OK();
+  if (!tokens_.insert(page.next_token).second) {
+    return Fault("repeats the continuation token " +
+                 QuoteKey(page.next_token.substr(0, 64)) +
+                 " of an earlier page");
+  }
+  empty_in_a_row_ = page.objects.empty() ? empty_in_a_row_ + 1 : 0;
+  if (empty_in_a_row_ >= kMaxEmptyListPages) {
+    return Fault("is the " + std::to_string(empty_in_a_row_) +
+                 "th truncated page in a row to list no key: the listing "
+                 "does not advance");
+  }
+  return Status::OK();
 }
 
 std::string XmlEscape(std::string_view text) {

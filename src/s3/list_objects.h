@@ -15,6 +15,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "backends/status.h"
@@ -40,6 +42,36 @@ struct ListPage {
 /// document that is not one, or a truncated page without a token.
 Result<ListPage> ParseListObjectsV2(std::string_view xml,
                                     std::string_view context);
+
+/// Truncated pages in a row that list no key before a listing is refused
+/// as not advancing (S3 may answer an empty page, e.g. past many delete
+/// markers, but not without end).
+inline constexpr int kMaxEmptyListPages = 1000;
+
+/// Checks the pages of one listing as they arrive, so a broken server
+/// cannot make it loop for ever (issue 20). S3 lists keys in ascending
+/// byte order and each continuation token names a later position.
+class ListingGuard {
+ public:
+  /// `context` names the listing in messages.
+  explicit ListingGuard(std::string context) : context_(std::move(context)) {}
+
+  /// Checks the next page. Errors: kDataLoss naming the server's fault for
+  /// a key that does not come after the key listed before it (on this page
+  /// or an earlier one), a NextContinuationToken already used, or
+  /// kMaxEmptyListPages truncated pages in a row that list nothing.
+  Status Check(const ListPage& page);
+
+ private:
+  Status Fault(const std::string& what) const;
+
+  const std::string context_;
+  int pages_ = 0;
+  int empty_in_a_row_ = 0;
+  bool any_key_ = false;
+  std::string last_key_;
+  std::unordered_set<std::string> tokens_;
+};
 
 /// The <Delete> body for `keys` (full object keys), quiet mode (the answer
 /// lists only failures). Keys are XML-escaped; REQUIRES: at most

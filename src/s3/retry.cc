@@ -59,8 +59,28 @@ std::chrono::milliseconds FullJitterBackoff(const S3RetryOptions& options,
   return milliseconds(pick(random));
 }
 
-RetryTimer::RetryTimer(const S3RetryOptions& options)
-    : options_(options), start_(Now()) {}
+std::chrono::milliseconds ScaledDeadline(std::chrono::milliseconds grace,
+                                         std::uint64_t min_rate,
+                                         std::uint64_t bytes) {
+  using std::chrono::milliseconds;
+  // A century is "no limit" in practice and keeps the sums below far from
+  // overflowing.
+  constexpr std::int64_t kCenturyMs = 100ll * 365 * 24 * 3600 * 1000;
+  if (min_rate == 0 || bytes == 0 || grace.count() >= kCenturyMs) {
+    return grace;
+  }
+  const std::uint64_t seconds = bytes / min_rate;
+  if (seconds >= static_cast<std::uint64_t>(kCenturyMs / 1000)) {
+    return milliseconds(kCenturyMs);
+  }
+  const std::uint64_t ms =
+      seconds * 1000 + (bytes % min_rate) * 1000 / min_rate;
+  return std::min(milliseconds(kCenturyMs),
+                  grace + milliseconds(static_cast<std::int64_t>(ms)));
+}
+
+RetryTimer::RetryTimer(const S3RetryOptions& options, std::uint64_t min_rate)
+    : options_(options), min_rate_(min_rate), start_(Now()) {}
 
 std::chrono::steady_clock::time_point RetryTimer::Now() const {
   return options_.now ? options_.now() : std::chrono::steady_clock::now();
@@ -70,10 +90,17 @@ std::chrono::milliseconds RetryTimer::elapsed() const {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Now() - start_);
 }
 
-bool RetryTimer::WaitBeforeRetry() {
+bool RetryTimer::WithinBudget(std::uint64_t bytes_moved) const {
+  return elapsed() < ScaledDeadline(options_.budget, min_rate_, bytes_moved);
+}
+
+bool RetryTimer::WaitBeforeRetry(std::uint64_t bytes_moved) {
   if (attempts_ >= options_.max_attempts) return false;
   const auto wait = FullJitterBackoff(options_, attempts_);
-  if (elapsed() + wait >= options_.budget) return false;
+  if (elapsed() + wait >=
+      ScaledDeadline(options_.budget, min_rate_, bytes_moved)) {
+    return false;
+  }
   if (options_.sleep) {
     options_.sleep(wait);  // called for every retry, even a zero wait
   } else {

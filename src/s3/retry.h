@@ -12,10 +12,18 @@
 // lock-step.
 // https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/
 //
+// Deadlines scale with the bytes a transfer moves (issue 20): a transfer
+// that has moved B bytes may have run for `grace` + B / min_rate. One
+// attempt uses S3Options::request_timeout as its grace, a request with its
+// retries (or a download with its resumptions) S3RetryOptions::budget, so
+// a server that dribbles a few bytes a second (slowloris) is cut off while
+// a large transfer at a sane rate is not.
+//
 // Thread safety: RetryTimer is used by one request (one thread); the
 // functions are pure or use thread-local random state.
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -47,15 +55,29 @@ bool IsRetryableFailure(const Status& status);
 std::chrono::milliseconds FullJitterBackoff(const S3RetryOptions& options,
                                             int attempt);
 
+/// The time a transfer that has moved `bytes` may run: `grace` plus
+/// bytes / `min_rate` (bytes per second; zero: `grace` alone). Saturates
+/// instead of overflowing.
+std::chrono::milliseconds ScaledDeadline(std::chrono::milliseconds grace,
+                                         std::uint64_t min_rate,
+                                         std::uint64_t bytes);
+
 /// Tracks the attempts of one request against the policy.
 class RetryTimer {
  public:
-  explicit RetryTimer(const S3RetryOptions& options);
+  /// `min_rate` (bytes per second) scales the budget by the bytes moved
+  /// (see ScaledDeadline); zero: the budget alone.
+  explicit RetryTimer(const S3RetryOptions& options,
+                      std::uint64_t min_rate = 0);
 
   /// Called after a failed attempt: true (after waiting the backoff) if
   /// another attempt may be made, false if the attempt limit is reached or
-  /// the wait would end past the budget.
-  bool WaitBeforeRetry();
+  /// the wait would end past the budget scaled by `bytes_moved` (what the
+  /// request has moved so far, or will move).
+  bool WaitBeforeRetry(std::uint64_t bytes_moved = 0);
+
+  /// Whether the budget scaled by `bytes_moved` has time left now.
+  bool WithinBudget(std::uint64_t bytes_moved) const;
 
   /// Attempts made so far (each WaitBeforeRetry that returned true, plus 1).
   int attempts() const { return attempts_; }
@@ -69,6 +91,7 @@ class RetryTimer {
   std::chrono::steady_clock::time_point Now() const;
 
   const S3RetryOptions& options_;
+  const std::uint64_t min_rate_;
   std::chrono::steady_clock::time_point start_;
   int attempts_ = 1;
 };

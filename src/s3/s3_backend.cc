@@ -19,9 +19,8 @@
 // compare-and-swap loses no update. Batches run the single-key paths on
 // options().connections worker threads (s3_batch.h).
 //
-// gzip: objects of the gzip content types are stored compressed with
-// Content-Encoding: gzip and x-amz-meta-uncompressed-size (so stat() reports
-// the value's size, not the stored size).
+// gzip: objects of the gzip content types are stored compressed, with
+// x-amz-meta-uncompressed-size (stat() reports the value's size).
 
 #include <algorithm>
 #include <charconv>
@@ -86,6 +85,7 @@ Result<Resolved> Resolve(const S3Options& options) {
       .ca_bundle = out.config.ca_bundle,
       .connect_timeout = options.connect_timeout,
       .request_timeout = options.request_timeout,
+      .min_transfer_rate = options.min_transfer_rate,
       .stall_timeout = options.stall_timeout,
       // One idle handle (and connection) per batch worker.
       .max_idle_handles = std::max<std::size_t>(16, options.connections)};
@@ -311,11 +311,8 @@ class S3BackendImpl final : public S3Backend {
         ListObjects("list", options_.prefix + std::string(prefix)));
     std::vector<std::string> keys;
     keys.reserve(objects.size());
-    for (auto& object : objects) {
+    for (auto& object : objects) {  // sorted: ListingGuard checked it
       keys.push_back(object.key.substr(options_.prefix.size()));
-    }
-    if (!std::is_sorted(keys.begin(), keys.end())) {
-      std::sort(keys.begin(), keys.end());
     }
     return keys;
   }
@@ -464,6 +461,7 @@ class S3BackendImpl final : public S3Backend {
                                 options_.bucket + "\"";
     std::vector<s3::ListedObject> out;
     std::string token;
+    s3::ListingGuard guard(context);
     do {
       S3Client::Request request{.method = "GET"};
       request.query = {{"list-type", "2"}, {"encoding-type", "url"}};
@@ -477,6 +475,7 @@ class S3BackendImpl final : public S3Backend {
       if (response.status != 200) return Diagnose(request, response, context);
       BACKENDS_ASSIGN_OR_RETURN(auto page,
                                 s3::ParseListObjectsV2(response.body, context));
+      BACKENDS_RETURN_IF_ERROR(guard.Check(page));
       for (auto& object : page.objects) {
         if (object.key.starts_with(full_prefix))
           out.push_back(std::move(object));
@@ -568,7 +567,8 @@ Result<std::unique_ptr<S3Backend>> S3Backend::Open(S3Options options) {
       std::move(resolved.endpoint),
       [provider] { return provider->GetCredentials(); },
       s3::NewCurlTransport(std::move(resolved.transport)),
-      options.clock ? options.clock : DefaultClock(), options.retry);
+      options.clock ? options.clock : DefaultClock(), options.retry,
+      options.min_transfer_rate);
   auto store = std::make_unique<S3BackendImpl>(
       std::move(options), resolved.config.endpoint_is_default,
       std::move(client));

@@ -92,11 +92,13 @@ std::string NewWriteId() {
 
 S3Client::S3Client(S3Endpoint endpoint, CredentialsSource credentials,
                    std::unique_ptr<HttpTransport> transport,
-                   std::shared_ptr<Clock> clock, S3RetryOptions retry)
+                   std::shared_ptr<Clock> clock, S3RetryOptions retry,
+                   std::uint64_t min_transfer_rate)
     : credentials_(std::move(credentials)),
       transport_(std::move(transport)),
       clock_(std::move(clock)),
       retry_(std::move(retry)),
+      min_transfer_rate_(min_transfer_rate),
       endpoint_(std::move(endpoint)) {}
 
 S3Endpoint S3Client::endpoint() const {
@@ -137,6 +139,7 @@ Result<HttpResponse> S3Client::SendOnce(const S3Endpoint& endpoint,
       endpoint.scheme + "://" + target.authority + UriEncode(target.path, true);
   if (!request.query.empty()) http.url += "?" + EncodeQuery(request.query);
   http.body = request.body;
+  http.expected_bytes = request.expected_bytes;
   http.headers = request.headers;
 
   BACKENDS_ASSIGN_OR_RETURN(Credentials credentials, credentials_());
@@ -203,7 +206,8 @@ Result<HttpResponse> S3Client::Send(const Request& request,
   const std::string payload_sha256 = Sha256Hex(request.body);
   const bool repeatable =
       request.repeatable.value_or(IsRepeatable(request.method, request.query));
-  RetryTimer timer(retry_);
+  RetryTimer timer(retry_, min_transfer_rate_);
+  const std::uint64_t bytes = request.body.size() + request.expected_bytes;
   bool region_corrected = false;
   while (true) {
     S3Endpoint used = endpoint();
@@ -217,7 +221,7 @@ Result<HttpResponse> S3Client::Send(const Request& request,
         response.ok() ? IsRetryableAnswer(response->status, response->body)
                       : IsRetryableFailure(response.status());
     if (!repeatable || !retryable) return response;
-    if (timer.WaitBeforeRetry()) continue;
+    if (timer.WaitBeforeRetry(bytes)) continue;
     // Out of attempts or time: the last cause, and how hard we tried.
     if (!response.ok()) {
       return Status(response.status().code(),

@@ -15,6 +15,7 @@
 // the region (corrected at most once per wrong value), under a mutex.
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -60,13 +61,19 @@ class S3Client {
     /// Whether the request may be sent more than once; unset: decided by
     /// the method (IsRepeatable in retry.h).
     std::optional<bool> repeatable{};
+    /// Bytes the request moves besides its body, for its deadline and
+    /// retry budget (HttpRequest::expected_bytes).
+    std::uint64_t expected_bytes = 0;
   };
 
   /// `retry` applies to every Send; the default sends each request once.
+  /// `min_transfer_rate` scales the retry budget by the bytes a request
+  /// moves (ScaledDeadline in retry.h); zero: the budget alone.
   S3Client(S3Endpoint endpoint, CredentialsSource credentials,
            std::unique_ptr<HttpTransport> transport,
            std::shared_ptr<Clock> clock,
-           S3RetryOptions retry = S3RetryOptions{.max_attempts = 1});
+           S3RetryOptions retry = S3RetryOptions{.max_attempts = 1},
+           std::uint64_t min_transfer_rate = 0);
 
   /// Sends `request` and returns the answer whatever its status, retrying
   /// as the policy allows. Errors: transport or credential failures, and
@@ -75,7 +82,10 @@ class S3Client {
   /// `context` names the operation and key for messages.
   Result<HttpResponse> Send(const Request& request, std::string_view context);
   /// Sends once with `streams` bound (ScopedBodyStreams); s3_client_stream.cc
-  Result<HttpResponse> SendStream(const Request& request, const std::string& payload_sha256, BodyStreams& streams, std::string_view context);
+  Result<HttpResponse> SendStream(const Request& request,
+                                  const std::string& payload_sha256,
+                                  BodyStreams& streams,
+                                  std::string_view context);
 
   /// A presigned URL for `method` on `key` (full object key).
   Result<std::string> Presign(std::string_view method, std::string_view key,
@@ -87,6 +97,11 @@ class S3Client {
 
   /// The current region and endpoint (the region may have been corrected).
   S3Endpoint endpoint() const;
+
+  /// The retry policy and the rate that scales its budget, for callers
+  /// that resume streamed transfers themselves.
+  const S3RetryOptions& retry() const { return retry_; }
+  std::uint64_t min_transfer_rate() const { return min_transfer_rate_; }
 
  private:
   struct Target {
@@ -107,6 +122,7 @@ class S3Client {
   std::unique_ptr<HttpTransport> transport_;
   std::shared_ptr<Clock> clock_;
   const S3RetryOptions retry_;
+  const std::uint64_t min_transfer_rate_;
   mutable std::mutex mutex_;
   // Guarded by mutex_.
   S3Endpoint endpoint_;

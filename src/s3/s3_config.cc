@@ -139,7 +139,7 @@ Result<ResolvedS3Config> ResolveS3Config(const S3Options& options,
                                 "\" (no '/', spaces or control characters)");
   }
   if (options.connect_timeout.count() < 0 ||
-      options.request_timeout.count() < 0) {
+      options.request_timeout.count() < 0 || options.retry.budget.count() < 0) {
     return InvalidArgumentError("S3 options: timeouts must not be negative");
   }
 

@@ -250,6 +250,9 @@ class MultipartUpload {
     request.query = {{"uploadId", upload_id_}};
     request.headers = {{"Content-Type", "application/xml"}};
     request.body = body;
+    // The server assembles the whole object before it answers (AWS may take
+    // minutes, sending spaces meanwhile): its size sets the deadline.
+    request.expected_bytes = next_offset_;
     BACKENDS_ASSIGN_OR_RETURN(HttpResponse response,
                               client_.Send(request, context_));
     if (response.status != 200) {

@@ -28,6 +28,7 @@
 
 #include "s3/content_type.h"
 #include "s3/credentials.h"
+#include "s3/retry.h"
 #include "s3/s3_config.h"
 #include "s3/s3_errors.h"
 #include "s3/s3_multipart.h"
@@ -78,6 +79,9 @@ std::optional<ContentRange> ParseContentRange(std::string_view text) {
 
 // The object a download reads, as the first answer described it.
 struct Version {
+  bool known = false;  // a first answer has been seen
+  /// Empty when the server sent none: fine for one GET, but a resumed or
+  /// further ranged GET cannot be pinned to the version then.
   std::string etag;
   std::optional<std::uint64_t> size;
   /// Set by the first answer when the object is stored with a
@@ -87,8 +91,9 @@ struct Version {
 };
 
 // Fetches bytes [start, end) of the object (end unset: to its end) into
-// `sink`, resuming after failures. With an empty version->etag the first
-// answer fills `version`. Sets *missing for a 404 NoSuchKey.
+// `sink`, resuming after failures within the retry budget. Unless
+// version->known, the first answer fills `version`. Sets *missing for a 404
+// NoSuchKey.
 class RangeFetch {
  public:
   RangeFetch(S3Client& client, const std::string& key,
@@ -98,6 +103,7 @@ class RangeFetch {
   Status Fetch(std::uint64_t start, std::optional<std::uint64_t> end,
                Version* version, const OffsetSink& sink, bool* missing) {
     std::uint64_t pos = start;
+    RetryTimer budget(client_.retry(), client_.min_transfer_rate());
     int failures = 0;
     bool whole = false;  // after a 416 on an empty object: no Range
     Status last;
@@ -108,7 +114,7 @@ class RangeFetch {
             "Range", "bytes=" + std::to_string(pos) + "-" +
                          (end ? std::to_string(*end - 1) : std::string()));
       }
-      if (!version->etag.empty()) {
+      if (version->known) {
         request.headers.emplace_back("If-Match", version->etag);
       }
       BodyStreams streams;
@@ -144,7 +150,7 @@ class RangeFetch {
           last = UnavailableError(context_ + ": s3 GET ended at byte " +
                                   std::to_string(pos) + " of " +
                                   std::to_string(*end));
-        } else if (status == 404 && version->etag.empty()) {
+        } else if (status == 404 && !version->known) {
           auto info = ParseS3Error(status, response->body);
           if (info.code.empty() || info.code == "NoSuchKey") {
             *missing = true;
@@ -155,8 +161,7 @@ class RangeFetch {
           return FailedPreconditionError(
               context_ + ": the object changed during the download (ETag " +
               version->etag + " no longer matches; s3 GET returned 412)");
-        } else if (status == 416 && pos == 0 && version->etag.empty() &&
-                   !whole) {
+        } else if (status == 416 && pos == 0 && !version->known && !whole) {
           whole = true;  // an empty object has no byte 0: ask without Range
           continue;
         } else {
@@ -172,6 +177,21 @@ class RangeFetch {
                                        std::to_string(pos) + " after " +
                                        std::to_string(failures) +
                                        " attempts without progress)");
+      }
+      if (!budget.WithinBudget(pos - start)) {
+        return Status(last.code(),
+                      last.message() + " (gave up at byte " +
+                          std::to_string(pos) + " after " +
+                          std::to_string(budget.elapsed().count()) +
+                          " ms: retry_budget_ms + bytes at min_transfer_rate "
+                          "ran out)");
+      }
+      if (version->known && version->etag.empty()) {
+        return Status(last.code(),
+                      last.message() + " (cannot resume at byte " +
+                          std::to_string(pos) +
+                          ": the server's answer carried no ETag, so a "
+                          "resumed GET could mix two versions of the object)");
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50 * failures));
     }
@@ -207,7 +227,7 @@ class RangeFetch {
                            std::to_string(pos) + " (status " +
                            std::to_string(status) + ")");
     }
-    if (version->etag.empty() && version->refuse_encoded) {
+    if (!version->known && version->refuse_encoded) {
       for (const auto& [name, value] : headers) {
         if (name == "content-encoding" && !value.empty() &&
             value != "identity") {
@@ -216,14 +236,10 @@ class RangeFetch {
         }
       }
     }
-    if (version->etag.empty()) {
+    if (!version->known) {
+      version->known = true;
       version->etag = etag;
       version->size = total;
-      if (version->etag.empty()) {
-        return InternalError(context_ +
-                             ": s3 GET answered without an ETag (cannot "
-                             "resume safely)");
-      }
     } else if (etag != version->etag) {
       return FailedPreconditionError(
           context_ + ": the object changed during the download (ETag " +
@@ -283,7 +299,9 @@ Result<SinkOutcome> DownloadToSink(S3Client& client,
   bool missing = false;
   Status status = fetch.Fetch(
       0, std::nullopt, &version,
-      [&sink](std::uint64_t, std::string_view chunk) { return sink(chunk); },
+      [&sink, context](std::uint64_t, std::string_view chunk) {
+        return sink(chunk).WithContext(context);
+      },
       &missing);
   if (version.encoded) return SinkOutcome::kEncoded;
   BACKENDS_RETURN_IF_ERROR(status);
@@ -337,6 +355,14 @@ Result<bool> DownloadToFile(S3Client& client, const std::string& object_key,
   BACKENDS_RETURN_IF_ERROR(fetch.Fetch(0, part, &version, write, &missing));
   if (missing) return false;
   const std::uint64_t size = version.size.value_or(0);
+  if (size > part && version.etag.empty()) {
+    return FailedPreconditionError(
+        where +
+        ": the server sent no ETag, so the ranged GETs of an object "
+        "larger than download_part_size (" +
+        std::to_string(part) +
+        " bytes) cannot be pinned to one version; nothing was written");
+  }
   if (size > part) {
     std::atomic<std::uint64_t> next{part};
     std::mutex mutex;
@@ -428,12 +454,14 @@ Result<std::unique_ptr<s3::S3Client>> OwnClient(const S3Options& options) {
                                  .ca_bundle = config.ca_bundle,
                                  .connect_timeout = options.connect_timeout,
                                  .request_timeout = options.request_timeout,
+                                 .min_transfer_rate = options.min_transfer_rate,
                                  .stall_timeout = options.stall_timeout};
   std::shared_ptr<s3::CredentialsProvider> shared = std::move(provider);
   return std::make_unique<s3::S3Client>(
       std::move(endpoint), [shared] { return shared->GetCredentials(); },
       s3::NewCurlTransport(std::move(transport)),
-      options.clock ? options.clock : DefaultClock(), options.retry);
+      options.clock ? options.clock : DefaultClock(), options.retry,
+      options.min_transfer_rate);
 }
 
 // The store's client, or one of our own kept in `owned`.

@@ -86,6 +86,20 @@ Result<S3Options> S3Options::FromUrl(const Url& url) {
     } else if (name == "request_timeout_ms") {
       BACKENDS_ASSIGN_OR_RETURN(long long n, ParseCount(name, value));
       options.request_timeout = std::chrono::milliseconds(n);
+    } else if (name == "min_transfer_rate") {
+      BACKENDS_ASSIGN_OR_RETURN(long long n, ParseCount(name, value));
+      options.min_transfer_rate = static_cast<std::uint64_t>(n);
+    } else if (name == "max_attempts") {
+      BACKENDS_ASSIGN_OR_RETURN(long long n, ParseCount(name, value));
+      if (n < 1 || n > 1000) {
+        return InvalidArgumentError(
+            "s3:// URL: parameter max_attempts must be 1 to 1000, not " +
+            std::string(value));
+      }
+      options.retry.max_attempts = static_cast<int>(n);
+    } else if (name == "retry_budget_ms") {
+      BACKENDS_ASSIGN_OR_RETURN(long long n, ParseCount(name, value));
+      options.retry.budget = std::chrono::milliseconds(n);
     } else if (name == "check_bucket") {
       BACKENDS_ASSIGN_OR_RETURN(options.check_bucket, ParseBool(name, value));
     } else {
@@ -94,7 +108,9 @@ Result<S3Options> S3Options::FromUrl(const Url& url) {
                                   "verify_tls, profile, anonymous, "
                                   "content_type, cache_age, public_read, "
                                   "gzip_types, connect_timeout_ms, "
-                                  "request_timeout_ms, check_bucket)");
+                                  "request_timeout_ms, min_transfer_rate, "
+                                  "max_attempts, retry_budget_ms, "
+                                  "check_bucket)");
     }
   }
   return options;
@@ -145,6 +161,18 @@ std::string S3StoreUrl(const S3Options& options, bool endpoint_is_default) {
   if (options.request_timeout != defaults.request_timeout) {
     query.emplace_back("request_timeout_ms",
                        std::to_string(options.request_timeout.count()));
+  }
+  if (options.min_transfer_rate != defaults.min_transfer_rate) {
+    query.emplace_back("min_transfer_rate",
+                       std::to_string(options.min_transfer_rate));
+  }
+  if (options.retry.max_attempts != defaults.retry.max_attempts) {
+    query.emplace_back("max_attempts",
+                       std::to_string(options.retry.max_attempts));
+  }
+  if (options.retry.budget != defaults.retry.budget) {
+    query.emplace_back("retry_budget_ms",
+                       std::to_string(options.retry.budget.count()));
   }
   char separator = '?';
   for (const auto& [name, value] : query) {

@@ -58,6 +58,8 @@
 #include <thread>
 #include <vector>
 
+#include "loopback.h"
+
 namespace backends::testing {
 
 enum class Fault {
@@ -82,18 +84,7 @@ class FaultProxy {
   FaultProxy(std::string upstream_host, int upstream_port)
       : upstream_host_(std::move(upstream_host)),
         upstream_port_(upstream_port) {
-    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    ::setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = 0;
-    ::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address);
-    ::listen(listener_, 64);
-    socklen_t length = sizeof address;
-    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length);
-    port_ = ntohs(address.sin_port);
+    listener_ = ListenOnLoopback(&port_);
     acceptor_ = std::thread([this] { AcceptLoop(); });
   }
 

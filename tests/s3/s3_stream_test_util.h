@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "backends/s3.h"
+#include "loopback.h"
 #include "s3/credentials.h"
 #include "s3/s3_client.h"
 #include "s3_test_env.h"
@@ -87,15 +88,7 @@ class CutProxy {
   explicit CutProxy(std::string upstream_endpoint) {
     auto hostport = upstream_endpoint.substr(upstream_endpoint.find("//") + 2);
     upstream_port_ = std::stoi(hostport.substr(hostport.find(':') + 1));
-    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address);
-    ::listen(listener_, 64);
-    socklen_t length = sizeof address;
-    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length);
-    port_ = ntohs(address.sin_port);
+    listener_ = ListenOnLoopback(&port_);
     acceptor_ = std::thread([this] { Accept(); });
   }
   ~CutProxy() {

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <thread>
 
+#include "loopback.h"
 #include "s3/curl_transport.h"
 #include "s3/s3_client.h"
 #include "testutil/fake_clock.h"
@@ -32,15 +33,7 @@ using ::testing::Not;
 class RecordingServer {
  public:
   explicit RecordingServer(bool silent = false) : silent_(silent) {
-    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address);
-    ::listen(listener_, 16);
-    socklen_t length = sizeof address;
-    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length);
-    port_ = ntohs(address.sin_port);
+    listener_ = ::backends::testing::ListenOnLoopback(&port_, 16);
     acceptor_ = std::thread([this] { Accept(); });
   }
   ~RecordingServer() {
