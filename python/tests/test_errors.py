@@ -51,10 +51,13 @@ def test_not_found_and_unauthenticated_and_permission(s3_env, s3_prefix):
     with pytest.raises(backends.NotFoundError):
         backends.S3JsonBackend("no-such-bucket-here",
                                endpoint=s3_env["S3_ENDPOINT"], path_style=True)
-    with pytest.raises(backends.UnauthenticatedError):
-        open_s3(backends.S3JsonBackend, s3_env, s3_prefix,
-                access_key_id=s3_env["AWS_ACCESS_KEY_ID"],
-                secret_access_key="wrong-secret", max_attempts=1)
+    wrong = open_s3(backends.S3JsonBackend, s3_env, s3_prefix,
+                    access_key_id=s3_env["AWS_ACCESS_KEY_ID"],
+                    secret_access_key="wrong-secret", max_attempts=1)
+    with pytest.raises(backends.UnauthenticatedError,
+                       match="SignatureDoesNotMatch"):
+        wrong.load("k")
+    assert "wrong-secret" not in repr(wrong)
     store = open_s3(backends.S3RawBackend, s3_env, s3_prefix)
     store.dump("private", b"x")
     anonymous = open_s3(backends.S3RawBackend, s3_env, s3_prefix,
