@@ -32,7 +32,11 @@
 //                      or missing credentials
 //   kNotFound          the bucket does not exist (NoSuchBucket)
 //   kUnavailable       5xx, SlowDown, network failures (retryable)
-//   kDeadlineExceeded  timeouts (retryable)
+//   kDeadlineExceeded  timeouts, a request past its deadline (see
+//                      S3Options::request_timeout) (retryable)
+//   kDataLoss          a listing whose pages repeat a continuation token,
+//                      go back in key order or never advance (a server
+//                      fault), a gzip body that does not decode
 //   kFailedPrecondition  make_public/make_private on a bucket with ACLs
 //                      disabled (AccessControlListNotSupported), a wrong
 //                      region that could not be corrected
