@@ -51,7 +51,8 @@ fi
 say "building (Release) in $build"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DBACKENDS_BUILD_BENCHMARKS=ON -DBACKENDS_BUILD_TESTS=OFF \
-  -DBACKENDS_BUILD_TOOLS=OFF >"$build.configure.log" 2>&1 ||
+  -DBACKENDS_BUILD_TOOLS=OFF -DBACKENDS_BUILD_PYTHON=ON \
+  >"$build.configure.log" 2>&1 ||
   { cat "$build.configure.log" >&2; exit 1; }
 cmake --build "$build" -j"$(nproc)" >"$build.build.log" 2>&1 ||
   { tail -40 "$build.build.log" >&2; exit 1; }
@@ -207,8 +208,18 @@ if [[ ${BENCH_S3:-1} != 0 && -x $build/bench/s3_bench ]]; then
   fi
 fi
 
+# The Python package vs json, diskcache and boto3 (S3 rows while radosgw,
+# if it started, still runs).
+say "running bench/python_bench.py (the Python package)"
+PYTHONPATH=$build/python "$python" "$root/bench/python_bench.py" "$data" \
+  "$results/python_table.md" --repetitions "$reps" \
+  --min-time "$(awk -v t="$min_time" 'BEGIN { print (t < 0.2 ? 0.2 : t) }')" \
+  >"$results/python_bench.log" 2>&1 ||
+  { tail -5 "$results/python_bench.log" >&2; say "python_bench.py failed"; }
+
 say "done; results in $results"
 echo "Benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores," \
   "command: scripts/bench.sh"
 "$python" "$root/bench/report.py" --markdown "$results/table.md" \
   "$results"/*.json
+if [[ -f $results/python_table.md ]]; then cat "$results/python_table.md"; fi

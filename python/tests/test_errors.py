@@ -2,6 +2,7 @@
 (InternalError, a bug on our side, has no trigger by design)."""
 
 import os
+import pathlib
 
 import pytest
 
@@ -108,3 +109,19 @@ def test_already_exists_is_a_file_exists_error():
     error = backends.AlreadyExistsError("dump \"k\": precondition failed")
     assert isinstance(error, FileExistsError)
     assert str(error) == "dump \"k\": precondition failed"
+
+
+def test_stubs_pass_mypy_strict_on_a_users_program():
+    import shutil
+    import subprocess
+    import sys
+    mypy = shutil.which("mypy")
+    assert mypy, "mypy (Debian's mypy package) is needed for this test"
+    here = pathlib.Path(__file__).resolve().parent
+    package = pathlib.Path(backends.__file__).resolve().parent.parent
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental",
+         "--cache-dir", os.devnull, str(here / "typing_user.py")],
+        env={**os.environ, "MYPYPATH": str(package)},
+        capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

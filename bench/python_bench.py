@@ -1,0 +1,198 @@
+#!/usr/bin/python3
+"""The Python package against the Python ways of doing the same work, timed
+in the same run and folder, printed as one table of ratios with the goals of
+issue 12.
+
+Usage: PYTHONPATH=BUILD/python python_bench.py DATA_DIR OUT.md
+           [--repetitions N] [--min-time S]
+
+Each repetition runs every case once, in turn (interleaved), for min-time
+seconds; a row is the median of the per-repetition ratios ours / baseline of
+the time per operation (below 1: ours is faster), with their min-max. The S3
+rows run when the environment names a server (S3_ENDPOINT, S3_BUCKET and
+credentials, as scripts/s3-server.sh prints them). Needs Debian's
+python3-diskcache and python3-boto3.
+"""
+
+import argparse
+import concurrent.futures
+import json
+import os
+import statistics
+import threading
+import time
+
+import backends
+
+# A 1 KiB JSON record (written in the original's format: 1 KiB on disk).
+RECORD = {
+    "id": 42, "name": "Ada Lovelace", "email": "ada@example.org",
+    "active": True, "score": 98.5, "manager": None,
+    "tags": ["math", "engines", "poetry", "notes", "analysis"],
+    "address": {"street": "12 St James's Square", "city": "London",
+                "postcode": "SW1Y 4JH", "country": "GB"},
+    "history": [{"year": 1833 + i, "event": "event number %d" % i,
+                 "ok": i % 2 == 0} for i in range(6)],
+}
+
+
+def measure(body, min_time):
+    """Seconds per call of body(i), calling it until min_time has passed."""
+    calls, start = 0, time.perf_counter()
+    while True:
+        for _ in range(8):
+            body(calls)
+            calls += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_time:
+            return elapsed / calls
+
+
+def once(body):
+    start = time.perf_counter()
+    body()
+    return time.perf_counter() - start
+
+
+def original_dump(path, value):
+    with open(path, "w") as f:
+        json.dump(value, f, sort_keys=True, indent=4, separators=(",", ": "))
+
+
+def original_load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def local_cases(data):
+    ours = backends.FileSystemJsonBackend(os.path.join(data, "ours"))
+    theirs = os.path.join(data, "original")
+    os.makedirs(theirs, exist_ok=True)
+    keys = ["k%04d" % i for i in range(100)]
+    for key in keys:
+        ours.dump(key, RECORD)
+        original_dump(os.path.join(theirs, key), RECORD)
+    memory = backends.VolatileBackend()
+    memory.dump("k", RECORD)
+    texts = {"k": json.dumps(RECORD, sort_keys=True, indent=4,
+                             separators=(",", ": "))}
+    import diskcache
+    cache = backends.JsonCache(os.path.join(data, "jsoncache"), 3600)
+    peer = diskcache.Cache(os.path.join(data, "diskcache"))
+    for key in keys:
+        cache.set(key, RECORD)
+        peer.set(key, RECORD, expire=3600)
+    return [
+        ("FileSystemJsonBackend.load vs open + json.load", 1 / 3,
+         lambda i: ours.load(keys[i % 100]),
+         lambda i: original_load(os.path.join(theirs, keys[i % 100]))),
+        ("FileSystemJsonBackend.dump vs open + json.dump", 1.0,
+         lambda i: ours.dump(keys[i % 100], RECORD),
+         lambda i: original_dump(os.path.join(theirs, keys[i % 100]), RECORD)),
+        ("VolatileBackend.load vs json.loads from a dict", 0.5,
+         lambda i: memory.load("k"), lambda i: json.loads(texts["k"])),
+        ("JsonCache.get vs diskcache.Cache.get (live)", 0.2,
+         lambda i: cache.get(keys[i % 100]),
+         lambda i: peer.get(keys[i % 100])),
+    ]
+
+
+def s3_cases():
+    import boto3
+    import botocore.config
+    endpoint, bucket = os.environ["S3_ENDPOINT"], os.environ["S3_BUCKET"]
+    prefix = "pybench/"
+    ours = backends.S3RawBackend(bucket, endpoint=endpoint, path_style=True,
+                                 prefix=prefix)
+    client = boto3.client(
+        "s3", endpoint_url=endpoint,
+        config=botocore.config.Config(max_pool_connections=16,
+                                      s3={"addressing_style": "path"}))
+    body = json.dumps(RECORD, sort_keys=True, indent=4,
+                      separators=(",", ": ")).encode()
+    keys = ["k%04d" % i for i in range(1000)]
+    ours.dump_many({key: body for key in keys})
+
+    def boto_get(key):
+        client.get_object(Bucket=bucket, Key=prefix + key)["Body"].read()
+
+    def threads16(get):
+        def work(t):
+            for i in range(t, 800, 16):
+                get(keys[i])
+        threads = [threading.Thread(target=work, args=(t,))
+                   for t in range(16)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    pool = concurrent.futures.ThreadPoolExecutor(16)
+    return [
+        ("S3 GET 1 KiB sequential vs boto3", 1 / 1.8,
+         lambda i: ours.load(keys[i % 1000]),
+         lambda i: boto_get(keys[i % 1000])),
+        ("S3 PUT 1 KiB sequential vs boto3", 1 / 1.8,
+         lambda i: ours.dump(keys[i % 1000], body),
+         lambda i: client.put_object(Bucket=bucket, Key=prefix + keys[i % 1000],
+                                     Body=body)),
+        ("S3 GET 1 KiB, 16 threads, one store vs boto3", 1 / 2.5,
+         lambda i: threads16(ours.load), lambda i: threads16(boto_get)),
+        ("S3 load_many(1000) vs boto3 16-thread pool", 1 / 3,
+         lambda i: ours.load_many(keys),
+         lambda i: list(pool.map(boto_get, keys))),
+    ]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data_dir")
+    parser.add_argument("out")
+    parser.add_argument("--repetitions", type=int, default=5)
+    parser.add_argument("--min-time", type=float, default=0.2)
+    args = parser.parse_args()
+    data = os.path.join(args.data_dir, "python")
+    os.makedirs(data, exist_ok=True)
+    cases = local_cases(data)
+    if os.environ.get("S3_ENDPOINT"):
+        cases += s3_cases()
+    ratios = {name: [] for name, *_ in cases}
+    times = {name: ([], []) for name, *_ in cases}
+    for _ in range(args.repetitions):
+        for name, _, ours, baseline in cases:
+            a = measure(ours, args.min_time)
+            b = measure(baseline, args.min_time)
+            ratios[name].append(a / b)
+            times[name][0].append(a)
+            times[name][1].append(b)
+    lines = [
+        "### Python package (issue 12), 1 KiB JSON; ratio = ours / baseline"
+        " time, below 1 = ours faster",
+        "| comparison (ours / baseline) | ratio | min-max | ours | baseline"
+        " | goal |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, goal, *_ in cases:
+        r = ratios[name]
+        ratio = statistics.median(r)
+        verdict = "met" if ratio <= goal else "MISSED"
+        lines.append(
+            f"| {name} | {ratio:.2f} | {min(r):.2f}-{max(r):.2f} | "
+            f"{fmt(statistics.median(times[name][0]))} | "
+            f"{fmt(statistics.median(times[name][1]))} | "
+            f"<= {goal:.3g}: {verdict} |")
+    text = "\n".join(lines) + "\n"
+    with open(args.out, "w") as f:
+        f.write(text)
+    print(text)
+
+
+def fmt(seconds):
+    for unit, scale in (("s", 1), ("ms", 1e-3), ("us", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+if __name__ == "__main__":
+    main()
