@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "backends/file.h"
 #include "backends/json.h"
 #include "backends/memory.h"
 #include "backends/open.h"
@@ -65,6 +66,19 @@ Result<StoreSpec> StoreSpec::Parse(std::string_view text) {
                                   "\" (known: json, text)");
     }
   }
+  if (spec.cache != CacheKind::kNone) {
+    const ValueFormat kind = spec.cache == CacheKind::kJson
+                                 ? ValueFormat::kJson
+                                 : ValueFormat::kText;
+    if (!url.Param("format")) {
+      spec.format = kind;
+    } else if (spec.format == ValueFormat::kRaw) {
+      return InvalidArgumentError(
+          std::string("format=raw does not fit cache=") +
+          (kind == ValueFormat::kJson ? "json (JSON values)"
+                                      : "text (UTF-8 text)"));
+    }
+  }
   if (auto timeout = url.Param("timeout")) {
     if (spec.cache == CacheKind::kNone) {
       return InvalidArgumentError("timeout= needs cache=json or cache=text");
@@ -109,9 +123,13 @@ Backend& Store::base() const {
   return *backend;
 }
 
-Result<std::string> Store::ToStored(std::string_view key,
-                                    std::string bytes) const {
-  switch (spec_.format) {
+Result<std::string> StoreSpec::ToStored(std::string_view key,
+                                        std::string bytes) const {
+  BACKENDS_RETURN_IF_ERROR(ValidateKey("dump", key));
+  if (store_url.starts_with("file:")) {
+    BACKENDS_RETURN_IF_ERROR(ValidateFileKey("dump", key));
+  }
+  switch (format) {
     case ValueFormat::kRaw:
       return bytes;
     case ValueFormat::kText:

@@ -38,10 +38,18 @@ struct StoreSpec {
   CacheKind cache = CacheKind::kNone;
   std::chrono::seconds timeout = kDefaultTimeout;
 
+  /// A cache's values are of its kind: cache=json implies format=json and
+  /// cache=text format=text (UTF-8 only), and format=raw is refused there.
   /// Errors: kInvalidArgument for a URL that does not parse, an unknown
   /// format or cache, a bad timeout, or a timeout without a cache. These
   /// are usage errors (exit 2).
   static Result<StoreSpec> Parse(std::string_view url);
+
+  /// Checks (text, json) or normalises (json) `bytes` given by the user
+  /// into the bytes to store under `key`, and checks the key as far as it
+  /// can without opening the store (file:// path rules included), so a
+  /// failing put creates nothing. Errors: kInvalidArgument naming the key.
+  Result<std::string> ToStored(std::string_view key, std::string bytes) const;
 };
 
 /// An open store and the format its values are checked against.
@@ -59,10 +67,10 @@ class Store {
   /// The store beneath any layers (cache): where url / presign / ACLs act.
   Backend& base() const;
 
-  /// Checks (text, json) or normalises (json) `bytes` given by the user
-  /// into the bytes to store under `key`. Errors: kInvalidArgument naming
-  /// the key for text that is not UTF-8 or JSON that does not parse.
-  Result<std::string> ToStored(std::string_view key, std::string bytes) const;
+  /// StoreSpec::ToStored of this store's spec.
+  Result<std::string> ToStored(std::string_view key, std::string bytes) const {
+    return spec_.ToStored(key, std::move(bytes));
+  }
 
   /// Checks stored bytes before they are shown (or copied). Errors:
   /// kDataLoss naming the key when they are not of the store's format.

@@ -115,9 +115,11 @@ Result<int> RunPut(const PutArgs& args) {
     BACKENDS_ASSIGN_OR_RETURN(bytes, source->ReadAll(progress));
     progress.Finish();
   }
-  BACKENDS_ASSIGN_OR_RETURN(auto store, OpenStore(args.url));
+  // Checked before the store is opened: a bad value or key creates nothing.
+  BACKENDS_ASSIGN_OR_RETURN(StoreSpec spec, StoreSpec::Parse(args.url));
   BACKENDS_ASSIGN_OR_RETURN(std::string stored,
-                            store->ToStored(args.key, std::move(bytes)));
+                            spec.ToStored(args.key, std::move(bytes)));
+  BACKENDS_ASSIGN_OR_RETURN(auto store, OpenStore(args.url));
   BACKENDS_RETURN_IF_ERROR(store->backend().dump(args.key, stored));
   return kExitOk;
 }

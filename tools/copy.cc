@@ -97,6 +97,7 @@ Result<int> RunCp(const CpArgs& args) {
   std::atomic<std::size_t> next{0};
   std::atomic<std::size_t> copied{0};
   std::atomic<std::size_t> unchanged{0};
+  std::atomic<std::size_t> vanished{0};
   std::atomic<std::size_t> done{0};
   std::atomic<bool> failed{false};
   std::mutex error_mutex;
@@ -115,6 +116,7 @@ Result<int> RunCp(const CpArgs& args) {
       }
       if (*outcome == Outcome::kCopied) copied.fetch_add(1);
       if (*outcome == Outcome::kUnchanged) unchanged.fetch_add(1);
+      if (*outcome == Outcome::kVanished) vanished.fetch_add(1);
       done.fetch_add(1);
       progress.Add(1);
     }
@@ -140,8 +142,14 @@ Result<int> RunCp(const CpArgs& args) {
     return kExitFailure;
   }
   if (!args.quiet) {
-    std::fprintf(stderr, "cp: %zu copied, %zu unchanged\n", copied.load(),
+    std::fprintf(stderr, "cp: %zu copied, %zu unchanged", copied.load(),
                  unchanged.load());
+    // Listed, then removed from the source before their turn: not copied.
+    if (vanished.load() > 0) {
+      std::fprintf(stderr, ", %zu vanished from the source while copying",
+                   vanished.load());
+    }
+    std::fputc('\n', stderr);
   }
   return kExitOk;
 }
