@@ -40,9 +40,13 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 run_one() {
   local t=$1
+  local dict=()
+  # A target's dictionary (fuzz/<target>.dict) steers it to known-hard
+  # inputs, e.g. deep JSON nesting.
+  [ -f "fuzz/$t.dict" ] && dict=(-dict="fuzz/$t.dict")
   mkdir -p "$build/corpus/$t"
   "$build/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 -artifact_prefix="$build/crashes/$t-" \
+    -print_final_stats=1 -artifact_prefix="$build/crashes/$t-" "${dict[@]}" \
     "$build/corpus/$t" "fuzz/corpus/$t" >"$build/logs/$t.log" 2>&1
 }
 

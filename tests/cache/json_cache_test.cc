@@ -61,6 +61,23 @@ std::string Python(const std::string& args) {
 
 using JsonCacheTest = JsonCacheFolderTest;
 
+TEST_F(JsonCacheTest, DeepContentIsACleanError) {
+  JsonCache cache = Open();
+  Json value = Json::array();
+  for (int i = 0; i < 1023; ++i) value = Json::array({std::move(value)});
+  BACKENDS_ASSERT_OK(cache.set("fits", value));  // 1024 levels, enveloped.
+  EXPECT_THAT(cache.get("fits"), IsOkAndHolds(Optional(value)));
+  value = Json::array({std::move(value)});
+  EXPECT_THAT(cache.set("deep", value), StatusIs(ErrorCode::kInvalidArgument));
+  std::ofstream(dir_.path() / "stored")
+      << "{\"content\": " << std::string(100000, '[')
+      << std::string(100000, ']')
+      << ", \"expiration\": \"2999-01-01T00:00:00\"}";
+  EXPECT_THAT(cache.get("stored"), StatusIs(ErrorCode::kDataLoss));
+  EXPECT_THAT(cache.prune(), IsOkAndHolds(0u));  // Reported, never deleted.
+  EXPECT_TRUE(std::filesystem::exists(dir_.path() / "stored"));
+}
+
 TEST_F(JsonCacheTest, PerObjectTimeoutOverridesDefault) {
   JsonCache cache = Open();
   const Json value = {{"v", 1}};

@@ -162,6 +162,35 @@ TEST_P(BackendConformanceTest, RemoveReportsWhetherKeyExisted) {
   EXPECT_THAT(store_->remove("key"), IsOkAndHolds(false));
 }
 
+TEST_P(BackendConformanceTest, RemoveIfRemovesOnlyWhatTheCheckApproves) {
+  const std::string value = Value(1, 100);
+  BACKENDS_ASSERT_OK(store_->dump("key", value));
+  auto never = [](std::string_view, const KeyInfo&) { return false; };
+  EXPECT_THAT(store_->remove_if("key", never), IsOkAndHolds(false));
+  auto other = [&](std::string_view v, const KeyInfo&) {
+    return v == Value(2, 100);
+  };
+  EXPECT_THAT(store_->remove_if("key", other), IsOkAndHolds(false));
+  EXPECT_THAT(store_->load("key"), IsOkAndHolds(Optional(value)));
+  std::string seen;
+  std::uint64_t seen_size = 0;
+  auto same = [&](std::string_view v, const KeyInfo& info) {
+    seen = v;
+    seen_size = info.size;
+    return v == value;
+  };
+  EXPECT_THAT(store_->remove_if("key", same), IsOkAndHolds(true));
+  EXPECT_EQ(seen, value);
+  EXPECT_EQ(seen_size, value.size());
+  EXPECT_THAT(store_->load("key"), IsOkAndHolds(::testing::Eq(std::nullopt)));
+  bool called = false;
+  auto record = [&](std::string_view, const KeyInfo&) { return called = true; };
+  EXPECT_THAT(store_->remove_if("key", record), IsOkAndHolds(false));
+  EXPECT_FALSE(called);
+  EXPECT_THAT(store_->remove_if("", record),
+              StatusIs(ErrorCode::kInvalidArgument));
+}
+
 TEST_P(BackendConformanceTest, KeysItemsSizeAfterManyOperations) {
   std::map<std::string, std::string> expected;
   for (int i = 0; i < 40; ++i) {

@@ -1,12 +1,12 @@
 #include "backends/json.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <random>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "testutil/status_matchers.h"
 #include "testutil/temp_dir.h"
@@ -23,10 +23,13 @@ std::string Dump(const Json& v, JsonFormat format = {}) {
 }
 
 TEST(DumpJsonTest, WritesTheOriginalsPrettySortedFormat) {
-  Json v = {{"b", {1, 2}}, {"a", {{"y", nullptr}, {"x", true}}}, {"c", Json::object()}};
-  EXPECT_EQ(Dump(v),
-            "{\n    \"a\": {\n        \"x\": true,\n        \"y\": null\n    },\n"
-            "    \"b\": [\n        1,\n        2\n    ],\n    \"c\": {}\n}");
+  Json v = {{"b", {1, 2}},
+            {"a", {{"y", nullptr}, {"x", true}}},
+            {"c", Json::object()}};
+  EXPECT_EQ(
+      Dump(v),
+      "{\n    \"a\": {\n        \"x\": true,\n        \"y\": null\n    },\n"
+      "    \"b\": [\n        1,\n        2\n    ],\n    \"c\": {}\n}");
   EXPECT_EQ(Dump(Json::array()), "[]");
   EXPECT_EQ(Dump("x"), "\"x\"");
 }
@@ -36,7 +39,8 @@ TEST(DumpJsonTest, EscapesNonAsciiLikePython) {
   EXPECT_EQ(Dump("\U0001F600"), "\"\\ud83d\\ude00\"");
   EXPECT_EQ(Dump("\x01\x1f\x7f\"\\\b\f\n\r\t/"),
             "\"\\u0001\\u001f\\u007f\\\"\\\\\\b\\f\\n\\r\\t/\"");
-  EXPECT_EQ(Dump("caf\u00e9\x7f", {.ensure_ascii = false}), "\"caf\u00e9\x7f\"");
+  EXPECT_EQ(Dump("caf\u00e9\x7f", {.ensure_ascii = false}),
+            "\"caf\u00e9\x7f\"");
 }
 
 TEST(DumpJsonTest, CompactFormat) {
@@ -62,7 +66,8 @@ TEST(DumpJsonTest, RejectsWhatIsNotJson) {
   EXPECT_THAT(DumpJson(std::nan("")), StatusIs(ErrorCode::kInvalidArgument));
   EXPECT_THAT(DumpJson(HUGE_VAL), StatusIs(ErrorCode::kInvalidArgument));
   EXPECT_THAT(DumpJson(Json("\xff")), StatusIs(ErrorCode::kInvalidArgument));
-  EXPECT_THAT(DumpJson(Json{{"\xc3", 1}}), StatusIs(ErrorCode::kInvalidArgument));
+  EXPECT_THAT(DumpJson(Json{{"\xc3", 1}}),
+              StatusIs(ErrorCode::kInvalidArgument));
 }
 
 // Thousands of doubles, checked against Python's own json.dumps.
@@ -83,11 +88,12 @@ TEST(DumpJsonTest, FloatsMatchPythonForRandomValues) {
     if (std::isfinite(d)) write(d);
     write(static_cast<double>(rng() % 2000000) / 1000.0);  // "decimal" values
     write(std::ldexp(1.0, static_cast<int>(rng() % 200) - 100));
-    write(static_cast<double>(rng() % 100000) * std::pow(10.0, static_cast<int>(rng() % 40) - 20));
+    write(static_cast<double>(rng() % 100000) *
+          std::pow(10.0, static_cast<int>(rng() % 40) - 20));
   }
   out.close();
-  std::string command = "python3 '" BACKENDS_TEST_SOURCE_DIR
-                        "/python_floats.py' '" + path + "'";
+  std::string command =
+      "python3 '" BACKENDS_TEST_SOURCE_DIR "/python_floats.py' '" + path + "'";
   EXPECT_EQ(std::system(command.c_str()), 0);
 }
 
@@ -122,12 +128,91 @@ TEST(ParseJsonTest, CorruptTextIsDataLossNamingThePosition) {
 }
 
 TEST(ParseJsonTest, DumpThenParseRoundTrips) {
-  Json v = {{"num", 0.30000000000000004}, {"s", "\u4e2d\U0001F600\x01"},
+  Json v = {{"num", 0.30000000000000004},
+            {"s", "\u4e2d\U0001F600\x01"},
             {"arr", {Json::object(), Json::array(), -1, 1e300}}};
   ASSERT_OK_AND_ASSIGN(auto text, DumpJson(v));
   EXPECT_THAT(ParseJson(text), IsOkAndHolds(v));
-  ASSERT_OK_AND_ASSIGN(auto compact, DumpJson(v, {.indent = -1, .ensure_ascii = false}));
+  ASSERT_OK_AND_ASSIGN(auto compact,
+                       DumpJson(v, {.indent = -1, .ensure_ascii = false}));
   EXPECT_THAT(ParseJson(compact), IsOkAndHolds(v));
+}
+
+std::string NestedText(std::size_t depth, bool objects,
+                       std::string_view inner = "1") {
+  std::string text;
+  text.reserve(depth * 6 + inner.size());
+  for (std::size_t i = 0; i < depth; ++i) text += objects ? "{\"a\":" : "[";
+  text += inner;
+  for (std::size_t i = 0; i < depth; ++i) text += objects ? '}' : ']';
+  return text;
+}
+
+// Built without recursion; nlohmann destroys values iteratively.
+Json NestedValue(std::size_t depth, bool objects) {
+  Json root = 1;
+  for (std::size_t i = 0; i < depth; ++i) {
+    Json outer = objects ? Json::object() : Json::array();
+    if (objects) {
+      outer["a"] = std::move(root);
+    } else {
+      outer.push_back(std::move(root));
+    }
+    root = std::move(outer);
+  }
+  return root;
+}
+
+TEST(JsonDepthTest, ParsesUpToTheLimitAndRefusesDeeper) {
+  for (bool objects : {false, true}) {
+    for (std::size_t depth :
+         {100u, 1000u, 1024u, 1025u, 10000u, 100000u, 1000000u}) {
+      SCOPED_TRACE((objects ? "objects " : "arrays ") + std::to_string(depth));
+      // The 64-bit path (simdjson) and the big-integer fallback (nlohmann).
+      for (std::string_view inner : {"1", "123456789012345678901234567890"}) {
+        auto parsed = ParseJson(NestedText(depth, objects, inner));
+        if (depth <= static_cast<std::size_t>(kMaxJsonDepth)) {
+          EXPECT_THAT(parsed, IsOk());
+        } else {
+          EXPECT_THAT(parsed, StatusIs(ErrorCode::kDataLoss));
+          EXPECT_THAT(parsed.status().message(),
+                      HasSubstr("nested deeper than 1024 levels"));
+        }
+      }
+    }
+  }
+  // A caller may allow one level more (a cache envelope around a value).
+  EXPECT_THAT(ParseJson(NestedText(1025, false), kMaxJsonDepth + 1), IsOk());
+  EXPECT_THAT(ParseJson(NestedText(3, false), 2),
+              StatusIs(ErrorCode::kDataLoss));
+}
+
+TEST(JsonDepthTest, WritesUpToTheLimitAndRefusesDeeper) {
+  for (bool objects : {false, true}) {
+    for (std::size_t depth : {100u, 1024u, 1025u, 100000u, 1000000u}) {
+      SCOPED_TRACE((objects ? "objects " : "arrays ") + std::to_string(depth));
+      Json value = NestedValue(depth, objects);
+      for (const JsonFormat& format :
+           {JsonFormat{}, JsonFormat{.indent = -1}}) {
+        auto text = DumpJson(value, format);
+        if (depth <= static_cast<std::size_t>(kMaxJsonDepth)) {
+          ASSERT_THAT(text, IsOk());
+          EXPECT_THAT(ParseJson(*text), IsOkAndHolds(value));
+        } else {
+          EXPECT_THAT(text, StatusIs(ErrorCode::kInvalidArgument));
+          EXPECT_THAT(text.status().message(),
+                      HasSubstr("nested deeper than 1024 levels"));
+        }
+      }
+    }
+  }
+}
+
+// The written size is bounded by the depth: at most 4 KiB of indent a line.
+TEST(JsonDepthTest, OutputAtTheLimitStaysSmall) {
+  auto text = DumpJson(NestedValue(kMaxJsonDepth, false));
+  ASSERT_THAT(text, IsOk());
+  EXPECT_LT(text->size(), 5u * 1024 * 1024);
 }
 
 }  // namespace

@@ -30,10 +30,12 @@ class FailingLoad final : public BackendWrapper {
 TEST(KeyRulesTest, ValidateKey) {
   BACKENDS_EXPECT_OK(ValidateKey("dump", "a//b/./c"));
   BACKENDS_EXPECT_OK(ValidateKey("dump", "\xe4\xb8\xad"));
-  EXPECT_THAT(ValidateKey("dump", ""), StatusIs(ErrorCode::kInvalidArgument,
-                                                HasSubstr("dump \"\"")));
-  EXPECT_THAT(ValidateKey("dump", "a\x01"), StatusIs(ErrorCode::kInvalidArgument));
-  EXPECT_THAT(ValidateKey("dump", "\xe4\xb8"), StatusIs(ErrorCode::kInvalidArgument));
+  EXPECT_THAT(ValidateKey("dump", ""),
+              StatusIs(ErrorCode::kInvalidArgument, HasSubstr("dump \"\"")));
+  EXPECT_THAT(ValidateKey("dump", "a\x01"),
+              StatusIs(ErrorCode::kInvalidArgument));
+  EXPECT_THAT(ValidateKey("dump", "\xe4\xb8"),
+              StatusIs(ErrorCode::kInvalidArgument));
 }
 
 TEST(KeyRulesTest, Utf8) {
@@ -56,13 +58,28 @@ TEST(TypedBackendTest, JsonViewStoresTheOriginalsFormat) {
   JsonBackend store(std::move(memory));
   BACKENDS_ASSERT_OK(store.dump("k", Json{{"b", 1}, {"a", "\u00e9"}}));
   EXPECT_THAT(bytes->load("k"),
-              IsOkAndHolds(Optional(std::string(
-                  "{\n    \"a\": \"\\u00e9\",\n    \"b\": 1\n}"))));
-  EXPECT_THAT(store.load("k"), IsOkAndHolds(Optional(Json{{"a", "\u00e9"}, {"b", 1}})));
+              IsOkAndHolds(Optional(
+                  std::string("{\n    \"a\": \"\\u00e9\",\n    \"b\": 1\n}"))));
+  EXPECT_THAT(store.load("k"),
+              IsOkAndHolds(Optional(Json{{"a", "\u00e9"}, {"b", 1}})));
   BACKENDS_ASSERT_OK(bytes->dump("bad", "{oops"));
-  EXPECT_THAT(store.load("bad"), StatusIs(ErrorCode::kDataLoss,
-                                          HasSubstr("load \"bad\"")));
+  EXPECT_THAT(store.load("bad"),
+              StatusIs(ErrorCode::kDataLoss, HasSubstr("load \"bad\"")));
   EXPECT_THAT(store.items(), StatusIs(ErrorCode::kDataLoss));
+}
+
+TEST(TypedBackendTest, JsonViewBoundsNesting) {
+  auto memory = std::make_unique<VolatileBackend>();
+  Backend* bytes = memory.get();
+  JsonBackend store(std::move(memory));
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  BACKENDS_ASSERT_OK(bytes->dump("deep", deep));
+  EXPECT_THAT(store.load("deep"),
+              StatusIs(ErrorCode::kDataLoss, HasSubstr("nested deeper than")));
+  Json value = Json::array();
+  for (int i = 0; i < 2000; ++i) value = Json::array({std::move(value)});
+  EXPECT_THAT(store.dump("k", value), StatusIs(ErrorCode::kInvalidArgument));
+  EXPECT_THAT(bytes->contains("k"), IsOkAndHolds(false));
 }
 
 TEST(TypedBackendTest, TextViewRejectsInvalidUtf8) {
