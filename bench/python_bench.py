@@ -20,7 +20,8 @@ import json
 import os
 import statistics
 import threading
-import time
+
+import baseline_util
 
 import backends
 
@@ -37,21 +38,8 @@ RECORD = {
 
 
 def measure(body, min_time):
-    """Seconds per call of body(i), calling it until min_time has passed."""
-    calls, start = 0, time.perf_counter()
-    while True:
-        for _ in range(8):
-            body(calls)
-            calls += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= min_time:
-            return elapsed / calls
-
-
-def once(body):
-    start = time.perf_counter()
-    body()
-    return time.perf_counter() - start
+    """Seconds per call of body(i)."""
+    return baseline_util.measure(body, min_time)[0] * 1e-9
 
 
 def original_dump(path, value):
