@@ -1,15 +1,58 @@
 // The S3 XML readers of listing and bulk deletion, and the time and key
 // decoders they use: any bytes either parse or fail with kDataLoss; a
-// truncated page always carries a continuation token.
+// truncated page always carries a continuation token. The input split at
+// 0x1e bytes is also a series of pages for ListingGuard, whose verdict must
+// match a plain model of its rules (keys strictly ascending across pages,
+// no token twice, fewer than kMaxEmptyListPages empty truncated pages in a
+// row), refusing with kDataLoss only.
 
 #include <cstddef>
 #include <cstdint>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "fuzz_check.h"
 #include "s3/list_objects.h"
+
+namespace {
+
+// Feeds the pages in `input` (split at 0x1e) to a ListingGuard and checks
+// each verdict against the model.
+void CheckListingGuard(std::string_view input) {
+  using namespace backends;
+  s3::ListingGuard guard("list \"\"");
+  std::string last;
+  bool any = false;
+  std::set<std::string> tokens;
+  int empty_run = 0;
+  while (!input.empty()) {
+    const auto end = input.find('\x1e');
+    auto page = s3::ParseListObjectsV2(input.substr(0, end), "list \"\"");
+    input = end == std::string_view::npos ? "" : input.substr(end + 1);
+    if (!page.ok()) continue;
+    bool expect_ok = true;
+    for (const auto& object : page->objects) {
+      if (any && !(last < object.key)) expect_ok = false;
+      any = true;
+      last = object.key;
+    }
+    if (expect_ok && page->truncated) {
+      if (!tokens.insert(page->next_token).second) expect_ok = false;
+      empty_run = page->objects.empty() ? empty_run + 1 : 0;
+      if (empty_run >= s3::kMaxEmptyListPages) expect_ok = false;
+    }
+    Status verdict = guard.Check(*page);
+    FUZZ_CHECK(verdict.ok() == expect_ok, verdict.ToString());
+    if (!verdict.ok()) {
+      FUZZ_CHECK(verdict.code() == ErrorCode::kDataLoss, verdict.ToString());
+      return;  // a listing stops at the first fault
+    }
+  }
+}
+
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
                                       std::size_t size) {
@@ -35,5 +78,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   FUZZ_CHECK(escaped.find('<') == std::string::npos, escaped);
   std::string body = s3::BuildDeleteObjectsXml({std::string(xml), "b"});
   FUZZ_CHECK(body.find(escaped) != std::string::npos, "key not in body");
+  CheckListingGuard(xml);
   return 0;
 }
