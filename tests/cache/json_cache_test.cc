@@ -61,6 +61,16 @@ std::string Python(const std::string& args) {
 
 using JsonCacheTest = JsonCacheFolderTest;
 
+TEST_F(JsonCacheTest, BadExpirationIsQuotedOnce) {
+  JsonCache cache = Open();
+  std::ofstream(dir_.path() / "k")
+      << R"({"content": 1, "expiration": "10000-01-01T00:00:00"})";
+  EXPECT_THAT(cache.get("k"),
+              StatusIs(ErrorCode::kDataLoss,
+                       ::testing::HasSubstr(
+                           "bad expiration \"10000-01-01T00:00:00\", want")));
+}
+
 TEST_F(JsonCacheTest, DeepContentIsACleanError) {
   JsonCache cache = Open();
   Json value = Json::array();

@@ -64,6 +64,33 @@ TEST_F(TextCacheTest, ExpiresByModificationTimeInSeconds) {
   EXPECT_EQ(cache.stats().misses, 1u);
 }
 
+// The original never expired a file stamped in the future. A time ahead by
+// less than the timeout (clock skew) lives until that time plus the
+// timeout; further ahead, the entry has expired.
+TEST_F(TextCacheTest, FutureModificationTimeExpires) {
+  TextCache cache = Open();  // 300 s.
+  const auto now = clock_->now();
+  BACKENDS_ASSERT_OK(cache.dump("skewed", "a"));
+  SetMtime(dir_.path() / "skewed", now + seconds(200));
+  EXPECT_THAT(cache.get("skewed"), IsOkAndHolds(Optional(std::string("a"))));
+  clock_->Advance(seconds(499));
+  EXPECT_THAT(cache.get("skewed"), IsOkAndHolds(Optional(std::string("a"))));
+  clock_->Advance(seconds(1));
+  EXPECT_THAT(cache.get("skewed"), IsOkAndHolds(std::nullopt));
+
+  BACKENDS_ASSERT_OK(cache.dump("ahead", "b"));
+  SetMtime(dir_.path() / "ahead", clock_->now() + seconds(301));
+  EXPECT_THAT(cache.get("ahead"), IsOkAndHolds(std::nullopt));
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "ahead"));
+
+  // Year 10000: past system_clock's range, clamped, expired.
+  BACKENDS_ASSERT_OK(cache.dump("far", "c"));
+  timespec times[2] = {{0, UTIME_OMIT}, {253402300800, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, (dir_.path() / "far").c_str(), times, 0), 0);
+  EXPECT_THAT(cache.prune(), IsOkAndHolds(1u));
+  EXPECT_THAT(cache.keys(), IsOkAndHolds(IsEmpty()));
+}
+
 TEST_F(TextCacheTest, ExpiryOnEveryAccessPruneAndClear) {
   TextCache cache = Open({.timeout = seconds(60)});
   const auto now = clock_->now();
