@@ -142,7 +142,8 @@ struct S3TransferOptions {
   /// size, parallel_parts at a time.
   std::uint64_t download_part_size = 8ull << 20;
   /// A GET that fails mid-body is resumed (Range + If-Match) up to this
-  /// many times in a row without progress.
+  /// many times in a row without progress, and only within the retry
+  /// budget (S3RetryOptions).
   int resume_attempts = 4;
 };
 
@@ -368,7 +369,9 @@ class S3Backend : public Backend {
   // old object or the new one. Downloads resume a GET that fails mid-body
   // from the byte reached (Range + If-Match on the ETag): if the object
   // changed meanwhile they fail with kFailedPrecondition ("changed during
-  // the download") rather than mix two versions.
+  // the download") rather than mix two versions. An answer without an ETag
+  // is read as is; only a resume (or the further ranged GETs of a large
+  // load_to_file) needs one, and then fails saying the server sent none.
 
   /// Uploads the file at `path` as `key`. Errors: kNotFound / kPermission-
   /// Denied for an unreadable file, kDataLoss if it shrinks while read, the
