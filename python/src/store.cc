@@ -314,9 +314,12 @@ bool Store::dump_many(py::handle items) {
                          : py::reinterpret_borrow<py::object>(items);
   std::vector<std::pair<std::string, std::string>> encoded;
   for (py::handle pair : pairs) {
-    auto tuple = py::reinterpret_borrow<py::tuple>(pair);
-    auto key = tuple[0].cast<std::string>();
-    encoded.emplace_back(key, Encode(key, tuple[1], "dump"));
+    if (!PySequence_Check(pair.ptr()) || PySequence_Size(pair.ptr()) != 2) {
+      throw py::type_error("dump_many takes a mapping or (key, value) pairs");
+    }
+    auto sequence = py::reinterpret_borrow<py::sequence>(pair);
+    auto key = sequence[0].cast<std::string>();
+    encoded.emplace_back(key, Encode(key, sequence[1], "dump"));
   }
   auto results =
       Run([&](Backend& backend) { return DumpBatch(backend, encoded); });

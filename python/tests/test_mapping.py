@@ -91,6 +91,10 @@ def test_batches(case):
     keys = list(pairs) + ["b/missing"]
     assert store.load_many(keys) == list(pairs.values()) + [None]
     assert dict(store.items()) == pairs
+    assert store.dump_many([("p", values[0]), ["q", values[1]]]) is True
+    assert store.load_many(["p", "q"]) == [values[0], values[1]]
+    with pytest.raises(TypeError):
+        store.dump_many([("only-a-key",)])
 
 
 def test_repr_and_with(case):
