@@ -1,0 +1,45 @@
+"""ReadThroughBackend over stores Python also holds, and S3 stores opened
+from the environment alone."""
+
+import os
+import subprocess
+import sys
+
+import backends
+
+
+def test_read_through_front_and_back(tmp_path):
+    front = backends.JsonCache(tmp_path / "front", timeout=60)
+    back = backends.FileSystemJsonBackend(tmp_path / "back")
+    back.dump("k", {"v": 1})
+    layer = backends.ReadThroughBackend(front, back)
+    assert layer.load("k") == {"v": 1}  # from the back, copied in front
+    assert front.get("k") == {"v": 1}
+    assert layer.load("k") == {"v": 1}  # from the front
+    stats = layer.stats()
+    assert stats["misses"] == 1 and stats["hits"] == 1
+    assert layer.dump("k", [2]) is True
+    assert back.load("k") == [2] and front.get("k") == [2]
+    assert layer.invalidate("k") is True
+    assert "k" not in front
+    assert layer.delete("k") is True
+    assert back.load("k") is None
+    assert layer.load("k") is None
+    assert repr(layer).startswith("ReadThroughBackend(")
+
+
+def test_s3_from_the_environment_alone(s3_env, s3_prefix):
+    # As a user of the original writes it: the bucket, and nothing else.
+    code = (
+        "import backends\n"
+        "from backends.S3JsonBackend import S3JsonBackend\n"
+        f"b = S3JsonBackend({s3_env['S3_BUCKET']!r})\n"
+        f"b.dump({s3_prefix + 'env'!r}, {{'v': 1}})\n"
+        f"print(b.load({s3_prefix + 'env'!r}))\n"
+        f"print(b.delete({s3_prefix + 'env'!r}))\n"
+    )
+    env = dict(os.environ, AWS_ENDPOINT_URL_S3=s3_env["S3_ENDPOINT"])
+    result = subprocess.run([sys.executable, "-c", code], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["{'v':", "1}", "True"]
