@@ -273,8 +273,11 @@ as fresh (None: until the front drops it).
                                               std::move(back_ref), options);
                });
              };
-             return std::make_unique<ReadThroughStore>(back_store.kind(),
-                                                       std::move(opener));
+             auto layer = std::make_unique<ReadThroughStore>(back_store.kind(),
+                                                             std::move(opener));
+             layer->AddPart(&front.cast<Store&>());
+             layer->AddPart(&back_store);
+             return layer;
            }),
            py::arg("front"), py::arg("back"), py::kw_only(),
            py::arg("max_age") = py::none(), py::arg("serve_stale") = false,

@@ -109,8 +109,12 @@ void Store::AfterForkInChild() {
   for (Store* store : Registry()) {
     store->forked_ = true;
     store->busy_at_fork_ = store->in_flight_.load() > 0;
-    store->in_flight_ = 0;
   }
+  for (Store* store : Registry()) {
+    if (store->in_flight_.load() == 0) continue;
+    for (Store* part : store->parts_) part->busy_at_fork_ = true;
+  }
+  for (Store* store : Registry()) store->in_flight_ = 0;
 }
 
 std::shared_ptr<Backend> Store::Acquire() {

@@ -109,6 +109,10 @@ class Store {
   /// Marks every live store as inherited by a forked child (atfork).
   static void AfterForkInChild();
 
+  /// Stores this one calls into (a read-through layer's front and back): a
+  /// call in flight here at a fork counts as in flight in them too.
+  void AddPart(Store* part) { parts_.push_back(part); }
+
  protected:
   /// Value -> stored bytes (GIL held for Python values).
   std::string Encode(std::string_view key, py::handle value,
@@ -141,6 +145,7 @@ class Store {
 
   ValueKind kind_;
   Opener opener_;
+  std::vector<Store*> parts_;         // Kept alive by the opener's references.
   std::shared_ptr<Backend> backend_;  // Null once closed. Guarded by the GIL.
   std::atomic<int> in_flight_{0};
   // Set in a forked child by AfterForkInChild.

@@ -85,3 +85,32 @@ def test_memory_store_in_use_at_fork_raises_in_the_child():
         release.set()
         thread.join()
     assert store.load("k") == b""
+
+
+def test_read_through_in_use_at_fork_makes_its_memory_front_unusable(tmp_path):
+    front = backends.VolatileRawBackend()
+    back = backends.FileSystemRawBackend(tmp_path)
+    layer = backends.ReadThroughBackend(front, back)
+    entered, release = threading.Event(), threading.Event()
+
+    class Blocking:
+        def read(self, n):
+            entered.set()
+            release.wait()
+            return b""
+
+    thread = threading.Thread(target=layer.dump_stream, args=("k", Blocking()))
+    thread.start()
+    assert entered.wait(10)
+
+    def child():
+        with pytest.raises(backends.FailedPreconditionError):
+            front.load("k")
+        back.dump("from-child", b"x")  # a folder is reopened, and works
+
+    try:
+        assert in_child(child) == 0
+    finally:
+        release.set()
+        thread.join()
+    assert back.load("from-child") == b"x"
