@@ -1,6 +1,7 @@
 """A store opened before os.fork() works in the child, or raises a clear
 error; it never hangs or corrupts the parent's connections."""
 
+import contextlib
 import os
 import threading
 
@@ -59,8 +60,10 @@ def test_s3_store_is_reopened_in_the_child(s3_env, s3_prefix):
     store.clear()
 
 
-def test_memory_store_in_use_at_fork_raises_in_the_child():
-    store = backends.VolatileRawBackend()
+@contextlib.contextmanager
+def call_in_flight(dump_stream):
+    """Runs dump_stream("k", source) in a thread, blocked inside the call
+    (in the source's read()) until the block ends."""
     entered, release = threading.Event(), threading.Event()
 
     class Blocking:
@@ -69,21 +72,26 @@ def test_memory_store_in_use_at_fork_raises_in_the_child():
             release.wait()
             return b""
 
-    thread = threading.Thread(target=store.dump_stream,
-                              args=("k", Blocking()))
+    thread = threading.Thread(target=dump_stream, args=("k", Blocking()))
     thread.start()
     assert entered.wait(10)
+    try:
+        yield
+    finally:
+        release.set()
+        thread.join()
+
+
+def test_memory_store_in_use_at_fork_raises_in_the_child():
+    store = backends.VolatileRawBackend()
 
     def child():
         with pytest.raises(backends.FailedPreconditionError,
                            match="in use by another thread"):
             store.load("k")
 
-    try:
+    with call_in_flight(store.dump_stream):
         assert in_child(child) == 0
-    finally:
-        release.set()
-        thread.join()
     assert store.load("k") == b""
 
 
@@ -91,26 +99,12 @@ def test_read_through_in_use_at_fork_makes_its_memory_front_unusable(tmp_path):
     front = backends.VolatileRawBackend()
     back = backends.FileSystemRawBackend(tmp_path)
     layer = backends.ReadThroughBackend(front, back)
-    entered, release = threading.Event(), threading.Event()
-
-    class Blocking:
-        def read(self, n):
-            entered.set()
-            release.wait()
-            return b""
-
-    thread = threading.Thread(target=layer.dump_stream, args=("k", Blocking()))
-    thread.start()
-    assert entered.wait(10)
 
     def child():
         with pytest.raises(backends.FailedPreconditionError):
             front.load("k")
         back.dump("from-child", b"x")  # a folder is reopened, and works
 
-    try:
+    with call_in_flight(layer.dump_stream):
         assert in_child(child) == 0
-    finally:
-        release.set()
-        thread.join()
     assert back.load("from-child") == b"x"
