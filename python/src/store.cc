@@ -118,11 +118,14 @@ void Store::AfterForkInChild() {
 }
 
 std::shared_ptr<Backend> Store::Acquire() {
+  if (closed_) Check(FailedPreconditionError("the store is closed"));
   if (forked_) {
-    if (opener_ && backend_) {
-      // Left as it is, never destroyed: see store.h.
-      new std::shared_ptr<Backend>(std::move(backend_));  // NOLINT: on purpose
-      backend_ = opener_();
+    if (opener_) {
+      if (backend_) {
+        // Left as it is, never destroyed: see store.h.
+        new std::shared_ptr<Backend>(std::move(backend_));  // NOLINT
+      }
+      backend_ = opener_();  // If it raises, the next call tries again.
     } else if (busy_at_fork_) {
       unusable_ = true;
     }
@@ -133,7 +136,6 @@ std::shared_ptr<Backend> Store::Acquire() {
         "this in-memory store was in use by another thread when the process "
         "forked, so its state in the child is unknown; open a new store"));
   }
-  if (!backend_) Check(FailedPreconditionError("the store is closed"));
   return backend_;
 }
 
@@ -151,8 +153,11 @@ std::string Store::Encode(std::string_view key, py::handle value,
       return value.cast<std::string>();
     case ValueKind::kJson: {
       Json json = PythonToJson(value, operation, key);
-      py::gil_scoped_release release;
-      return Check(json_codec_.Encode(key, json));
+      auto text = [&] {
+        py::gil_scoped_release release;
+        return json_codec_.Encode(key, json);
+      }();
+      return Check(std::move(text));
     }
   }
   Raise(InternalError("unknown value kind"));
@@ -167,12 +172,11 @@ py::object Store::Decode(std::string_view key, std::string bytes) {
       return py::str(text);
     }
     case ValueKind::kJson: {
-      Json json;
-      {
+      auto json = [&] {
         py::gil_scoped_release release;
-        json = Check(json_codec_.Decode(key, std::move(bytes)));
-      }
-      return JsonToPython(json);
+        return json_codec_.Decode(key, std::move(bytes));
+      }();
+      return JsonToPython(Check(std::move(json)));
     }
   }
   Raise(InternalError("unknown value kind"));
@@ -376,12 +380,13 @@ std::string Store::url() {
 
 std::string Store::repr(py::handle self) {
   std::string name = py::str(self.get_type().attr("__name__"));
-  if (!backend_) return name + "(closed)";
+  if (closed_ || !backend_) return name + "(closed)";
   return name + "(" + std::string(py::repr(py::str(backend_->url()))) + ")";
 }
 
 void Store::close() {
   // In-flight calls hold their own reference: the store goes when they end.
+  closed_ = true;
   if (forked_ && backend_) {
     new std::shared_ptr<Backend>(std::move(backend_));  // NOLINT: see store.h
   }

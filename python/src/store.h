@@ -147,6 +147,7 @@ class Store {
   Opener opener_;
   std::vector<Store*> parts_;         // Kept alive by the opener's references.
   std::shared_ptr<Backend> backend_;  // Null once closed. Guarded by the GIL.
+  bool closed_ = false;
   std::atomic<int> in_flight_{0};
   // Set in a forked child by AfterForkInChild.
   bool forked_ = false;

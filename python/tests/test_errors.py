@@ -76,6 +76,10 @@ def test_failed_precondition_and_data_loss(tmp_path):
     (tmp_path / "bad").write_text("{not json")
     with pytest.raises(backends.DataLossError):
         store.load("bad")
+    with pytest.raises(backends.DataLossError):
+        dict(store.items())
+    with pytest.raises(backends.DataLossError):
+        store.load_many(["a", "bad"])
     assert (tmp_path / "bad").read_text() == "{not json"
     (tmp_path / "t").mkdir()
     (tmp_path / "t" / "latin1").write_bytes(b"caf\xe9")
