@@ -38,11 +38,11 @@ case "$sanitize" in
 esac
 
 # The Python package and its pytest files (ctest tests python_*) are built in
-# the plain run only: under a sanitizer the interpreter itself would need the
-# sanitizer's runtime preloaded and its own leaks excused, which tests the
-# interpreter rather than our code.
+# the plain full run only: under a sanitizer the interpreter itself would
+# need the sanitizer's runtime preloaded and its own leaks excused, which
+# tests the interpreter rather than our code; --targets names C++ programs.
 python=ON
-[ -n "$sanitize" ] && python=OFF
+if [ -n "$sanitize" ] || ((${#targets[@]})); then python=OFF; fi
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DBACKENDS_WERROR=ON \
   -DBACKENDS_SANITIZE="$sanitize" -DBACKENDS_BUILD_PYTHON=$python >/dev/null
 if ((${#targets[@]})); then

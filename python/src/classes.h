@@ -84,7 +84,6 @@ class ReadThroughStore final : public Store {
 class S3Store : public Store {
  public:
   using Store::Store;
-  S3Backend& s3() { return static_cast<S3Backend&>(*Acquire()); }
 
  protected:
   std::vector<Result<std::optional<std::string>>> LoadBatch(
