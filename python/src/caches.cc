@@ -36,6 +36,10 @@ class SharedRef final : public Backend {
   Result<bool> remove(std::string_view key) override {
     return inner_->remove(key);
   }
+  Result<bool> remove_if(std::string_view key,
+                         const RemovalCheck& should_remove) override {
+    return inner_->remove_if(key, should_remove);
+  }
   Result<std::vector<std::string>> list(std::string_view prefix) override {
     return inner_->list(prefix);
   }
