@@ -39,10 +39,10 @@ def open(url: str) -> Any:  # noqa: A001 - the module's own open()
     if cache not in ("", "json", "text"):
         raise InvalidArgumentError(
             f'unknown cache "{cache}" (known: json, text)')
-    if "format" in params and cache:
+    if cache and "format" in params and value_format != cache:
         raise InvalidArgumentError(
-            "format= and cache= do not go together: a cache's values are "
-            "JSON (cache=json) or text (cache=text)")
+            f"format={value_format} does not fit cache={cache}: its values "
+            "are " + ("JSON" if cache == "json" else "UTF-8 text"))
     timeout = 300
     if "timeout" in params:
         if not cache:

@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 import backends
 
 
@@ -43,3 +45,18 @@ def test_s3_from_the_environment_alone(s3_env, s3_prefix):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["{'v':", "1}", "True"]
+
+
+def test_open_url_parameters(tmp_path):
+    assert type(backends.open("memory://")) is backends.VolatileRawBackend
+    assert type(backends.open("memory://?format=json")) is \
+        backends.VolatileBackend
+    folder = f"file://{tmp_path}"
+    assert type(backends.open(folder + "?format=text")) is \
+        backends.FileSystemTextBackend
+    cache = backends.open(folder + "/c?cache=text&format=text&timeout=5")
+    assert type(cache) is backends.TextCache
+    for bad in ("?format=raw&cache=json", "?format=yaml", "?cache=xml",
+                "?timeout=5", "?cache=json&timeout=-1", "?nosuch=1"):
+        with pytest.raises(backends.InvalidArgumentError):
+            backends.open(folder + bad)
