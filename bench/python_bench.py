@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import statistics
 import threading
 import time
@@ -139,10 +140,15 @@ def s3_cases():
         # The server's own ceiling: wrk with 16 connections on a presigned
         # GET of the same object, per request (ours: 800 GETs per call).
         url = ours.presign(keys[0], 3600)
+        put_url = ours.presign(keys[1], 3600, "PUT")
         cases.append((
             "bound: 16-thread GET (per request) vs wrk -c16 on radosgw", None,
             lambda i: threads16(ours.load) / 800,
-            lambda i: 1 / wrk_rate(url), "timed once"))
+            lambda i: 1 / wrk_rate(url, 16), "timed once"))
+        cases.append((
+            "bound: sequential PUT vs wrk -c1 PUT on radosgw", None,
+            lambda i: measure(lambda j: ours.dump(keys[1], body), 0.5),
+            lambda i: 1 / wrk_rate(put_url, 1, body), "timed once"))
     return cases + [
         ("S3 GET 1 KiB sequential vs boto3", 1 / 1.8,
          lambda i: ours.load(keys[i % 1000]),
@@ -159,10 +165,20 @@ def s3_cases():
     ]
 
 
-def wrk_rate(url):
-    """Requests per second of wrk -c16 for one second on url."""
-    out = subprocess.run(["wrk", "-t2", "-c16", "-d1s", url],
-                         capture_output=True, text=True, check=True).stdout
+def wrk_rate(url, connections, put_body=None):
+    """Requests per second of wrk on url for one second (a PUT of put_body
+    when given)."""
+    command = ["wrk", f"-t{min(connections, 2)}", f"-c{connections}", "-d1s"]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        if put_body is not None:
+            script.write('wrk.method = "PUT"\nwrk.body = [==['
+                         + put_body.decode() + ']==]\n')
+            script.flush()
+            command += ["-s", script.name]
+        out = subprocess.run(command + [url], capture_output=True, text=True,
+                             check=True).stdout
+    if "Non-2xx" in out or "Socket errors" in out:
+        raise RuntimeError("wrk saw failed requests:\n" + out)
     return float(re.search(r"Requests/sec:\s*([0-9.]+)", out).group(1))
 
 
