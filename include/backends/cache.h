@@ -164,6 +164,11 @@ class JsonEnvelopeBackend : public ExpiringBackend {
 
   /// Typed forms of load and dump, without a round trip through text.
   virtual Result<std::optional<Json>> load_json(std::string_view key) = 0;
+  /// load_json that shares the cache's decoded copy when it has one (no
+  /// copy of the tree); null when absent or expired. The value is never
+  /// changed while shared: a rewrite makes a new one.
+  virtual Result<std::shared_ptr<const Json>> load_json_shared(
+      std::string_view key) = 0;
   virtual Status dump_json(std::string_view key, const Json& value,
                            std::chrono::seconds timeout) = 0;
 };

@@ -92,6 +92,18 @@ class EnvelopeBackendImpl final : public ExpiringBase<JsonEnvelopeBackend> {
     return std::optional<Json>(std::move(found).Take());
   }
 
+  Result<std::shared_ptr<const Json>> load_json_shared(
+      std::string_view key) override {
+    BACKENDS_ASSIGN_OR_RETURN(Examined found, Examine("load", key));
+    if (found.state != Liveness::kLive) {
+      Miss();
+      return std::shared_ptr<const Json>();
+    }
+    Hit(key, found.stored_size);
+    if (found.shared) return std::move(found.shared);
+    return std::make_shared<const Json>(std::move(found.content));
+  }
+
   Status dump_json(std::string_view key, const Json& value,
                    std::chrono::seconds timeout) override {
     BACKENDS_RETURN_IF_ERROR(ValidateKey("dump", key));

@@ -185,6 +185,23 @@ TEST_F(DecodedCopiesTest, CallersGetTheirOwnValue) {
   EXPECT_THAT(cache.get("k"), IsOkAndHolds(Optional(Json::array({1}))));
 }
 
+TEST_F(DecodedCopiesTest, SharedLoadsShareTheCopyUntilARewrite) {
+  JsonCache cache = Open();
+  BACKENDS_ASSERT_OK(cache.set("k", Json::array({1})));
+  MakeCopy(cache, "k");
+  ASSERT_OK_AND_ASSIGN(auto first, cache.store().load_json_shared("k"));
+  ASSERT_OK_AND_ASSIGN(auto second, cache.store().load_json_shared("k"));
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(first.get(), second.get());  // One tree, not two copies.
+  BACKENDS_ASSERT_OK(cache.set("k", Json::array({2})));
+  ASSERT_OK_AND_ASSIGN(auto third, cache.store().load_json_shared("k"));
+  ASSERT_NE(third, nullptr);
+  EXPECT_EQ(*third, Json::array({2}));
+  EXPECT_EQ(*first, Json::array({1}));  // A holder's value never changes.
+  BACKENDS_ASSERT_OK(cache.remove("k").status());
+  EXPECT_THAT(cache.store().load_json_shared("k"), IsOkAndHolds(nullptr));
+}
+
 // Readers on settled copies while a writer rewrites the same keys: every
 // value read is one that was written, and after the writer stops every
 // reader sees its last values.
