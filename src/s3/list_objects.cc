@@ -12,6 +12,7 @@
 #include <pugixml.hpp>
 
 #include "backends/backend.h"
+#include "s3/xml_answer.h"
 
 namespace backends::s3 {
 namespace {
@@ -74,16 +75,14 @@ std::string UrlDecodeKey(std::string_view text) {
 
 Result<ListPage> ParseListObjectsV2(std::string_view xml,
                                     std::string_view context) {
-  pugi::xml_document doc;
-  if (!doc.load_buffer(xml.data(), xml.size())) {
+  BACKENDS_ASSIGN_OR_RETURN(XmlAnswer answer,
+                            XmlAnswer::Parse(xml, "GET ?list-type=2", context));
+  if (!answer.Has("IsTruncated")) {
     return DataLossError(std::string(context) +
-                         ": ListObjectsV2 answer is not XML");
+                         ": ListObjectsV2 answer has no IsTruncated: not a "
+                         "listing");
   }
-  pugi::xml_node root = doc.child("ListBucketResult");
-  if (!root) {
-    return DataLossError(std::string(context) +
-                         ": ListObjectsV2 answer has no ListBucketResult");
-  }
+  const pugi::xml_node root = answer.Holder("IsTruncated");
   const bool url_encoded =
       std::string_view(root.child("EncodingType").text().get()) == "url";
   ListPage page;
@@ -183,16 +182,10 @@ std::string BuildDeleteObjectsXml(const std::vector<std::string>& keys) {
 
 Result<std::vector<DeleteFailure>> ParseDeleteObjectsResult(
     std::string_view xml, std::string_view context) {
-  pugi::xml_document doc;
-  if (!doc.load_buffer(xml.data(), xml.size())) {
-    return DataLossError(std::string(context) +
-                         ": DeleteObjects answer is not XML");
-  }
-  pugi::xml_node root = doc.child("DeleteResult");
-  if (!root) {
-    return DataLossError(std::string(context) +
-                         ": DeleteObjects answer has no DeleteResult");
-  }
+  // A quiet DeleteObjects that deleted everything answers an empty result.
+  BACKENDS_ASSIGN_OR_RETURN(XmlAnswer answer,
+                            XmlAnswer::Parse(xml, "POST ?delete", context));
+  const pugi::xml_node root = answer.Holder("Error");
   std::vector<DeleteFailure> failures;
   for (pugi::xml_node error : root.children("Error")) {
     failures.push_back({error.child("Key").text().get(),

@@ -22,12 +22,12 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
-#include <pugixml.hpp>
 #include <thread>
 #include <vector>
 
 #include "s3/s3_errors.h"
 #include "s3/sigv4.h"
+#include "s3/xml_answer.h"
 
 namespace backends::s3 {
 namespace {
@@ -111,13 +111,10 @@ class MultipartUpload {
     if (response.status != 200) {
       return AnswerError(response, "POST ?uploads", context_);
     }
-    pugi::xml_document doc;
-    if (doc.load_buffer(response.body.data(), response.body.size())) {
-      upload_id_ = doc.child("InitiateMultipartUploadResult")
-                       .child("UploadId")
-                       .text()
-                       .get();
-    }
+    BACKENDS_ASSIGN_OR_RETURN(
+        XmlAnswer answer,
+        XmlAnswer::Parse(response.body, "POST ?uploads", context_));
+    upload_id_ = answer.Holder("UploadId").child("UploadId").text().get();
     if (upload_id_.empty()) {
       return InternalError(context_ +
                            ": s3 POST ?uploads returned 200 without an "
@@ -258,23 +255,12 @@ class MultipartUpload {
     if (response.status != 200) {
       return AnswerError(response, "POST complete multipart upload", context_);
     }
-    pugi::xml_document doc;
-    if (!doc.load_buffer(response.body.data(), response.body.size())) {
-      return InternalError(context_ +
-                           ": s3 POST complete multipart upload returned 200 "
-                           "with an unreadable body");
-    }
-    if (doc.child("Error")) {
-      // The failure was found after the 200 status line went out.
-      return AnswerError(response, "POST complete multipart upload", context_);
-    }
-    auto result = doc.child("CompleteMultipartUploadResult");
-    if (!result) {
-      return InternalError(context_ +
-                           ": s3 POST complete multipart upload returned 200 "
-                           "without a CompleteMultipartUploadResult");
-    }
-    if (!std::string_view(result.child("ETag").text().get()).empty()) {
+    BACKENDS_ASSIGN_OR_RETURN(
+        XmlAnswer answer,
+        XmlAnswer::Parse(response.body, "POST complete multipart upload",
+                         context_));
+    if (!std::string_view(answer.Holder("ETag").child("ETag").text().get())
+             .empty()) {
       return Status::OK();
     }
     return CheckSize();

@@ -194,9 +194,11 @@ TEST(S3MultipartTest, SourceFailingOnPartThreeAbortsTheUpload) {
 // HEAD reports `head_length`; records the requests.
 class ScriptedMultipartServer final : public s3::HttpTransport {
  public:
-  ScriptedMultipartServer(std::string complete_body, std::string head_length)
+  ScriptedMultipartServer(std::string complete_body, std::string head_length,
+                          std::string initiate_body)
       : complete_body_(std::move(complete_body)),
-        head_length_(std::move(head_length)) {}
+        head_length_(std::move(head_length)),
+        initiate_body_(std::move(initiate_body)) {}
   Result<s3::HttpResponse> Send(const s3::HttpRequest& request,
                                 std::string_view) override {
     std::scoped_lock lock(mutex_);
@@ -204,9 +206,7 @@ class ScriptedMultipartServer final : public s3::HttpTransport {
     seen_.push_back(request.method + " " + query);
     s3::HttpResponse answer{.status = 200};
     if (request.method == "POST" && query.starts_with("uploads")) {
-      answer.body =
-          "<InitiateMultipartUploadResult><UploadId>u1</UploadId>"
-          "</InitiateMultipartUploadResult>";
+      answer.body = initiate_body_;
     } else if (request.method == "PUT") {
       answer.headers = {{"etag", "\"e\""}};
     } else if (request.method == "POST") {
@@ -226,16 +226,23 @@ class ScriptedMultipartServer final : public s3::HttpTransport {
  private:
   const std::string complete_body_;
   const std::string head_length_;
+  const std::string initiate_body_;
   std::mutex mutex_;
   std::vector<std::string> seen_;
 };
 
+constexpr std::string_view kAwsInitiate =
+    "<InitiateMultipartUploadResult><UploadId>u1</UploadId>"
+    "</InitiateMultipartUploadResult>";
+
 // Uploads 11 MiB of zeros (3 parts of 5 MiB) through a scripted server;
 // `seen` receives the requests it got.
 Status UploadThrough(std::string complete_body, std::string head_length,
-                     std::vector<std::string>* seen) {
+                     std::vector<std::string>* seen,
+                     std::string_view initiate_body = kAwsInitiate) {
   auto* server = new ScriptedMultipartServer(std::move(complete_body),
-                                             std::move(head_length));
+                                             std::move(head_length),
+                                             std::string(initiate_body));
   s3::S3Client client(
       {.scheme = "http", .authority = "127.0.0.1:1", .bucket = "b"},
       [] { return Result<s3::Credentials>(s3::Credentials{}); },
@@ -282,6 +289,43 @@ TEST(MultipartProtocolTest, EmptyEtagIsCheckedByHeadSize) {
   EXPECT_THAT(seen.back(), ::testing::StartsWith("HEAD "));
   EXPECT_THAT(UploadThrough(empty_etag, "5", &seen),
               StatusIs(ErrorCode::kDataLoss, HasSubstr("holds 5 bytes")));
+}
+
+TEST(MultipartProtocolTest, AnswersAreReadByTheirFieldsNotTheRootName) {
+  // moto names its roots ...Response; AWS ...Result. The fields decide.
+  std::vector<std::string> seen;
+  EXPECT_THAT(
+      UploadThrough("<?xml version=\"1.0\"?><CompleteMultipartUploadResponse "
+                    "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+                    "<Bucket>b</Bucket><Key>k</Key><ETag>\"e-3\"</ETag>"
+                    "</CompleteMultipartUploadResponse>",
+                    "0", &seen,
+                    "<InitiateMultipartUploadResponse><Bucket>b</Bucket>"
+                    "<UploadId>u1</UploadId>"
+                    "</InitiateMultipartUploadResponse>"),
+      IsOk());
+  ASSERT_EQ(seen.size(), 5u);  // create, 3 parts, complete: no HEAD
+  EXPECT_EQ(seen.back(), "POST uploadId=u1");
+  // A ...Response wrapping a ...Result is read through.
+  EXPECT_THAT(UploadThrough("<CompleteMultipartUploadResponse>"
+                            "<CompleteMultipartUploadResult><ETag>\"e\""
+                            "</ETag></CompleteMultipartUploadResult>"
+                            "</CompleteMultipartUploadResponse>",
+                            "0", &seen),
+              IsOk());
+  EXPECT_EQ(seen.back(), "POST uploadId=u1");
+  // An initiate answer without an UploadId, whatever its root, is refused.
+  EXPECT_THAT(
+      UploadThrough("<X/>", "0", &seen,
+                    "<InitiateMultipartUploadResult>"
+                    "<Bucket>b</Bucket></InitiateMultipartUploadResult>"),
+      StatusIs(ErrorCode::kInternal, HasSubstr("without an UploadId")));
+  EXPECT_EQ(seen.size(), 1u);
+  // An <Error> document answering the initiate is the error it names.
+  EXPECT_THAT(UploadThrough("<X/>", "0", &seen,
+                            "<Error><Code>SlowDown</Code><Message>busy"
+                            "</Message></Error>"),
+              StatusIs(ErrorCode::kUnavailable, HasSubstr("SlowDown: busy")));
 }
 
 TEST(S3MultipartTest, MissingFileIsNotFound) {

@@ -16,6 +16,9 @@ namespace {
 
 using ::backends::testing::IsOkAndHolds;
 using ::backends::testing::StatusIs;
+using ::testing::AllOf;
+using ::testing::ElementsAre;
+using ::testing::Field;
 using ::testing::HasSubstr;
 
 std::string ErrorXml(std::string_view code, std::string_view message = "") {
@@ -125,6 +128,67 @@ TEST(ListObjectsTest, DeleteBodyEscapesKeys) {
   ASSERT_EQ(failures.size(), 1u);
   EXPECT_EQ(failures[0].key, "y");
   EXPECT_EQ(failures[0].code, "AccessDenied");
+}
+
+TEST(XmlAnswerTest, ListingsAreReadByTheirFieldsWhateverTheRoot) {
+  // Another server's root name, and a ...Response wrapping the result.
+  for (const std::string xml :
+       {"<ListObjectsV2Response><IsTruncated>false</IsTruncated><Contents>"
+        "<Key>a</Key><Size>3</Size></Contents></ListObjectsV2Response>",
+        "<ListObjectsV2Response><ResponseMetadata/><ListBucketResult>"
+        "<IsTruncated>false</IsTruncated><Contents><Key>a</Key><Size>3</Size>"
+        "</Contents></ListBucketResult></ListObjectsV2Response>"}) {
+    ASSERT_OK_AND_ASSIGN(auto page, ParseListObjectsV2(xml, "list"));
+    EXPECT_FALSE(page.truncated);
+    ASSERT_EQ(page.objects.size(), 1u) << xml;
+    EXPECT_EQ(page.objects[0].key, "a");
+    EXPECT_EQ(page.objects[0].size, 3u);
+  }
+  // An empty listing still says whether it is truncated.
+  ASSERT_OK_AND_ASSIGN(
+      auto empty,
+      ParseListObjectsV2("<ListBucketResult><Name>b</Name><IsTruncated>false"
+                         "</IsTruncated></ListBucketResult>",
+                         "list"));
+  EXPECT_TRUE(empty.objects.empty());
+  EXPECT_THAT(ParseListObjectsV2("<ListBucketResult><Name>b</Name>"
+                                 "</ListBucketResult>",
+                                 "list"),
+              StatusIs(ErrorCode::kDataLoss, HasSubstr("IsTruncated")));
+  EXPECT_THAT(ParseListObjectsV2("", "list"),
+              StatusIs(ErrorCode::kDataLoss, HasSubstr("not XML")));
+}
+
+TEST(XmlAnswerTest, AnErrorDocumentIsAnErrorWhereverItComes) {
+  // Inside a 200: a listing, a deletion, whatever the answer was to be.
+  const std::string slow_down = ErrorXml("SlowDown", "reduce your rate");
+  EXPECT_THAT(ParseListObjectsV2(slow_down, "list \"\""),
+              StatusIs(ErrorCode::kUnavailable,
+                       HasSubstr("list \"\": s3 GET ?list-type=2 returned "
+                                 "500 SlowDown: reduce your rate")));
+  EXPECT_THAT(
+      ParseDeleteObjectsResult(ErrorXml("AccessDenied"), "clear"),
+      StatusIs(ErrorCode::kPermissionDenied, HasSubstr("AccessDenied")));
+}
+
+TEST(XmlAnswerTest, DeleteResultsAreReadByTheirFields) {
+  // Another root name, and a result wrapped in another element.
+  for (const std::string xml :
+       {"<DeleteObjectsResponse><Deleted><Key>x</Key></Deleted><Error><Key>y"
+        "</Key><Code>InternalError</Code></Error></DeleteObjectsResponse>",
+        "<Wrapper><DeleteResult><Error><Key>y</Key><Code>InternalError"
+        "</Code></Error></DeleteResult></Wrapper>"}) {
+    EXPECT_THAT(ParseDeleteObjectsResult(xml, "clear"),
+                IsOkAndHolds(ElementsAre(
+                    AllOf(Field(&DeleteFailure::key, "y"),
+                          Field(&DeleteFailure::code, "InternalError")))))
+        << xml;
+  }
+  // A quiet deletion that removed everything lists nothing.
+  EXPECT_THAT(ParseDeleteObjectsResult("<DeleteResult/>", "clear"),
+              IsOkAndHolds(::testing::IsEmpty()));
+  EXPECT_THAT(ParseDeleteObjectsResult("not xml", "clear"),
+              StatusIs(ErrorCode::kDataLoss));
 }
 
 TEST(DatesTest, HttpAndIsoDates) {
