@@ -79,6 +79,12 @@ Result<StoreSpec> StoreSpec::Parse(std::string_view text) {
                                       : "text (UTF-8 text)"));
     }
   }
+  if (spec.format == ValueFormat::kJson && url.scheme == "s3" &&
+      !url.Param("content_type")) {
+    // A JSON store's objects are JSON whatever their key's extension.
+    spec.store_url += spec.store_url.find('?') == std::string::npos ? '?' : '&';
+    spec.store_url += "content_type=application%2Fjson";
+  }
   if (auto timeout = url.Param("timeout")) {
     if (spec.cache == CacheKind::kNone) {
       return InvalidArgumentError("timeout= needs cache=json or cache=text");

@@ -134,6 +134,38 @@ TEST_F(CliS3Test, CpBetweenAFolderAndS3BothWaysWithUpdate) {
   EXPECT_EQ(Run({"get", back, "k/13"}).out, AllBytes() + "13");
 }
 
+// The Content-Type of object `key` under the test's prefix, by a HEAD from
+// Debian's awscli.
+std::string ContentTypeOf(const std::string& object_key) {
+  CommandResult head = RunCommand(
+      "/usr/bin/aws --endpoint-url " + ShellQuote(EnvOr("S3_ENDPOINT")) +
+      " s3api head-object --output text --query ContentType --bucket " +
+      ShellQuote(EnvOr("S3_BUCKET")) + " --key " + ShellQuote(object_key) +
+      " 2>&1");
+  EXPECT_EQ(head.status, 0) << head.output;
+  return head.output;
+}
+
+TEST_F(CliS3Test, JsonFormatStoresApplicationJsonWhateverTheKey) {
+  const std::string json = Url("&format=json");
+  CliResult put = Run({"put", json, "page.html", R"({"a":1})"});
+  ASSERT_EQ(put.exit_code, 0) << put.err;
+  ASSERT_EQ(Run({"put", json, "from-stdin.txt"}, "[1, 2]").exit_code, 0);
+  const std::string folder = "file://" + (dir_.path() / "docs").string();
+  ASSERT_EQ(Run({"put", folder, "app.js"}, R"({"js": false})").exit_code, 0);
+  CliResult cp = Run({"cp", folder, json});
+  ASSERT_EQ(cp.exit_code, 0) << cp.err;
+  // A JSON cache's entries are JSON too.
+  ASSERT_EQ(Run({"put", Url("&cache=json"), "cached.css", "1"}).exit_code, 0);
+  for (const char* key :
+       {"page.html", "from-stdin.txt", "app.js", "cached.css"}) {
+    EXPECT_EQ(ContentTypeOf(prefix_ + key), "application/json\n") << key;
+  }
+  // Without format=json the extension decides.
+  ASSERT_EQ(Run({"put", Url(), "raw.html", "<p>"}).exit_code, 0);
+  EXPECT_EQ(ContentTypeOf(prefix_ + "raw.html"), "text/html\n");
+}
+
 TEST_F(CliS3Test, UrlMakePublicAndMakePrivate) {
   ASSERT_EQ(Run({"put", Url(), "pub/é x", "hello"}).exit_code, 0);
   CliResult url = Run({"url", Url(), "pub/é x"});

@@ -5,10 +5,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <span>
 
 #include "backends/json.h"
+#include "backends/open.h"
 #include "backends/s3.h"
 #include "s3/gzip.h"
 #include "s3_test_env.h"
@@ -101,6 +104,60 @@ TEST_F(S3InteropTest, AwsCliReadsWhatWeWriteWithTheOriginalsHeaders) {
   ASSERT_EQ((*listed)["Contents"].size(), 1u);
   EXPECT_EQ((*listed)["Contents"][0]["Key"],
             options_.prefix + "odd/a//b \xc3\xbc+%&=?#");
+}
+
+// One string as a ByteSource of unknown size, as a pipe is.
+class PipeLikeSource final : public ByteSource {
+ public:
+  explicit PipeLikeSource(std::string bytes) : bytes_(std::move(bytes)) {}
+  Result<std::size_t> Read(std::span<char> buffer) override {
+    const std::size_t n = std::min(buffer.size(), bytes_.size() - offset_);
+    std::copy_n(bytes_.data() + offset_, n, buffer.data());
+    offset_ += n;
+    return n;
+  }
+
+ private:
+  std::string bytes_;
+  std::size_t offset_ = 0;
+};
+
+TEST_F(S3InteropTest, AJsonStoresObjectsAreApplicationJsonWhateverTheKey) {
+  ASSERT_OK_AND_ASSIGN(auto json, S3JsonBackend::Open(options_));
+  BACKENDS_ASSERT_OK(json.dump("page.html", Json{{"a", 1}}));
+  BACKENDS_ASSERT_OK(json.dump("no-extension", Json::array({1, 2})));
+  // The streaming paths of the same store, a stylesheet's name included
+  // (a JSON object is not gzipped as CSS would be).
+  PipeLikeSource stream("{\"s\": 1}");
+  BACKENDS_ASSERT_OK(json.s3().dump_stream("site.css", stream));
+  const std::string file = (temp_.path() / "v.json").string();
+  std::ofstream(file, std::ios::binary) << "[true]";
+  BACKENDS_ASSERT_OK(json.s3().dump_file("app.js", file));
+  // Reopened from its URL, the store is still a JSON store.
+  ASSERT_OK_AND_ASSIGN(auto reopened, OpenBackend(json.url()));
+  BACKENDS_ASSERT_OK(reopened->dump("notes.txt", "{}"));
+
+  for (const char* key :
+       {"page.html", "no-extension", "site.css", "app.js", "notes.txt"}) {
+    int status = 0;
+    auto head = ParseJson(Aws(
+        "head-object --bucket " + Bucket() + " --key " + Key(key), &status));
+    ASSERT_EQ(status, 0) << key;
+    ASSERT_THAT(head, IsOk());
+    EXPECT_EQ((*head)["ContentType"], "application/json") << key;
+    EXPECT_FALSE(head->contains("ContentEncoding")) << key;
+  }
+  EXPECT_THAT(json.load("site.css"), IsOkAndHolds(Optional(Json{{"s", 1}})));
+  // A raw store on the same folder still types by extension.
+  ASSERT_OK_AND_ASSIGN(auto raw, S3RawBackend::Open(options_));
+  BACKENDS_ASSERT_OK(raw.dump("page.html", "<p>"));
+  int status = 0;
+  auto head = ParseJson(
+      Aws("head-object --bucket " + Bucket() + " --key " + Key("page.html"),
+          &status));
+  ASSERT_EQ(status, 0);
+  ASSERT_THAT(head, IsOk());
+  EXPECT_EQ((*head)["ContentType"], "text/html");
 }
 
 TEST_F(S3InteropTest, WeReadWhatAwsCliWrites) {
