@@ -9,10 +9,12 @@
 //   BACKENDS_RETURN_IF_ERROR(store.dump("users/42", {{"name", "Ada"}}));
 //   std::string link = store.url("users/42");  // https public URL
 //
-// Layout: the value of key K is the object PREFIX + K, byte for byte (the
-// original's layout when the prefix is empty): no normalisation, so `a//b`,
-// `./x` and `x/../y` are distinct keys. Keys must pass ValidateKey
-// (backend.h); PREFIX + K must be at most 1024 bytes (S3's limit).
+// Layout: the prefix is a folder. The value of key K is the object
+// PREFIX/K (one "/" between them, whether or not PREFIX ends with one), or
+// K itself when the prefix is empty (the original's layout). Keys are not
+// normalised: `a//b`, `./x`, `x/../y` and `/x` (the object PREFIX//x) are
+// distinct keys. Keys must pass ValidateKey (backend.h); the object key
+// must be at most 1024 bytes (S3's limit).
 //
 // Semantics of the Backend operations:
 //   load      GET; a missing object is std::nullopt.
@@ -22,8 +24,8 @@
 //             comes from the HEAD: if another client removes the key between
 //             the two requests, both callers may get true.
 //   contains  HEAD.   stat  HEAD (size, Last-Modified).
-//   list      ListObjectsV2 on PREFIX + prefix, following continuation
-//             tokens (no 1000-key limit); PREFIX is stripped from the keys.
+//   list      ListObjectsV2 on PREFIX/ + prefix, following continuation
+//             tokens (no 1000-key limit); PREFIX/ is stripped from the keys.
 //   clear     list, then DeleteObjects in batches of up to 1000 keys.
 //
 // Errors carry the HTTP status, S3 error code and message:
@@ -156,8 +158,10 @@ class S3Client;
 struct S3Options {
   /// REQUIRED: the bucket.
   std::string bucket{};
-  /// Every key K is stored as the object `prefix + K`; list() strips it.
-  /// Usually ends with "/", e.g. "app/".
+  /// The folder of the store's objects: key K is the object "prefix/K"
+  /// ("app" and "app/" are the same folder), K itself when empty (the
+  /// bucket's root). list() strips "prefix/". Open() stores it as the
+  /// folder's key prefix, ending with "/" ("app/"), in options().
   std::string prefix{};
   /// Empty: AWS_REGION, AWS_DEFAULT_REGION, the profile's region, else
   /// "us-east-1".

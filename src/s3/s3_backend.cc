@@ -528,8 +528,7 @@ class S3BackendImpl final : public S3Backend {
     return Diagnose(request, response, context);
   }
 
-  // The streaming calls (s3_stream.cc, s3_multipart.cc) send through the
-  // same client.
+  // The streaming calls (s3_stream.cc) send through the same client.
   s3::S3Client* stream_client() override { return client_.get(); }
 
   const S3Options options_;
@@ -549,6 +548,7 @@ Result<std::unique_ptr<S3Backend>> S3Backend::Open(S3Options options) {
         "\": connections and retry.max_attempts must be at least 1");
   }
   BACKENDS_ASSIGN_OR_RETURN(Resolved resolved, Resolve(options));
+  options.prefix = s3::FolderPrefix(options.prefix);
   // Secrets live in the credentials provider only, never in options().
   options.access_key_id.clear();
   options.secret_access_key.clear();

@@ -124,6 +124,11 @@ Result<std::unique_ptr<Backend>> OpenS3Url(const Url& url) {
   return std::unique_ptr<Backend>(std::move(store));
 }
 
+std::string FolderPrefix(std::string_view prefix) {
+  while (prefix.ends_with('/')) prefix.remove_suffix(1);
+  return prefix.empty() ? std::string() : std::string(prefix) + "/";
+}
+
 std::string S3StoreUrl(const S3Options& options, bool endpoint_is_default) {
   const S3Options defaults;
   std::string out = "s3://" + PercentEncode(options.bucket) + "/" +

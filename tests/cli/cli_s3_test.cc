@@ -166,6 +166,22 @@ TEST_F(CliS3Test, JsonFormatStoresApplicationJsonWhateverTheKey) {
   EXPECT_EQ(ContentTypeOf(prefix_ + "raw.html"), "text/html\n");
 }
 
+TEST_F(CliS3Test, TheUrlsPathIsAFolder) {
+  const std::string site = "file://" + (dir_.path() / "site").string();
+  ASSERT_EQ(Run({"put", site, "index.html", "<p>"}).exit_code, 0);
+  ASSERT_EQ(Run({"put", site, "css/main.css", "a{}"}).exit_code, 0);
+  const std::string bare = "s3://" + EnvOr("S3_BUCKET") + "/" + prefix_ +
+                           "site?endpoint=" + EnvOr("S3_ENDPOINT");
+  CliResult cp = Run({"cp", site, bare});
+  ASSERT_EQ(cp.exit_code, 0) << cp.err;
+  EXPECT_EQ(Run({"ls", bare}).out, "css/main.css\nindex.html\n");
+  EXPECT_EQ(Run({"ls", Url()}).out, "site/css/main.css\nsite/index.html\n");
+  EXPECT_EQ(Run({"get", Url(), "site/index.html"}).out, "<p>");
+  EXPECT_EQ(ContentTypeOf(prefix_ + "site/index.html"), "text/html\n");
+  EXPECT_EQ(Run({"url", bare, "index.html"}).out,
+            PublicUrl("site/index.html") + "\n");
+}
+
 TEST_F(CliS3Test, UrlMakePublicAndMakePrivate) {
   ASSERT_EQ(Run({"put", Url(), "pub/é x", "hello"}).exit_code, 0);
   CliResult url = Run({"url", Url(), "pub/é x"});
