@@ -35,7 +35,14 @@ void Raise(const Status& status) {
   int code = static_cast<int>(status.code());
   PyObject* cls = code > 0 && code < kCodes ? Classes()[code] : nullptr;
   if (cls == nullptr) cls = Classes()[static_cast<int>(ErrorCode::kInternal)];
-  PyErr_SetString(cls, status.message().c_str());
+  // Messages may quote stored bytes that are not UTF-8 (a parser's "last
+  // read"): PyErr_SetString would then raise with no message at all.
+  const std::string& message = status.message();
+  PyObject* text = PyUnicode_DecodeUTF8(
+      message.data(), static_cast<Py_ssize_t>(message.size()), "replace");
+  if (text == nullptr) throw py::error_already_set();
+  PyErr_SetObject(cls, text);
+  Py_DECREF(text);
   throw py::error_already_set();
 }
 
