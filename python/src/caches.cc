@@ -156,9 +156,12 @@ bool JsonCacheStore::set_json(const std::string& key, py::handle value,
   return true;
 }
 
-Result<std::optional<Json>> JsonCacheStore::LoadJson(Backend& backend,
-                                                     std::string_view key) {
-  return static_cast<JsonEnvelopeBackend&>(backend).load_json(key);
+py::object JsonCacheStore::LoadJsonObject(const std::string& key) {
+  // Shares the cache's decoded copy: no copy of the tree.
+  auto json = Check(Run([&](Backend& backend) {
+    return static_cast<JsonEnvelopeBackend&>(backend).load_json_shared(key);
+  }));
+  return json ? JsonToPython(*json) : py::none();
 }
 
 Status JsonCacheStore::DumpJson(Backend& backend, std::string_view key,

@@ -63,8 +63,7 @@ class JsonCacheStore final : public CacheStore {
                 pybind11::handle timeout);
 
  protected:
-  Result<std::optional<Json>> LoadJson(Backend& backend,
-                                       std::string_view key) override;
+  pybind11::object LoadJsonObject(const std::string& key) override;
   Status DumpJson(Backend& backend, std::string_view key,
                   const Json& value) override;
 };

@@ -110,9 +110,7 @@ py::object ToPython(const Json& value, int depth) {
       return py::reinterpret_steal<py::object>(
           PyFloat_FromDouble(value.get<double>()));
     case Json::value_t::string: {
-      const auto& text = value.get_ref<const std::string&>();
-      PyObject* out = PyUnicode_DecodeUTF8(
-          text.data(), static_cast<Py_ssize_t>(text.size()), "strict");
+      PyObject* out = TextObject(value.get_ref<const std::string&>());
       if (out == nullptr) throw py::error_already_set();
       return py::reinterpret_steal<py::object>(out);
     }
@@ -136,8 +134,7 @@ py::object ToPython(const Json& value, int depth) {
   if (value.is_object()) {
     py::dict out;
     for (const auto& [name, item] : value.get_ref<const Json::object_t&>()) {
-      py::object text = py::reinterpret_steal<py::object>(PyUnicode_DecodeUTF8(
-          name.data(), static_cast<Py_ssize_t>(name.size()), "strict"));
+      auto text = py::reinterpret_steal<py::object>(KeyObject(name));
       if (!text) throw py::error_already_set();
       py::object child = ToPython(item, depth + 1);
       if (PyDict_SetItem(out.ptr(), text.ptr(), child.ptr()) != 0) {
@@ -157,5 +154,12 @@ Json PythonToJson(py::handle value, std::string_view operation,
 }
 
 py::object JsonToPython(const Json& value) { return ToPython(value, 0); }
+
+PyObject* TextObject(std::string_view text) {
+  return PyUnicode_DecodeUTF8(text.data(), static_cast<Py_ssize_t>(text.size()),
+                              "strict");
+}
+
+PyObject* KeyObject(std::string_view text) { return TextObject(text); }
 
 }  // namespace backends::python

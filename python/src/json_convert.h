@@ -27,4 +27,9 @@ Json PythonToJson(pybind11::handle value, std::string_view operation,
 /// ParseJson never returns).
 pybind11::object JsonToPython(const Json& value);
 
+/// A new reference to the str of valid UTF-8 `text`, or nullptr with a
+/// Python error set. KeyObject is for dict keys (which repeat).
+PyObject* TextObject(std::string_view text);
+PyObject* KeyObject(std::string_view text);
+
 }  // namespace backends::python

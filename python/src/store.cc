@@ -6,6 +6,7 @@
 
 #include "errors.h"
 #include "json_convert.h"
+#include "json_load.h"
 #include "streams.h"
 
 namespace backends::python {
@@ -172,23 +173,23 @@ py::object Store::Decode(std::string_view key, std::string bytes) {
       return py::str(text);
     }
     case ValueKind::kJson: {
-      auto json = [&] {
-        py::gil_scoped_release release;
-        return json_codec_.Decode(key, std::move(bytes));
-      }();
-      return JsonToPython(Check(std::move(json)));
+      JsonLoader loader;
+      loader.Parse(std::move(bytes));
+      return loader.Build(key, json_codec_);
     }
   }
   Raise(InternalError("unknown value kind"));
 }
 
-Result<std::optional<Json>> Store::LoadJson(Backend& backend,
-                                            std::string_view key) {
-  BACKENDS_ASSIGN_OR_RETURN(auto bytes, backend.load(key));
-  if (!bytes) return std::optional<Json>();
-  BACKENDS_ASSIGN_OR_RETURN(Json json,
-                            json_codec_.Decode(key, std::move(*bytes)));
-  return std::optional<Json>(std::move(json));
+py::object Store::LoadJsonObject(const std::string& key) {
+  JsonLoader loader;
+  bool found = Check(Run([&](Backend& backend) -> Result<bool> {
+    BACKENDS_ASSIGN_OR_RETURN(auto bytes, backend.load(key));
+    if (!bytes) return false;
+    loader.Parse(std::move(*bytes));
+    return true;
+  }));
+  return found ? loader.Build(key, json_codec_) : py::none();
 }
 
 Status Store::DumpJson(Backend& backend, std::string_view key,
@@ -216,11 +217,7 @@ std::vector<Status> Store::DumpBatch(
 }
 
 py::object Store::load(const std::string& key) {
-  if (kind_ == ValueKind::kJson) {
-    auto json =
-        Check(Run([&](Backend& backend) { return LoadJson(backend, key); }));
-    return json ? JsonToPython(*json) : py::none();
-  }
+  if (kind_ == ValueKind::kJson) return LoadJsonObject(key);
   auto bytes = Check(Run([&](Backend& backend) { return backend.load(key); }));
   return bytes ? Decode(key, std::move(*bytes)) : py::none();
 }
@@ -276,10 +273,9 @@ void Store::clear() {
 
 py::object Store::getitem(const std::string& key) {
   if (kind_ == ValueKind::kJson) {
-    auto json =
-        Check(Run([&](Backend& backend) { return LoadJson(backend, key); }));
-    if (!json) throw py::key_error(key);
-    return JsonToPython(*json);
+    py::object value = LoadJsonObject(key);
+    if (value.is_none()) throw py::key_error(key);
+    return value;
   }
   auto bytes = Check(Run([&](Backend& backend) { return backend.load(key); }));
   if (!bytes) throw py::key_error(key);

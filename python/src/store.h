@@ -120,10 +120,11 @@ class Store {
   /// Stored bytes -> value (GIL held).
   py::object Decode(std::string_view key, std::string bytes);
 
-  /// JSON stores: load/dump of a parsed value without the GIL. Caches
-  /// override these with their typed calls.
-  virtual Result<std::optional<Json>> LoadJson(Backend& backend,
-                                               std::string_view key);
+  /// JSON stores: the value under `key` as Python objects, or None (the
+  /// bytes load and parse without the GIL). Caches override it.
+  virtual py::object LoadJsonObject(const std::string& key);
+  /// JSON stores: dump of a converted value without the GIL. Caches
+  /// override it with their typed call.
   virtual Status DumpJson(Backend& backend, std::string_view key,
                           const Json& value);
   /// Batches without the GIL; S3 overrides them with parallel requests.
