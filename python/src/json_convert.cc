@@ -1,5 +1,8 @@
 #include "json_convert.h"
 
+#include <array>
+#include <cstring>
+#include <functional>
 #include <string>
 #include <utility>
 
@@ -94,56 +97,58 @@ Json ToJson(PyObject* value, int depth, std::string_view operation,
                        Py_TYPE(value)->tp_name + " is not JSON serializable");
 }
 
-py::object ToPython(const Json& value, int depth) {
+// A new reference, or nullptr: with a Python error set, or (too_deep)
+// past kMaxJsonDepth. Raw references: pybind11's wrappers cost a fifth of
+// a 1 KiB conversion.
+PyObject* ToPython(const Json& value, int depth, bool& too_deep) {
   switch (value.type()) {
     case Json::value_t::null:
-      return py::none();
+      Py_RETURN_NONE;
     case Json::value_t::boolean:
-      return py::bool_(value.get<bool>());
+      return PyBool_FromLong(value.get<bool>());
     case Json::value_t::number_integer:
-      return py::reinterpret_steal<py::object>(
-          PyLong_FromLongLong(value.get<std::int64_t>()));
+      return PyLong_FromLongLong(value.get<std::int64_t>());
     case Json::value_t::number_unsigned:
-      return py::reinterpret_steal<py::object>(
-          PyLong_FromUnsignedLongLong(value.get<std::uint64_t>()));
+      return PyLong_FromUnsignedLongLong(value.get<std::uint64_t>());
     case Json::value_t::number_float:
-      return py::reinterpret_steal<py::object>(
-          PyFloat_FromDouble(value.get<double>()));
-    case Json::value_t::string: {
-      PyObject* out = TextObject(value.get_ref<const std::string&>());
-      if (out == nullptr) throw py::error_already_set();
-      return py::reinterpret_steal<py::object>(out);
+      return PyFloat_FromDouble(value.get<double>());
+    case Json::value_t::string:
+      return TextObject(value.get_ref<const std::string&>());
+    case Json::value_t::array: {
+      if (depth >= kMaxJsonDepth) return too_deep = true, nullptr;
+      const auto& array = value.get_ref<const Json::array_t&>();
+      PyObject* out = PyList_New(static_cast<Py_ssize_t>(array.size()));
+      for (std::size_t i = 0; out != nullptr && i < array.size(); ++i) {
+        PyObject* item = ToPython(array[i], depth + 1, too_deep);
+        if (item == nullptr)
+          Py_CLEAR(out);
+        else
+          PyList_SET_ITEM(out, static_cast<Py_ssize_t>(i), item);
+      }
+      return out;
+    }
+    case Json::value_t::object: {
+      if (depth >= kMaxJsonDepth) return too_deep = true, nullptr;
+      PyObject* out = PyDict_New();
+      if (out == nullptr) return nullptr;
+      for (const auto& [name, item] : value.get_ref<const Json::object_t&>()) {
+        PyObject* key = KeyObject(name);
+        PyObject* child = key ? ToPython(item, depth + 1, too_deep) : nullptr;
+        bool failed = child == nullptr || PyDict_SetItem(out, key, child) != 0;
+        Py_XDECREF(key);
+        Py_XDECREF(child);
+        if (failed) {
+          Py_DECREF(out);
+          return nullptr;
+        }
+      }
+      return out;
     }
     default:
       break;
   }
-  if (depth >= kMaxJsonDepth) {
-    Raise(DataLossError("JSON value nested deeper than " +
-                        std::to_string(kMaxJsonDepth) + " levels"));
-  }
-  if (value.is_array()) {
-    const auto& array = value.get_ref<const Json::array_t&>();
-    py::list out(array.size());
-    for (std::size_t i = 0; i < array.size(); ++i) {
-      // PyList_SET_ITEM steals the reference release() hands over.
-      PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(i),
-                      ToPython(array[i], depth + 1).release().ptr());
-    }
-    return out;
-  }
-  if (value.is_object()) {
-    py::dict out;
-    for (const auto& [name, item] : value.get_ref<const Json::object_t&>()) {
-      auto text = py::reinterpret_steal<py::object>(KeyObject(name));
-      if (!text) throw py::error_already_set();
-      py::object child = ToPython(item, depth + 1);
-      if (PyDict_SetItem(out.ptr(), text.ptr(), child.ptr()) != 0) {
-        throw py::error_already_set();
-      }
-    }
-    return out;
-  }
-  Raise(DataLossError("a JSON value of an unsupported type (binary)"));
+  PyErr_SetString(PyExc_TypeError, "a JSON value of an unsupported type");
+  return nullptr;
 }
 
 }  // namespace
@@ -153,13 +158,43 @@ Json PythonToJson(py::handle value, std::string_view operation,
   return ToJson(value.ptr(), 0, operation, key);
 }
 
-py::object JsonToPython(const Json& value) { return ToPython(value, 0); }
+py::object JsonToPython(const Json& value) {
+  bool too_deep = false;
+  PyObject* out = ToPython(value, 0, too_deep);
+  if (out != nullptr) return py::reinterpret_steal<py::object>(out);
+  if (too_deep) {
+    Raise(DataLossError("JSON value nested deeper than " +
+                        std::to_string(kMaxJsonDepth) + " levels"));
+  }
+  throw py::error_already_set();
+}
 
 PyObject* TextObject(std::string_view text) {
   return PyUnicode_DecodeUTF8(text.data(), static_cast<Py_ssize_t>(text.size()),
                               "strict");
 }
 
-PyObject* KeyObject(std::string_view text) { return TextObject(text); }
+// Dict keys repeat from value to value: the last str made for each short
+// ASCII key stays in a small table and is shared (with its hash already
+// computed), as CPython's json scanner shares keys within one document.
+PyObject* KeyObject(std::string_view text) {
+  constexpr std::size_t kLongestCached = 64;
+  constexpr std::size_t kSlots = 1024;           // A power of 2.
+  static std::array<PyObject*, kSlots> table{};  // Owned; GIL guards it.
+  if (text.size() > kLongestCached) return TextObject(text);
+  PyObject*& slot = table[std::hash<std::string_view>{}(text) & (kSlots - 1)];
+  if (slot != nullptr &&
+      static_cast<std::size_t>(PyUnicode_GET_LENGTH(slot)) == text.size() &&
+      std::memcmp(PyUnicode_DATA(slot), text.data(), text.size()) == 0) {
+    Py_INCREF(slot);
+    return slot;
+  }
+  PyObject* out = TextObject(text);
+  if (out != nullptr && PyUnicode_IS_COMPACT_ASCII(out)) {
+    Py_INCREF(out);
+    Py_XSETREF(slot, out);
+  }
+  return out;
+}
 
 }  // namespace backends::python
