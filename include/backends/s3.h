@@ -86,7 +86,7 @@ enum class S3Addressing {
   kVirtualHosted,
 };
 
-// ---- Retries, timeouts and parallelism (issue 5: S3 at scale) ----------
+// ---- Retries, timeouts and parallelism --------------------------------------
 
 /// How S3 requests are retried. A request is repeated after a connection
 /// failure, reset or timeout (including a stalled transfer), or an answer of
@@ -122,9 +122,7 @@ struct S3RetryOptions {
   std::function<std::chrono::steady_clock::time_point()> now{};
 };
 
-// ---- end of the issue-5 block ---------------------------------------------
-
-// ---- Streaming large objects (issue 5, item 1) --------------------------
+// ---- Streaming large objects ------------------------------------------------
 
 /// How the streaming calls (dump_file, dump_stream, load_to_file,
 /// load_stream of S3Backend) move large objects. Memory stays bounded: about
@@ -153,8 +151,6 @@ namespace s3 {
 class S3Client;
 }  // namespace s3
 
-// ---- end of the streaming block -------------------------------------------
-
 struct S3Options {
   /// REQUIRED: the bucket.
   std::string bucket{};
@@ -177,7 +173,7 @@ struct S3Options {
   /// system's.
   std::string ca_bundle{};
   std::chrono::milliseconds connect_timeout{10'000};
-  /// Every request's deadline (issue 20): a request fails with
+  /// Every request's deadline: a request fails with
   /// kDeadlineExceeded (retried like any timeout) once it has run for
   /// request_timeout + B / min_transfer_rate, B being the body bytes it has
   /// sent and received so far, or its whole upload if more. By default a
@@ -217,7 +213,7 @@ struct S3Options {
   /// wrong region from the answer.
   bool check_bucket = true;
 
-  // ---- Retries, timeouts and parallelism (issue 5) ----
+  // ---- Retries, timeouts and parallelism ----
   /// See S3RetryOptions.
   S3RetryOptions retry{};
   /// A transfer that moves no bytes (less than 1 byte/s) for this long is
@@ -226,12 +222,10 @@ struct S3Options {
   /// Parallel keep-alive connections of the batch operations (load_many,
   /// dump_many, remove_many, items, clear); at least 1.
   std::size_t connections = 16;
-  // ---- end of the issue-5 block ----
 
-  // ---- Streaming large objects (issue 5, item 1) ----
+  // ---- Streaming large objects ----
   /// See S3TransferOptions.
   S3TransferOptions transfer{};
-  // ---- end of the streaming block ----
 
   /// Where request signing gets the time from. Null: DefaultClock().
   std::shared_ptr<Clock> clock{};
@@ -254,7 +248,7 @@ struct S3PutOptions {
   std::optional<std::chrono::seconds> cache_age{};
   std::optional<bool> public_read{};
 
-  // ---- Conditional writes (issue 5) ----
+  // ---- Conditional writes ----
   /// Create-only (`If-None-Match: *`): the write fails with kAlreadyExists
   /// ("precondition failed") if the key already holds a value.
   bool if_absent = false;
@@ -263,10 +257,9 @@ struct S3PutOptions {
   /// value whose ETag (S3Object::etag, S3PutResult::etag, S3Backend::etag)
   /// equals this one. A missing key fails the same way.
   std::optional<std::string> if_match{};
-  // ---- end of the issue-5 block ----
 };
 
-/// What a successful write returns (issue 5).
+/// What a successful write returns.
 struct S3PutResult {
   /// The new object's ETag as the server sent it (quotes included), for a
   /// later if_match. May be empty if the server sent none.
@@ -281,7 +274,7 @@ struct S3Object {
   std::string content_encoding{};
   std::string cache_control{};
   /// The ETag of the stored object (quotes included), for
-  /// S3PutOptions::if_match (issue 5).
+  /// S3PutOptions::if_match.
   std::string etag{};
 };
 
@@ -336,7 +329,7 @@ class S3Backend : public Backend {
       std::string_view key, std::chrono::seconds expiry,
       S3PresignMethod method = S3PresignMethod::kGet) = 0;
 
-  // ---- Conditional writes and batches (issue 5) ----
+  // ---- Conditional writes and batches ----
 
   /// Like dump(key, value, put), returning the new ETag. With
   /// put.if_absent / put.if_match the write is conditional: a failed
@@ -363,9 +356,8 @@ class S3Backend : public Backend {
   /// Whether each key existed (a HEAD, then a DELETE, per key).
   virtual std::vector<Result<bool>> remove_many(
       std::span<const std::string> keys) = 0;
-  // ---- end of the issue-5 block ----
 
-  // ---- Streaming large objects (issue 5, item 1) ----
+  // ---- Streaming large objects ----
   // These never hold a whole object in memory. Objects are stored as given
   // (no gzip, whatever the content type) and read back as stored. Uploads
   // above options().transfer.multipart_threshold use a multipart upload,
@@ -404,7 +396,6 @@ class S3Backend : public Backend {
   /// and the standard credentials chain (explicit credentials, cleared from
   /// options(), are then not seen); implementations override it.
   virtual s3::S3Client* stream_client() { return nullptr; }
-  // ---- end of the streaming block ----
 };
 
 /// A typed view on an S3Backend with the original's extras.
