@@ -75,8 +75,10 @@ def local_cases(data):
     blob = marshal.dumps(RECORD)
     raw = backends.VolatileRawBackend()
     raw.dump("k", texts["k"].encode())
+    raw_files = backends.FileSystemRawBackend(os.path.join(data, "ours"))
     import diskcache
-    cache = backends.JsonCache(os.path.join(data, "jsoncache"), 3600)
+    cache_dir = os.path.join(data, "jsoncache")
+    cache = backends.JsonCache(cache_dir, 3600)
     peer = diskcache.Cache(os.path.join(data, "diskcache"))
     for key in keys:
         cache.set(key, RECORD)
@@ -99,6 +101,18 @@ def local_cases(data):
          lambda i: marshal.loads(blob), lambda i: peer.get(keys[i % 100])),
         ("bound: VolatileRawBackend.load (1 KiB bytes) vs json.loads", None,
          lambda i: raw.load("k"), lambda i: json.loads(texts["k"])),
+        # What a file load costs before any JSON: reading the same files.
+        ("bound: FileSystemRawBackend.load (same files) vs open + json.load",
+         None, lambda i: raw_files.load(keys[i % 100]),
+         lambda i: original_load(os.path.join(theirs, keys[i % 100]))),
+        ("bound: marshal.loads vs open + json.load", None,
+         lambda i: marshal.loads(blob),
+         lambda i: original_load(os.path.join(theirs, keys[i % 100]))),
+        # The stat that proves a cache file unchanged, alone (from Python,
+        # so with a stat_result's cost on top of the system call).
+        ("bound: os.stat of the entry vs diskcache.Cache.get", None,
+         lambda i: os.stat(os.path.join(cache_dir, keys[i % 100])),
+         lambda i: peer.get(keys[i % 100])),
     ]
 
 
