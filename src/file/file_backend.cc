@@ -144,6 +144,11 @@ Result<std::string> ReadToEnd(int fd, const struct stat& st,
     }
     if (n == 0) break;
     used += static_cast<std::size_t>(n);
+    // A short read once the stat's size is in is the end: no read to
+    // confirm it (below that size a short read may be a FUSE quirk).
+    if (used < value.size() && used >= static_cast<std::size_t>(st.st_size)) {
+      break;
+    }
   }
   value.resize(used);
   return value;
