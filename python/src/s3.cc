@@ -97,7 +97,8 @@ std::unique_ptr<Kinded<S3Store, kKind>> MakeS3(const std::string& bucket,
 }
 
 constexpr const char* kOptionsDoc = R"doc(
-Options (keywords): prefix (every key K is the object prefix + K),
+Options (keywords): prefix (a folder: key K is the object PREFIX/K;
+"p" and "p/" are the same folder, "" the bucket's root),
 endpoint ("http://127.0.0.1:7480"; default AWS_ENDPOINT_URL_S3,
 AWS_ENDPOINT_URL, else AWS), path_style, verify_tls, ca_bundle (default
 AWS_CA_BUNDLE), connect_timeout, request_timeout, stall_timeout (seconds),
@@ -145,7 +146,7 @@ std::vector<Status> S3Store::DumpBatch(
 void BindS3(py::module_& m) {
   py::class_<S3Store, Store>(m, "S3Backend", R"doc(
 Base of the S3 classes: a bucket (AWS S3 or any S3-compatible server) seen
-as a dict. Key K is the object PREFIX + K, byte for byte. Errors keep the
+as a dict. Key K is the object PREFIX/K (the prefix is a folder). Errors keep the
 HTTP status and S3 code: 403 is PermissionDeniedError, bad credentials
 UnauthenticatedError, a missing bucket NotFoundError, 5xx and network
 failures UnavailableError, timeouts DeadlineExceededError (both retried
