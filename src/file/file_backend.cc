@@ -44,17 +44,10 @@
 
 #include "backends/file.h"
 #include "backends/open.h"
+#include "file/file_backend_impl.h"
 #include "file/posix.h"
 
-namespace backends {
-namespace {
-
-using file::PosixError;
-using file::UniqueFd;
-
-constexpr int kDirFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-// Piece size for streamed dumps and loads.
-constexpr std::size_t kStreamChunk = 256 * 1024;
+namespace backends::file {
 
 std::vector<std::string_view> SplitKey(std::string_view key) {
   std::vector<std::string_view> parts;
@@ -82,6 +75,8 @@ std::string TempName() {
   return name;
 }
 
+namespace {
+
 std::int64_t Nanoseconds(const timespec& t) {
   return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
 }
@@ -93,6 +88,8 @@ FileStamp StampOf(const struct stat& st) {
                    .modified_ns = Nanoseconds(st.st_mtim),
                    .changed_ns = Nanoseconds(st.st_ctim)};
 }
+
+}  // namespace
 
 // Filesystems whose file times come from this machine's clock.
 bool KnownLocal(int fd) {
@@ -112,6 +109,8 @@ bool KnownLocal(int fd) {
   }
 }
 
+namespace {
+
 bool IsSettled(const struct stat& st, std::int64_t read_began_ns) {
   const std::int64_t changed = Nanoseconds(st.st_ctim);
   // Whole milliseconds or coarser: a filesystem with coarse times.
@@ -127,8 +126,8 @@ std::int64_t CoarseNow() {
   return Nanoseconds(now);
 }
 
-// Reads to EOF, not st.st_size bytes: a foreign program may be growing the
-// file.
+}  // namespace
+
 Result<std::string> ReadToEnd(int fd, const struct stat& st,
                               std::string_view operation,
                               std::string_view key) {
@@ -168,6 +167,8 @@ KeyInfo InfoOf(const struct stat& st) {
                  .modified = modified};
 }
 
+namespace {
+
 bool WriteAll(int fd, std::string_view data) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());
@@ -180,116 +181,7 @@ bool WriteAll(int fd, std::string_view data) {
   return true;
 }
 
-// The folders from the root down to a key's folder. dirs[0] is the root
-// (borrowed); dirs[i] for i > 0 is the folder named by segment i - 1 (owned).
-class FolderChain {
- public:
-  explicit FolderChain(int root_fd) { fds_.push_back(root_fd); }
-  FolderChain(FolderChain&&) = default;
-  ~FolderChain() {
-    for (std::size_t i = 1; i < fds_.size(); ++i) ::close(fds_[i]);
-  }
-  int leaf_dir() const { return fds_.back(); }
-  int at(std::size_t i) const { return fds_[i]; }
-  std::size_t depth() const { return fds_.size() - 1; }
-  void push(int fd) { fds_.push_back(fd); }
-
- private:
-  std::vector<int> fds_;
-};
-
-// kVanished: while creating folders, one was removed by a concurrent
-// remove's pruning; the caller walks again from the root.
-enum class WalkOutcome { kFound, kAbsent, kVanished };
-
-class FileBackendImpl final : public FileBackend {
- public:
-  FileBackendImpl(std::filesystem::path root, UniqueFd root_fd,
-                  dev_t root_device, FileOptions options)
-      : root_(std::move(root)),
-        root_fd_(std::move(root_fd)),
-        root_device_(root_device),
-        local_times_(KnownLocal(root_fd_.get())),
-        options_(options) {}
-
-  Result<std::optional<std::string>> load(std::string_view key) override;
-  Result<std::optional<std::string>> load_stamped(
-      std::string_view key, std::optional<FileStamp>& settled) override;
-  Result<std::optional<FileStamp>> stamp(std::string_view key) override;
-  Status dump(std::string_view key, std::string_view value) override;
-  Status dump_stream(std::string_view key, ByteSource& source) override;
-  Result<bool> load_stream(std::string_view key, ByteSink& sink) override;
-  Result<bool> remove(std::string_view key) override;
-  Result<bool> remove_if(std::string_view key,
-                         const RemovalCheck& should_remove) override;
-  Result<std::vector<std::string>> list(std::string_view prefix) override;
-  Result<std::optional<KeyInfo>> stat(std::string_view key) override;
-  Result<bool> contains(std::string_view key) override;
-  Status clear() override;
-  std::string url() const override {
-    return "file://" + PercentEncode(root_.string(), "/") +
-           (options_.durable ? "?durable=1" : "");
-  }
-
-  Result<std::filesystem::path> path(std::string_view key) const override {
-    BACKENDS_RETURN_IF_ERROR(ValidateFileKey("path", key));
-    return root_ / std::filesystem::path(key);
-  }
-  const std::filesystem::path& root() const override { return root_; }
-
- private:
-  // Opens the folders holding `key` (all segments but the last). Absent
-  // when a folder is missing or is a file (then the key cannot exist); with
-  // `create`, missing folders are made and a file in the way is an error.
-  Result<WalkOutcome> Walk(std::string_view operation, std::string_view key,
-                           const std::vector<std::string_view>& parts,
-                           bool create, FolderChain& chain) const;
-  Status ExplainBlocked(std::string_view operation, std::string_view key,
-                        int dir_fd, std::string_view name, int err) const;
-  // Writes a value's bytes to the temporary file's descriptor.
-  using ContentWriter = std::function<Status(int fd)>;
-  Status DumpWith(std::string_view key, const ContentWriter& write_content);
-  Status DumpOnce(std::string_view key, const ContentWriter& write_content,
-                  const std::vector<std::string_view>& parts,
-                  bool& retry) const;
-  // Opens the file holding `key` for reading (nullopt when absent).
-  struct OpenFile {
-    UniqueFd fd;
-    struct stat st;
-  };
-  Result<std::optional<OpenFile>> OpenValue(std::string_view operation,
-                                            std::string_view key) const;
-  // load, and with `settled` load_stamped's stamp (settled must be reset).
-  Result<std::optional<std::string>> Load(std::string_view key,
-                                          std::optional<FileStamp>* settled);
-  // The regular file holding `key` (nullopt: none, or not a regular file).
-  Result<std::optional<struct stat>> StatFile(std::string_view operation,
-                                              std::string_view key) const;
-  void Prune(const std::vector<std::string_view>& parts,
-             FolderChain& chain) const;
-  // Renames `aside` back to `leaf` in `dir` without replacing a newer value.
-  Status PutBack(std::string_view key, int dir, const std::string& aside,
-                 const std::string& leaf, bool regular) const;
-  Status ListFolder(int dir_fd, std::string& prefix_path,
-                    std::string_view prefix,
-                    std::vector<std::string>& out) const;
-  Status ClearFolder(int dir_fd, const std::string& where) const;
-  Status SyncFolder(std::string_view operation, std::string_view key,
-                    int dir_fd) const {
-    if (options_.durable && ::fsync(dir_fd) != 0) {
-      return PosixError(operation, key, "fsync folder", errno);
-    }
-    return Status::OK();
-  }
-
-  const std::filesystem::path root_;
-  const UniqueFd root_fd_;
-  const dev_t root_device_;
-  // Whether the root's filesystem takes file times from this machine's
-  // clock (load_stamped).
-  const bool local_times_;
-  const FileOptions options_;
-};
+}  // namespace
 
 Status FileBackendImpl::ExplainBlocked(std::string_view operation,
                                        std::string_view key, int dir_fd,
@@ -504,123 +396,6 @@ Status FileBackendImpl::DumpWith(std::string_view key,
   return status;
 }
 
-void FileBackendImpl::Prune(const std::vector<std::string_view>& parts,
-                            FolderChain& chain) const {
-  // chain.at(i) is the folder named parts[i - 1]; remove it from its parent
-  // chain.at(i - 1) while it is empty. The root (i == 0) is never removed.
-  std::string name;
-  for (std::size_t i = chain.depth(); i >= 1; --i) {
-    name.assign(parts[i - 1]);
-    if (::unlinkat(chain.at(i - 1), name.c_str(), AT_REMOVEDIR) != 0) return;
-    if (options_.durable) ::fsync(chain.at(i - 1));
-  }
-}
-
-Result<bool> FileBackendImpl::remove(std::string_view key) {
-  BACKENDS_RETURN_IF_ERROR(ValidateFileKey("remove", key));
-  auto parts = SplitKey(key);
-  FolderChain chain(root_fd_.get());
-  BACKENDS_ASSIGN_OR_RETURN(auto outcome,
-                            Walk("remove", key, parts, false, chain));
-  if (outcome == WalkOutcome::kAbsent) return false;
-  std::string leaf(parts.back());
-  struct stat st;
-  if (::fstatat(chain.leaf_dir(), leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) !=
-      0) {
-    if (errno == ENOENT) return false;
-    return PosixError("remove", key, "stat", errno);
-  }
-  if (S_ISDIR(st.st_mode)) return false;  // A folder of keys, not a key.
-  if (S_ISLNK(st.st_mode)) {
-    return InvalidArgumentError("remove " + QuoteKey(key) +
-                                ": is a symbolic link; the store does not "
-                                "follow links");
-  }
-  if (::unlinkat(chain.leaf_dir(), leaf.c_str(), 0) != 0) {
-    // EISDIR: since the stat, concurrent calls removed the key and made a
-    // folder of keys under its name.
-    if (errno == ENOENT || errno == EISDIR) return false;
-    return PosixError("remove", key, "unlink", errno);
-  }
-  BACKENDS_RETURN_IF_ERROR(SyncFolder("remove", key, chain.leaf_dir()));
-  Prune(parts, chain);
-  return true;
-}
-
-// The file is renamed aside first: from then on no writer's rename can
-// replace what is judged. An approved file is unlinked; any other is renamed
-// back, unless a newer value took its place meanwhile (it then stays, as it
-// would had it been written a moment later). While the file is aside, a
-// reader sees the key as absent.
-Result<bool> FileBackendImpl::remove_if(std::string_view key,
-                                        const RemovalCheck& should_remove) {
-  BACKENDS_RETURN_IF_ERROR(ValidateFileKey("remove", key));
-  auto parts = SplitKey(key);
-  FolderChain chain(root_fd_.get());
-  BACKENDS_ASSIGN_OR_RETURN(auto outcome,
-                            Walk("remove", key, parts, false, chain));
-  if (outcome == WalkOutcome::kAbsent) return false;
-  const int dir = chain.leaf_dir();
-  const std::string leaf(parts.back());
-  struct stat st;
-  if (::fstatat(dir, leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-    if (errno == ENOENT) return false;
-    return PosixError("remove", key, "stat", errno);
-  }
-  if (!S_ISREG(st.st_mode)) return false;  // A folder of keys, or a link.
-  const std::string aside = TempName();
-  if (::renameat2(dir, leaf.c_str(), dir, aside.c_str(), RENAME_NOREPLACE) !=
-      0) {
-    if (errno == ENOENT) return false;
-    return PosixError("remove", key, "rename aside", errno);
-  }
-  UniqueFd fd(::openat(dir, aside.c_str(),
-                       O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
-  Status checked = Status::OK();
-  bool approved = false;
-  if (!fd.valid() || ::fstat(fd.get(), &st) != 0) {
-    checked = PosixError("remove", key, "open aside", errno);
-  } else if (S_ISREG(st.st_mode)) {
-    auto value = ReadToEnd(fd.get(), st, "remove", key);
-    checked = value.status();
-    approved = value.ok() && should_remove(*value, InfoOf(st));
-  }
-  if (approved) {
-    if (::unlinkat(dir, aside.c_str(), 0) != 0) {
-      return PosixError("remove", key, "unlink", errno);
-    }
-    BACKENDS_RETURN_IF_ERROR(SyncFolder("remove", key, dir));
-    Prune(parts, chain);
-    return true;
-  }
-  BACKENDS_RETURN_IF_ERROR(PutBack(key, dir, aside, leaf, S_ISREG(st.st_mode)));
-  BACKENDS_RETURN_IF_ERROR(checked);
-  return false;
-}
-
-Status FileBackendImpl::PutBack(std::string_view key, int dir,
-                                const std::string& aside,
-                                const std::string& leaf, bool regular) const {
-  if (::renameat2(dir, aside.c_str(), dir, leaf.c_str(), RENAME_NOREPLACE) ==
-      0) {
-    return SyncFolder("remove", key, dir);
-  }
-  int err = errno;
-  if (err == EINVAL && regular) {  // No RENAME_NOREPLACE here: link instead.
-    if (::linkat(dir, aside.c_str(), dir, leaf.c_str(), 0) == 0) {
-      ::unlinkat(dir, aside.c_str(), 0);
-      return SyncFolder("remove", key, dir);
-    }
-    err = errno;
-  }
-  // A newer value holds the key: the older one taken aside goes.
-  if (err == EEXIST && regular && ::unlinkat(dir, aside.c_str(), 0) == 0) {
-    return Status::OK();
-  }
-  return PosixError("remove", key,
-                    "put back " + aside + " (it holds the value)", err);
-}
-
 Result<std::optional<struct stat>> FileBackendImpl::StatFile(
     std::string_view operation, std::string_view key) const {
   BACKENDS_RETURN_IF_ERROR(ValidateFileKey(operation, key));
@@ -727,55 +502,13 @@ Result<std::vector<std::string>> FileBackendImpl::list(
   return out;
 }
 
-Status FileBackendImpl::ClearFolder(int dir_fd,
-                                    const std::string& where) const {
-  int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return PosixError("clear", where, "open folder", errno);
-  DIR* dir = ::fdopendir(fd);
-  if (dir == nullptr) {
-    int err = errno;
-    ::close(fd);
-    return PosixError("clear", where, "read folder", err);
-  }
-  std::vector<std::string> names;
-  while (dirent* entry = ::readdir(dir)) {
-    std::string_view name = entry->d_name;
-    if (name != "." && name != "..") names.emplace_back(name);
-  }
-  Status status;
-  for (const auto& name : names) {
-    if (::unlinkat(::dirfd(dir), name.c_str(), 0) == 0 || errno == ENOENT) {
-      continue;
-    }
-    if (errno != EISDIR && errno != EPERM) {
-      status = PosixError("clear", where + name, "unlink", errno);
-      break;
-    }
-    // A folder (Linux answers EISDIR): empty it, then remove it.
-    int child = ::openat(::dirfd(dir), name.c_str(), kDirFlags);
-    if (child < 0) {
-      status = PosixError("clear", where + name, "open folder", errno);
-      break;
-    }
-    status = ClearFolder(child, where + name + "/");
-    ::close(child);
-    if (!status.ok()) break;
-    if (::unlinkat(::dirfd(dir), name.c_str(), AT_REMOVEDIR) != 0 &&
-        errno != ENOENT) {
-      status = PosixError("clear", where + name, "remove folder", errno);
-      break;
-    }
-  }
-  ::closedir(dir);
-  return status;
-}
+}  // namespace backends::file
 
-Status FileBackendImpl::clear() {
-  BACKENDS_RETURN_IF_ERROR(ClearFolder(root_fd_.get(), ""));
-  return SyncFolder("clear", "", root_fd_.get());
-}
+namespace backends {
 
-}  // namespace
+using file::FileBackendImpl;
+using file::PosixError;
+using file::UniqueFd;
 
 Result<std::unique_ptr<FileBackend>> FileBackend::Open(
     std::filesystem::path root, FileOptions options) {
