@@ -27,7 +27,8 @@ constexpr const char* kFooter = R"(Store URLs:
 Parameters the tool adds to any URL:
   ?format=raw|text|json            raw bytes (default), UTF-8 text, or JSON
                                    (checked, stored in the original's format)
-  ?cache=json|text&timeout=N       the JsonCache / TextCache layer (seconds)
+  ?cache=json|text&timeout=N       the JsonCache / TextCache layer (seconds);
+                                   values are JSON / UTF-8 text (no format=raw)
 
 Examples:
   backends put file://./data greeting 'hello'
