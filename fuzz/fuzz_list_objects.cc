@@ -1,6 +1,7 @@
 // The S3 XML readers of listing and bulk deletion, and the time and key
-// decoders they use: any bytes either parse or fail with kDataLoss; a
-// truncated page always carries a continuation token. The input split at
+// decoders they use: any bytes either parse, or fail with kDataLoss, or (an
+// <Error> document, which S3 may send inside a 200) fail with the error it
+// names; a truncated page always carries a continuation token. The input split at
 // 0x1e bytes is also a series of pages for ListingGuard, whose verdict must
 // match a plain model of its rules (keys strictly ascending across pages,
 // no token twice, fewer than kMaxEmptyListPages empty truncated pages in a
@@ -13,10 +14,27 @@
 #include <string_view>
 #include <vector>
 
+#include <pugixml.hpp>
+
 #include "fuzz_check.h"
 #include "s3/list_objects.h"
 
 namespace {
+
+// Whether `xml` is an <Error> document: its failure is the error it names,
+// not kDataLoss.
+bool IsErrorDocument(std::string_view xml) {
+  pugi::xml_document doc;
+  return doc.load_buffer(xml.data(), xml.size()) &&
+         std::string_view(doc.document_element().name()) == "Error";
+}
+
+// A failed parse of `xml`: kDataLoss, or any error an <Error> names.
+void CheckParseFailure(std::string_view xml, const backends::Status& status) {
+  if (IsErrorDocument(xml)) return;
+  FUZZ_CHECK(status.code() == backends::ErrorCode::kDataLoss,
+             status.ToString());
+}
 
 // Feeds the pages in `input` (split at 0x1e) to a ListingGuard and checks
 // each verdict against the model.
@@ -60,16 +78,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   std::string_view xml(reinterpret_cast<const char*>(data), size);
   auto page = s3::ParseListObjectsV2(xml, "list \"prefix/\"");
   if (!page.ok()) {
-    FUZZ_CHECK(page.status().code() == ErrorCode::kDataLoss,
-               page.status().ToString());
+    CheckParseFailure(xml, page.status());
   } else if (page->truncated) {
     FUZZ_CHECK(!page->next_token.empty(), "truncated page without a token");
   }
   auto deleted = s3::ParseDeleteObjectsResult(xml, "clear");
-  if (!deleted.ok()) {
-    FUZZ_CHECK(deleted.status().code() == ErrorCode::kDataLoss,
-               deleted.status().ToString());
-  }
+  if (!deleted.ok()) CheckParseFailure(xml, deleted.status());
   (void)s3::ParseIso8601(xml);
   (void)s3::ParseHttpDate(xml);
   std::string decoded = s3::UrlDecodeKey(xml);
