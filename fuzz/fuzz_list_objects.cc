@@ -1,22 +1,22 @@
 // The S3 XML readers of listing and bulk deletion, and the time and key
 // decoders they use: any bytes either parse, or fail with kDataLoss, or (an
 // <Error> document, which S3 may send inside a 200) fail with the error it
-// names; a truncated page always carries a continuation token. The input split at
-// 0x1e bytes is also a series of pages for ListingGuard, whose verdict must
+// names; a truncated page always carries a continuation token. The input split
+// at 0x1e bytes is also a series of pages for ListingGuard, whose verdict must
 // match a plain model of its rules (keys strictly ascending across pages,
 // no token twice, fewer than kMaxEmptyListPages empty truncated pages in a
 // row), refusing with kDataLoss only.
 
 #include <cstddef>
 #include <cstdint>
+#include <pugixml.hpp>
 #include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <pugixml.hpp>
-
 #include "fuzz_check.h"
+#include "iso8601.h"
 #include "s3/list_objects.h"
 
 namespace {
@@ -84,7 +84,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   }
   auto deleted = s3::ParseDeleteObjectsResult(xml, "clear");
   if (!deleted.ok()) CheckParseFailure(xml, deleted.status());
-  (void)s3::ParseIso8601(xml);
+  (void)internal::ParseIsoTimePoint(xml);
   (void)s3::ParseHttpDate(xml);
   std::string decoded = s3::UrlDecodeKey(xml);
   FUZZ_CHECK(decoded.size() <= xml.size(), "decoding grew the key");

@@ -4,22 +4,13 @@
 
 #include "backends/backend.h"
 #include "backends/cache.h"
+#include "iso8601.h"
 
 namespace backends::cache_internal {
 namespace {
 
 using std::chrono::days;
 using std::chrono::seconds;
-
-// Reads `width` ASCII digits at `pos`; -1 if any is not a digit.
-int Digits(std::string_view text, std::size_t pos, std::size_t width) {
-  int value = 0;
-  for (std::size_t i = pos; i < pos + width; ++i) {
-    if (text[i] < '0' || text[i] > '9') return -1;
-    value = value * 10 + (text[i] - '0');
-  }
-  return value;
-}
 
 }  // namespace
 
@@ -45,23 +36,10 @@ std::string FormatStamp(SysSeconds t) {
 
 std::optional<SysSeconds> ParseStamp(std::string_view text) {
   // The original writes exactly this layout; anything else is not its stamp.
-  if (text.size() != 19 || text[4] != '-' || text[7] != '-' ||
-      text[10] != 'T' || text[13] != ':' || text[16] != ':') {
-    return std::nullopt;
-  }
-  const int year = Digits(text, 0, 4), month = Digits(text, 5, 2),
-            day = Digits(text, 8, 2), hour = Digits(text, 11, 2),
-            minute = Digits(text, 14, 2), second = Digits(text, 17, 2);
-  if (year < 1 || month < 0 || day < 0 || hour < 0 || hour > 23 || minute < 0 ||
-      minute > 59 || second < 0 || second > 59) {
-    return std::nullopt;
-  }
-  const std::chrono::year_month_day ymd{
-      std::chrono::year(year), std::chrono::month(static_cast<unsigned>(month)),
-      std::chrono::day(static_cast<unsigned>(day))};
-  if (!ymd.ok()) return std::nullopt;
-  return SysSeconds(std::chrono::sys_days(ymd)) + std::chrono::hours(hour) +
-         std::chrono::minutes(minute) + seconds(second);
+  if (text.size() != 19) return std::nullopt;
+  const auto time = internal::ParseIsoTime(text);
+  if (!time) return std::nullopt;
+  return time->seconds;
 }
 
 Result<SysSeconds> ExpirationFor(std::string_view operation,

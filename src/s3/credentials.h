@@ -119,9 +119,4 @@ SourceResult FromContainer(const CredentialsOptions& options,
 SourceResult FromInstanceMetadata(const CredentialsOptions& options,
                                   std::string& why_not);
 
-/// "2030-01-01T00:00:00Z", with optional fractional seconds and a
-/// "+HH:MM" offset; std::nullopt when malformed.
-std::optional<std::chrono::system_clock::time_point> ParseIsoTime(
-    std::string_view text);
-
 }  // namespace backends::s3

@@ -17,13 +17,14 @@
 #include <cctype>
 #include <ctime>
 #include <fstream>
-#include <iomanip>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <pugixml.hpp>
 #include <sstream>
 #include <utility>
 #include <vector>
+
+#include "iso8601.h"
 
 namespace backends::s3 {
 namespace {
@@ -183,7 +184,7 @@ Result<Credentials> ParseCredentialsJson(std::string_view source,
         Scrub(text("Code"), {}) + "\")");
   }
   if (const std::string expiration = text("Expiration"); !expiration.empty()) {
-    out.expiration = ParseIsoTime(expiration);
+    out.expiration = backends::internal::ParseIsoTimePoint(expiration);
     if (!out.expiration) {
       return UnavailableError(std::string(source) +
                               ": cannot parse Expiration \"" + expiration +
@@ -276,7 +277,8 @@ Result<Credentials> AssumeRoleWithWebIdentity(const CredentialsOptions& options,
   out.access_key_id = creds.child_value("AccessKeyId");
   out.secret_access_key = creds.child_value("SecretAccessKey");
   out.session_token = creds.child_value("SessionToken");
-  out.expiration = ParseIsoTime(creds.child_value("Expiration"));
+  out.expiration =
+      backends::internal::ParseIsoTimePoint(creds.child_value("Expiration"));
   if (!parsed || out.access_key_id.empty() || out.secret_access_key.empty() ||
       !out.expiration) {
     return UnavailableError(std::string(kSource) +
@@ -374,43 +376,5 @@ Result<Credentials> FetchInstanceMetadata(const CredentialsOptions& options,
 }
 
 }  // namespace internal
-
-std::optional<SysClock::time_point> ParseIsoTime(std::string_view text) {
-  std::tm tm{};
-  std::istringstream in{std::string(text)};
-  in >> std::get_time(&tm, "%Y-%m-%dT%H:%M:%S");
-  // system_clock counts nanoseconds in 64 bits: years 1678 to 2261 only.
-  if (in.fail() || tm.tm_year < 1678 - 1900 || tm.tm_year > 2261 - 1900) {
-    return std::nullopt;
-  }
-  std::string rest;
-  std::getline(in, rest);
-  std::size_t pos = 0;
-  if (pos < rest.size() && rest[pos] == '.') {
-    ++pos;
-    while (pos < rest.size() &&
-           std::isdigit(static_cast<unsigned char>(rest[pos]))) {
-      ++pos;
-    }
-  }
-  long offset = 0;
-  const std::string_view zone = std::string_view(rest).substr(pos);
-  if (zone == "Z" || zone == "z" || zone.empty()) {
-    offset = 0;
-  } else if (zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') &&
-             zone[3] == ':' &&
-             std::isdigit(static_cast<unsigned char>(zone[1])) &&
-             std::isdigit(static_cast<unsigned char>(zone[2])) &&
-             std::isdigit(static_cast<unsigned char>(zone[4])) &&
-             std::isdigit(static_cast<unsigned char>(zone[5]))) {
-    const int hours = (zone[1] - '0') * 10 + (zone[2] - '0');
-    const int minutes = (zone[4] - '0') * 10 + (zone[5] - '0');
-    offset = (zone[0] == '+' ? 1 : -1) * (hours * 3600L + minutes * 60L);
-  } else {
-    return std::nullopt;
-  }
-  const std::time_t t = timegm(&tm) - offset;
-  return SysClock::from_time_t(t);
-}
 
 }  // namespace backends::s3

@@ -12,6 +12,7 @@
 #include <pugixml.hpp>
 
 #include "backends/backend.h"
+#include "iso8601.h"
 #include "s3/xml_answer.h"
 
 namespace backends::s3 {
@@ -98,7 +99,8 @@ Result<ListPage> ParseListObjectsV2(std::string_view xml,
     std::string_view key = item.child("Key").text().get();
     object.key = url_encoded ? UrlDecodeKey(key) : std::string(key);
     object.size = item.child("Size").text().as_ullong();
-    object.modified = ParseIso8601(item.child("LastModified").text().get());
+    object.modified = backends::internal::ParseIsoTimePoint(
+        item.child("LastModified").text().get());
     page.objects.push_back(std::move(object));
   }
   return page;
@@ -193,40 +195,6 @@ Result<std::vector<DeleteFailure>> ParseDeleteObjectsResult(
                         error.child("Message").text().get()});
   }
   return failures;
-}
-
-std::optional<std::chrono::system_clock::time_point> ParseIso8601(
-    std::string_view text) {
-  // 2024-05-01T12:34:56[.fff]Z
-  int year = 0, hour = 0, minute = 0, second = 0;
-  unsigned month = 0, day = 0;
-  if (text.size() < 20 || text[4] != '-' || text[7] != '-' || text[10] != 'T' ||
-      !ParseNumber(text.substr(0, 4), &year) ||
-      !ParseNumber(text.substr(5, 2), &month) ||
-      !ParseNumber(text.substr(8, 2), &day) ||
-      !ParseClock(text.substr(11), &hour, &minute, &second)) {
-    return std::nullopt;
-  }
-  auto time = MakeTime(year, month, day, hour, minute, second);
-  if (!time) return std::nullopt;
-  std::string_view rest = text.substr(19);
-  if (rest.starts_with('.')) {
-    std::size_t digits = 1;
-    long long fraction = 0;
-    long long scale = 1;
-    while (digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '9') {
-      if (scale < 1'000'000'000) {
-        fraction = fraction * 10 + (rest[digits] - '0');
-        scale *= 10;
-      }
-      ++digits;
-    }
-    *time += std::chrono::duration_cast<std::chrono::system_clock::duration>(
-        std::chrono::nanoseconds(fraction * (1'000'000'000 / scale)));
-    rest.remove_prefix(digits);
-  }
-  if (rest != "Z" && rest != "+00:00") return std::nullopt;
-  return time;
 }
 
 std::optional<std::chrono::system_clock::time_point> ParseHttpDate(

@@ -92,10 +92,6 @@ Result<std::vector<DeleteFailure>> ParseDeleteObjectsResult(
 /// Escapes text for an XML element: & < > " ' and control characters.
 std::string XmlEscape(std::string_view text);
 
-/// ISO 8601 as S3 lists it: "2024-05-01T12:34:56.000Z" (fraction optional).
-std::optional<std::chrono::system_clock::time_point> ParseIso8601(
-    std::string_view text);
-
 /// An HTTP date (RFC 9110 IMF-fixdate): "Wed, 01 May 2024 12:34:56 GMT".
 std::optional<std::chrono::system_clock::time_point> ParseHttpDate(
     std::string_view text);

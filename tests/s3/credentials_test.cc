@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "credentials_test_server.h"
+#include "iso8601.h"
 #include "testutil/fake_clock.h"
 #include "testutil/status_matchers.h"
 #include "testutil/temp_dir.h"
@@ -551,13 +552,17 @@ TEST_F(CredentialsTest, NoSecretInAnyMessage) {
   }
 }
 
-TEST(ParseIsoTime, Formats) {
+TEST(ParseIsoTimePoint, CredentialExpiryFormats) {
   const auto base = std::chrono::system_clock::from_time_t(1893456000);  // 2030
-  EXPECT_EQ(ParseIsoTime("2030-01-01T00:00:00Z"), base);
-  EXPECT_EQ(ParseIsoTime("2030-01-01T00:00:00.123Z"), base);
-  EXPECT_EQ(ParseIsoTime("2030-01-01T02:00:00+02:00"), base);
-  EXPECT_FALSE(ParseIsoTime("tomorrow").has_value());
-  EXPECT_FALSE(ParseIsoTime("2030-01-01T00:00:00+2").has_value());
+  EXPECT_EQ(backends::internal::ParseIsoTimePoint("2030-01-01T00:00:00Z"),
+            base);
+  EXPECT_EQ(backends::internal::ParseIsoTimePoint("2030-01-01T00:00:00.123Z"),
+            base + std::chrono::milliseconds(123));
+  EXPECT_EQ(backends::internal::ParseIsoTimePoint("2030-01-01T02:00:00+02:00"),
+            base);
+  EXPECT_FALSE(backends::internal::ParseIsoTimePoint("tomorrow").has_value());
+  EXPECT_FALSE(backends::internal::ParseIsoTimePoint("2030-01-01T00:00:00+2")
+                   .has_value());
 }
 
 }  // namespace

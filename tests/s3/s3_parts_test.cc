@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "iso8601.h"
 #include "s3/content_type.h"
 #include "s3/gzip.h"
 #include "s3/list_objects.h"
@@ -98,9 +99,10 @@ TEST(ListObjectsTest, ParsesPagesAndDecodesUrlEncodedKeys) {
   ASSERT_EQ(page.objects.size(), 2u);
   EXPECT_EQ(page.objects[0].key, "p/a b+c%");
   EXPECT_EQ(page.objects[0].size, 42u);
-  EXPECT_EQ(page.objects[0].modified,
-            ParseIso8601("2024-05-01T12:34:56Z").value() +
-                std::chrono::milliseconds(250));
+  EXPECT_EQ(
+      page.objects[0].modified,
+      backends::internal::ParseIsoTimePoint("2024-05-01T12:34:56Z").value() +
+          std::chrono::milliseconds(250));
   EXPECT_EQ(page.objects[1].key, "p/\xe4\xb8\xad x");
   EXPECT_THAT(ParseListObjectsV2("<nope/>", "list"),
               StatusIs(ErrorCode::kDataLoss));
@@ -194,11 +196,13 @@ TEST(XmlAnswerTest, DeleteResultsAreReadByTheirFields) {
 TEST(DatesTest, HttpAndIsoDates) {
   auto http = ParseHttpDate("Wed, 01 May 2024 12:34:56 GMT");
   ASSERT_TRUE(http.has_value());
-  EXPECT_EQ(http, ParseIso8601("2024-05-01T12:34:56Z"));
+  EXPECT_EQ(http,
+            backends::internal::ParseIsoTimePoint("2024-05-01T12:34:56Z"));
   EXPECT_EQ(std::chrono::system_clock::to_time_t(*http), 1714566896);
   EXPECT_FALSE(ParseHttpDate("Wed, 01 Foo 2024 12:34:56 GMT").has_value());
   EXPECT_FALSE(ParseHttpDate("yesterday").has_value());
-  EXPECT_FALSE(ParseIso8601("2024-02-30T00:00:00Z").has_value());
+  EXPECT_FALSE(backends::internal::ParseIsoTimePoint("2024-02-30T00:00:00Z")
+                   .has_value());
 }
 
 TEST(GzipTest, DeterministicWithZeroMtimeAndRoundTrips) {
