@@ -49,7 +49,7 @@ Result<ListPage> ParseListObjectsV2(std::string_view xml,
 inline constexpr int kMaxEmptyListPages = 1000;
 
 /// Checks the pages of one listing as they arrive, so a broken server
-/// cannot make it loop for ever (issue 20). S3 lists keys in ascending
+/// cannot make it loop for ever. S3 lists keys in ascending
 /// byte order and each continuation token names a later position.
 class ListingGuard {
  public:

@@ -12,7 +12,7 @@
 // lock-step.
 // https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/
 //
-// Deadlines scale with the bytes a transfer moves (issue 20): a transfer
+// Deadlines scale with the bytes a transfer moves: a transfer
 // that has moved B bytes may have run for `grace` + B / min_rate. One
 // attempt uses S3Options::request_timeout as its grace, a request with its
 // retries (or a download with its resumptions) S3RetryOptions::budget, so
