@@ -1,7 +1,9 @@
 #include "backends/backend.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <iterator>
 
 namespace backends {
 
@@ -152,16 +154,29 @@ Status Backend::clear() {
   return Status::OK();
 }
 
+Result<KeyPage> Backend::list_page(std::string_view prefix,
+                                   std::string_view start_after,
+                                   std::size_t limit) {
+  BACKENDS_ASSIGN_OR_RETURN(auto all, list(prefix));
+  auto first = std::upper_bound(all.begin(), all.end(), start_after);
+  KeyPage page;
+  const std::size_t count =
+      std::min<std::size_t>(std::max<std::size_t>(limit, 1),
+                            static_cast<std::size_t>(all.end() - first));
+  page.keys.assign(std::make_move_iterator(first),
+                   std::make_move_iterator(first + count));
+  page.more = first + count != all.end();
+  return page;
+}
+
 Backend::Iterator Backend::begin() { return Iterator(this); }
 
+// Keys read per page while iterating: enough to amortise a listing request
+// (S3's page is 1,000 keys), few enough to hold.
+constexpr std::size_t kIterationPage = 1000;
+
 Backend::Iterator::Iterator(Backend* backend) : backend_(backend) {
-  auto listed = backend_->keys();
-  if (!listed.ok()) {
-    failed_ = true;
-    current_.emplace(std::move(listed).status());
-    return;
-  }
-  keys_ = std::move(listed).value();
+  page_.more = true;
   Advance();
 }
 
@@ -176,8 +191,21 @@ Backend::Iterator& Backend::Iterator::operator++() {
 
 void Backend::Iterator::Advance() {
   current_.reset();
-  while (next_ < keys_.size()) {
-    std::string& key = keys_[next_++];
+  while (true) {
+    if (next_ == page_.keys.size()) {
+      if (!page_.more) return;
+      const std::string after = page_.keys.empty() ? "" : page_.keys.back();
+      auto page = backend_->list_page("", after, kIterationPage);
+      if (!page.ok()) {
+        failed_ = true;
+        current_.emplace(std::move(page).status());
+        return;
+      }
+      page_ = std::move(page).value();
+      next_ = 0;
+      if (page_.keys.empty()) return;  // the end (more is false then)
+    }
+    std::string& key = page_.keys[next_++];
     auto value = backend_->load(key);
     if (!value.ok()) {
       failed_ = true;
@@ -185,7 +213,8 @@ void Backend::Iterator::Advance() {
       return;
     }
     if (value->has_value()) {
-      current_.emplace(Entry(std::move(key), std::move(**value)));
+      // A copy: the page's last key is where the next page starts.
+      current_.emplace(Entry(key, std::move(**value)));
       return;
     }
   }
@@ -206,6 +235,11 @@ Result<bool> BackendWrapper::remove(std::string_view key) {
 }
 Result<std::vector<std::string>> BackendWrapper::list(std::string_view prefix) {
   return inner_->list(prefix);
+}
+Result<KeyPage> BackendWrapper::list_page(std::string_view prefix,
+                                          std::string_view start_after,
+                                          std::size_t limit) {
+  return inner_->list_page(prefix, start_after, limit);
 }
 Result<std::optional<KeyInfo>> BackendWrapper::stat(std::string_view key) {
   return inner_->stat(key);

@@ -66,6 +66,15 @@ class ByteSink {
   virtual Status Write(std::string_view piece) = 0;
 };
 
+/// One page of a sorted listing (Backend::list_page).
+struct KeyPage {
+  /// Sorted bytewise, each after the request's `start_after`.
+  std::vector<std::string> keys;
+  /// Whether keys may follow the last one: the next page starts after it.
+  /// False means the listing is complete, as does a page without keys.
+  bool more = false;
+};
+
 /// What stat() knows of a stored value.
 struct KeyInfo {
   std::uint64_t size = 0;
@@ -133,6 +142,18 @@ class Backend {
   /// Returns every key, sorted bytewise: list("").
   Result<std::vector<std::string>> keys() { return list(""); }
 
+  /// Returns up to `limit` (at least 1) of the keys that start with
+  /// `prefix` and sort after `start_after` (from the first when empty),
+  /// sorted bytewise. Reading a whole listing page by page, each starting
+  /// after the last key of the one before, sees every key that exists
+  /// throughout, never one twice, in order; a key added or removed meanwhile
+  /// may or may not be seen. Memory, the filesystem and S3 read one page's
+  /// worth (the filesystem: the folders on the way to it); the default
+  /// slices list(), so it gathers every key.
+  virtual Result<KeyPage> list_page(std::string_view prefix,
+                                    std::string_view start_after,
+                                    std::size_t limit);
+
   /// Returns the size and, where the store knows it, the modification time
   /// of the value under `key`, or std::nullopt if there is none. The default
   /// loads the value.
@@ -156,8 +177,9 @@ class Backend {
   virtual std::string url() const = 0;
 
   /// Range-for over key/value pairs: each element is a Result<Entry>.
-  /// The keys are listed when iteration begins; each value is loaded when
-  /// its element is reached, and keys removed by then are skipped. An error
+  /// The keys are read in pages (list_page) as iteration proceeds, so it
+  /// holds one page of keys at a time; each value is loaded when its
+  /// element is reached, and keys removed by then are skipped. An error
   /// (listing or loading) is delivered as one failed element, after which
   /// the iteration ends:
   ///
@@ -189,7 +211,7 @@ class Backend::Iterator {
   void Advance();
 
   Backend* backend_ = nullptr;
-  std::vector<std::string> keys_;
+  KeyPage page_;
   std::size_t next_ = 0;
   bool failed_ = false;
   std::optional<Result<Entry>> current_;
@@ -197,8 +219,9 @@ class Backend::Iterator {
 
 /// Forwards every call to an inner backend it owns. Layers (caches, retries,
 /// fault injection) derive from it and override what they change. Every
-/// method forwards, the derived ones (contains, size, items, stat) too, so a
-/// layer that changes load must also override those it affects. The one
+/// method forwards, the derived ones (contains, size, items, stat,
+/// list_page) too, so a layer that changes load or list must also override
+/// those it affects. The one
 /// exception is streaming: dump_stream and load_stream are NOT forwarded (the
 /// buffered defaults call the layer's own dump and load), so a layer that
 /// transforms values can never be bypassed by a stream.
@@ -213,6 +236,9 @@ class BackendWrapper : public Backend {
   Status dump(std::string_view key, std::string_view value) override;
   Result<bool> remove(std::string_view key) override;
   Result<std::vector<std::string>> list(std::string_view prefix) override;
+  Result<KeyPage> list_page(std::string_view prefix,
+                            std::string_view start_after,
+                            std::size_t limit) override;
   Result<std::optional<KeyInfo>> stat(std::string_view key) override;
   Result<bool> contains(std::string_view key) override;
   Result<std::size_t> size() override;

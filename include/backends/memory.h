@@ -29,6 +29,9 @@ class VolatileBackend final : public Backend {
   Result<bool> remove_if(std::string_view key,
                          const RemovalCheck& should_remove) override;
   Result<std::vector<std::string>> list(std::string_view prefix) override;
+  Result<KeyPage> list_page(std::string_view prefix,
+                            std::string_view start_after,
+                            std::size_t limit) override;
   Result<std::optional<KeyInfo>> stat(std::string_view key) override;
   Result<bool> contains(std::string_view key) override;
   Result<std::size_t> size() override;

@@ -4,6 +4,7 @@
 // time lives: listing live keys, pruning, limits and counters. A layer
 // supplies Check() (is this entry live?) and load/dump.
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -41,16 +42,35 @@ class ExpiringBase : public Base {
     std::vector<std::string> live;
     live.reserve(keys.size());
     for (auto& key : keys) {
-      auto state = Check("list", key);
-      // An entry that cannot be decoded still exists: load reports it.
-      if (!state.ok() && state.status().code() != ErrorCode::kDataLoss) {
-        return std::move(state).status();
-      }
-      if (!state.ok() || *state == Liveness::kLive) {
-        live.push_back(std::move(key));
-      }
+      BACKENDS_ASSIGN_OR_RETURN(bool listed, Listed(key));
+      if (listed) live.push_back(std::move(key));
     }
     return live;
+  }
+
+  /// Pages of the inner store's listing, live entries only: a page is
+  /// filled from as many inner pages as it takes.
+  Result<KeyPage> list_page(std::string_view prefix,
+                            std::string_view start_after,
+                            std::size_t limit) override {
+    limit = std::max<std::size_t>(limit, 1);
+    KeyPage page;
+    std::string after(start_after);
+    while (true) {
+      BACKENDS_ASSIGN_OR_RETURN(
+          KeyPage inner,
+          this->inner().list_page(prefix, after, limit - page.keys.size()));
+      for (auto& key : inner.keys) {
+        BACKENDS_ASSIGN_OR_RETURN(bool listed, Listed(key));
+        if (listed) page.keys.push_back(key);
+      }
+      if (!inner.more || inner.keys.empty()) return page;
+      if (page.keys.size() == limit) {
+        page.more = true;
+        return page;
+      }
+      after = std::move(inner.keys.back());
+    }
   }
 
   Result<bool> contains(std::string_view key) override {
@@ -104,6 +124,16 @@ class ExpiringBase : public Base {
   /// Whether `key` is absent, live, or expired (then removed and counted).
   virtual Result<Liveness> Check(std::string_view operation,
                                  std::string_view key) = 0;
+
+  /// Whether a listing shows `key`: a live entry, or one that cannot be
+  /// decoded (it still exists: load reports it).
+  Result<bool> Listed(std::string_view key) {
+    auto state = Check("list", key);
+    if (!state.ok() && state.status().code() != ErrorCode::kDataLoss) {
+      return std::move(state).status();
+    }
+    return !state.ok() || *state == Liveness::kLive;
+  }
 
   /// Counts an expired entry removed, and forgets it.
   void Expired(std::string_view key) {

@@ -80,6 +80,9 @@ class FileBackendImpl final : public FileBackend {
   Result<bool> remove_if(std::string_view key,
                          const RemovalCheck& should_remove) override;
   Result<std::vector<std::string>> list(std::string_view prefix) override;
+  Result<KeyPage> list_page(std::string_view prefix,
+                            std::string_view start_after,
+                            std::size_t limit) override;
   Result<std::optional<KeyInfo>> stat(std::string_view key) override;
   Result<bool> contains(std::string_view key) override;
   Status clear() override;
@@ -132,9 +135,11 @@ class FileBackendImpl final : public FileBackend {
   // Renames `aside` back to `leaf` in `dir` without replacing a newer value.
   Status PutBack(std::string_view key, int dir, const std::string& aside,
                  const std::string& leaf, bool regular) const;
-  Status ListFolder(int dir_fd, std::string& prefix_path,
-                    std::string_view prefix,
-                    std::vector<std::string>& out) const;
+  // Adds to `page` the keys of the folder `dir_fd` (key prefix `path`) in
+  // order, from the first after `start_after`, until it holds `limit`.
+  Status PageFolder(int dir_fd, std::string& path, std::string_view prefix,
+                    std::string_view start_after, std::size_t limit,
+                    KeyPage& page) const;
   Status ClearFolder(int dir_fd, const std::string& where) const;
   Status SyncFolder(std::string_view operation, std::string_view key,
                     int dir_fd) const {

@@ -3,11 +3,14 @@
 // being replaced.
 
 #include <algorithm>
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "backends/memory.h"
 
@@ -28,7 +31,43 @@ struct VolatileBackend::State {
   // Guarded by mutex.
   std::unordered_map<std::string, std::string, StringHash, std::equal_to<>>
       values;
+  // Guarded by mutex: counts the changes to the set of keys (not values).
+  std::uint64_t key_generation = 0;
+
+  // The keys sorted, as of sorted_generation, for paged listing: a hash
+  // map has no order, and sorting per page would make reading n keys in
+  // pages cost n^2 / page. Guarded by sorted_mutex.
+  std::mutex sorted_mutex;
+  std::shared_ptr<const std::vector<std::string>> sorted;
+  std::uint64_t sorted_generation = 0;
+
+  std::shared_ptr<const std::vector<std::string>> SortedKeys();
 };
+
+std::shared_ptr<const std::vector<std::string>>
+VolatileBackend::State::SortedKeys() {
+  std::vector<std::string> keys;
+  std::uint64_t generation = 0;
+  {
+    std::shared_lock lock(mutex);
+    generation = key_generation;
+    {
+      std::lock_guard lock_sorted(sorted_mutex);
+      if (sorted != nullptr && sorted_generation == generation) return sorted;
+    }
+    keys.reserve(values.size());
+    for (const auto& entry : values) keys.push_back(entry.first);
+  }
+  std::sort(keys.begin(), keys.end());
+  auto fresh =
+      std::make_shared<const std::vector<std::string>>(std::move(keys));
+  std::lock_guard lock_sorted(sorted_mutex);
+  if (sorted == nullptr || sorted_generation < generation) {
+    sorted = fresh;
+    sorted_generation = generation;
+  }
+  return fresh;
+}
 
 VolatileBackend::VolatileBackend() : state_(std::make_unique<State>()) {}
 VolatileBackend::~VolatileBackend() = default;
@@ -63,6 +102,7 @@ Status VolatileBackend::dump(std::string_view key, std::string_view value) {
     lock.unlock();  // The old value is freed outside the lock.
   } else {
     state_->values.emplace(std::string(key), std::move(copy));
+    ++state_->key_generation;
   }
   return Status::OK();
 }
@@ -73,6 +113,7 @@ Result<bool> VolatileBackend::remove(std::string_view key) {
   auto it = state_->values.find(key);
   if (it == state_->values.end()) return false;
   state_->values.erase(it);
+  ++state_->key_generation;
   return true;
 }
 
@@ -86,6 +127,7 @@ Result<bool> VolatileBackend::remove_if(std::string_view key,
     return false;
   }
   state_->values.erase(it);
+  ++state_->key_generation;
   return true;
 }
 
@@ -101,6 +143,24 @@ Result<std::vector<std::string>> VolatileBackend::list(
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+Result<KeyPage> VolatileBackend::list_page(std::string_view prefix,
+                                           std::string_view start_after,
+                                           std::size_t limit) {
+  const auto keys = state_->SortedKeys();
+  auto it = std::upper_bound(keys->begin(), keys->end(), start_after);
+  it = std::max(it, std::lower_bound(keys->begin(), keys->end(), prefix));
+  KeyPage page;
+  limit = std::max<std::size_t>(limit, 1);
+  for (; it != keys->end() && it->starts_with(prefix); ++it) {
+    if (page.keys.size() == limit) {
+      page.more = true;
+      break;
+    }
+    page.keys.push_back(*it);
+  }
+  return page;
 }
 
 Result<std::optional<KeyInfo>> VolatileBackend::stat(std::string_view key) {
@@ -128,6 +188,7 @@ Status VolatileBackend::clear() {
   {
     std::unique_lock lock(state_->mutex);
     old.swap(state_->values);
+    ++state_->key_generation;
   }
   return Status::OK();
 }

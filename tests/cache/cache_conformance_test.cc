@@ -82,7 +82,7 @@ INSTANTIATE_TEST_SUITE_P(
                // Large enough bounds that the suite's data fits.
                BACKENDS_ASSIGN_OR_RETURN(
                    auto cache,
-                   JsonCache::Open(root, {.limits = {.max_entries = 1000,
+                   JsonCache::Open(root, {.limits = {.max_entries = 2000,
                                                      .max_bytes = 64 << 20}}));
                return std::unique_ptr<Backend>(
                    std::make_unique<JsonCacheAsBackend>(std::move(cache)));

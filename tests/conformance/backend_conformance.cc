@@ -263,6 +263,127 @@ TEST_P(BackendConformanceTest, ListFiltersByPrefix) {
               IsOkAndHolds(ElementsAre("a/1", "a/2", "a/sub/3", "ab", "b")));
 }
 
+// Reads the listing of `prefix` in pages of `limit` keys; fails the test on
+// an error, a page over the limit, or an empty page that says more follow.
+std::vector<std::string> ReadInPages(Backend& store, std::string_view prefix,
+                                     std::size_t limit,
+                                     std::string start_after = "") {
+  std::vector<std::string> all;
+  for (int pages = 0; pages < 10'000; ++pages) {
+    auto page = store.list_page(prefix, start_after, limit);
+    EXPECT_THAT(page, IsOk());
+    if (!page.ok()) break;
+    EXPECT_LE(page->keys.size(), std::max<std::size_t>(limit, 1));
+    all.insert(all.end(), page->keys.begin(), page->keys.end());
+    if (!page->more || page->keys.empty()) {
+      EXPECT_FALSE(page->more && page->keys.empty());
+      break;
+    }
+    start_after = page->keys.back();
+  }
+  return all;
+}
+
+TEST_P(BackendConformanceTest, PagesReadTheSortedListing) {
+  // Bytes above 0x7F, and '/' between '.' and '0', sort bytewise across
+  // folders: "a.b" < "a/x" < "a0", "b/zz" < "b/\xe4" < "b~".
+  const std::vector<std::string> keys = {"a.b",
+                                         "a/x",
+                                         "a/y/z",
+                                         "a0",
+                                         "b/z",
+                                         "b/zz",
+                                         "b/\xe4\xb8\xad",
+                                         "b~",
+                                         "emoji-\xf0\x9f\x98\x80",
+                                         "n/1/2/3",
+                                         "n/1/4",
+                                         "n/10",
+                                         "n/2",
+                                         "\xe4\xb8\xad"};
+  for (const auto& key : keys) BACKENDS_ASSERT_OK(store_->dump(key, Value(0)));
+  ASSERT_THAT(store_->keys(), IsOkAndHolds(ElementsAreArray(keys)));
+  for (std::size_t limit : {0u, 1u, 2u, 3u, 5u, 13u, 14u, 15u, 1000u}) {
+    EXPECT_THAT(ReadInPages(*store_, "", limit), ElementsAreArray(keys))
+        << "limit " << limit;
+  }
+  for (std::string prefix : {"a", "a/", "b/", "n/1", "n/1/", "zz", "\xe4"}) {
+    ASSERT_OK_AND_ASSIGN(auto listed, store_->list(prefix));
+    EXPECT_THAT(ReadInPages(*store_, prefix, 2), ElementsAreArray(listed))
+        << "prefix " << prefix;
+  }
+}
+
+TEST_P(BackendConformanceTest, PageStartsAfterTheGivenKey) {
+  for (const char* key : {"a/1", "a/2", "a/3", "b"}) {
+    BACKENDS_ASSERT_OK(store_->dump(key, Value(0)));
+  }
+  // A key that exists, one between two keys, one inside a folder's span,
+  // one before all and one after all.
+  EXPECT_THAT(ReadInPages(*store_, "", 10, "a/2"), ElementsAre("a/3", "b"));
+  EXPECT_THAT(ReadInPages(*store_, "", 10, "a/15"),
+              ElementsAre("a/2", "a/3", "b"));
+  EXPECT_THAT(ReadInPages(*store_, "", 10, "a/"),
+              ElementsAre("a/1", "a/2", "a/3", "b"));
+  EXPECT_THAT(ReadInPages(*store_, "", 10, "a"),
+              ElementsAre("a/1", "a/2", "a/3", "b"));
+  EXPECT_THAT(ReadInPages(*store_, "", 10, "a0"), ElementsAre("b"));
+  EXPECT_THAT(ReadInPages(*store_, "", 10, "c"), IsEmpty());
+  EXPECT_THAT(ReadInPages(*store_, "a/", 1, "a/1"), ElementsAre("a/2", "a/3"));
+  ASSERT_OK_AND_ASSIGN(auto last, store_->list_page("", "a/3", 1));
+  EXPECT_THAT(last.keys, ElementsAre("b"));
+}
+
+TEST_P(BackendConformanceTest, EmptyStoreHasOneEmptyPage) {
+  ASSERT_OK_AND_ASSIGN(auto page, store_->list_page("", "", 10));
+  EXPECT_THAT(page.keys, IsEmpty());
+  EXPECT_FALSE(page.more);
+}
+
+TEST_P(BackendConformanceTest, PagingWhileKeysComeAndGoNeverRepeatsAKey) {
+  for (int i = 0; i < 40; i += 2) {
+    BACKENDS_ASSERT_OK(store_->dump("k/" + std::to_string(100 + i), Value(i)));
+  }
+  std::vector<std::string> seen;
+  std::string after;
+  for (int round = 0; round < 100; ++round) {
+    ASSERT_OK_AND_ASSIGN(auto page, store_->list_page("k/", after, 3));
+    seen.insert(seen.end(), page.keys.begin(), page.keys.end());
+    if (!page.more || page.keys.empty()) break;
+    after = page.keys.back();
+    // Odd keys appear on both sides of the position; even keys go.
+    BACKENDS_ASSERT_OK(
+        store_->dump("k/" + std::to_string(101 + round), Value(round)));
+    BACKENDS_ASSERT_OK(
+        store_->dump("k/0" + std::to_string(round), Value(round)));
+    ASSERT_THAT(store_->remove("k/" + std::to_string(138 - 2 * round)), IsOk());
+  }
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+  EXPECT_EQ(std::adjacent_find(seen.begin(), seen.end()), seen.end());
+  // The first three keys existed throughout.
+  ASSERT_GE(seen.size(), 3u);
+  EXPECT_THAT(std::vector<std::string>(seen.begin(), seen.begin() + 3),
+              ElementsAre("k/100", "k/102", "k/104"));
+}
+
+TEST_P(BackendConformanceTest, IterationReadsPastOnePage) {
+  // More keys than one iteration page (1,000), so iteration pages.
+  for (int i = 0; i < 1005; ++i) {
+    char key[16];
+    std::snprintf(key, sizeof key, "p/%04d", i);
+    BACKENDS_ASSERT_OK(store_->dump(key, Value(i % 7)));
+  }
+  int count = 0;
+  std::string last;
+  for (const auto& entry : *store_) {
+    ASSERT_THAT(entry, IsOk());
+    EXPECT_LT(last, entry->first);
+    last = entry->first;
+    ++count;
+  }
+  EXPECT_EQ(count, 1005);
+}
+
 TEST_P(BackendConformanceTest, ClearRemovesEverything) {
   for (int i = 0; i < 10; ++i) {
     BACKENDS_ASSERT_OK(store_->dump("n/" + std::to_string(i), Value(i)));

@@ -66,6 +66,12 @@ class FaultyBackend final : public BackendWrapper {
     if (auto s = Take(Op::kList)) return *s;
     return BackendWrapper::list(prefix);
   }
+  Result<KeyPage> list_page(std::string_view prefix,
+                            std::string_view start_after,
+                            std::size_t limit) override {
+    if (auto s = Take(Op::kList)) return *s;
+    return BackendWrapper::list_page(prefix, start_after, limit);
+  }
   Result<std::optional<KeyInfo>> stat(std::string_view key) override {
     if (auto s = Take(Op::kStat)) return *s;
     return BackendWrapper::stat(key);
