@@ -25,6 +25,8 @@ namespace backends::s3 {
 
 /// DeleteObjects takes at most this many keys per request.
 inline constexpr std::size_t kMaxDeleteBatch = 1000;
+/// ListObjectsV2 answers at most this many keys a page (max-keys).
+inline constexpr std::size_t kMaxListPage = 1000;
 
 struct ListedObject {
   std::string key;  // full object key (prefix included), decoded

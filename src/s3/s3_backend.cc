@@ -24,6 +24,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
 
 #include "backends/s3.h"
 #include "s3/content_type.h"
@@ -317,6 +318,25 @@ class S3BackendImpl final : public S3Backend {
     return keys;
   }
 
+  Result<KeyPage> list_page(std::string_view prefix,
+                            std::string_view start_after,
+                            std::size_t limit) override {
+    KeyPage page;
+    BACKENDS_ASSIGN_OR_RETURN(
+        auto objects,
+        ListObjects("list", options_.prefix + std::string(prefix),
+                    start_after.empty()
+                        ? std::string()
+                        : options_.prefix + std::string(start_after),
+                    std::max<std::size_t>(limit, 1), &page.more));
+    page.keys.reserve(objects.size());
+    for (auto& object : objects) {  // sorted: ListingGuard checked it
+      page.keys.push_back(object.key.substr(options_.prefix.size()));
+    }
+    if (page.keys.empty()) page.more = false;
+    return page;
+  }
+
   Result<std::size_t> size() override {
     BACKENDS_ASSIGN_OR_RETURN(auto objects,
                               ListObjects("size", options_.prefix));
@@ -453,15 +473,21 @@ class S3BackendImpl final : public S3Backend {
     return std::optional<HttpResponse>(std::move(response));
   }
 
-  // Every object under `full_prefix`, page by page.
+  // The objects under `full_prefix` after `start_after` (from the first
+  // when empty), page by page, up to `limit`; `more` (if given) says
+  // whether the limit cut the listing short.
   Result<std::vector<s3::ListedObject>> ListObjects(
-      std::string_view operation, const std::string& full_prefix) {
+      std::string_view operation, const std::string& full_prefix,
+      const std::string& start_after = "",
+      std::size_t limit = std::numeric_limits<std::size_t>::max(),
+      bool* more = nullptr) {
     const std::string context = std::string(operation) + " " +
                                 QuoteKey(full_prefix) + " in bucket \"" +
                                 options_.bucket + "\"";
     std::vector<s3::ListedObject> out;
     std::string token;
     s3::ListingGuard guard(context);
+    if (more != nullptr) *more = false;
     do {
       S3Client::Request request{.method = "GET"};
       request.query = {{"list-type", "2"}, {"encoding-type", "url"}};
@@ -469,6 +495,12 @@ class S3BackendImpl final : public S3Backend {
         request.query.emplace_back("prefix", full_prefix);
       if (!token.empty()) {
         request.query.emplace_back("continuation-token", token);
+      } else if (!start_after.empty()) {
+        request.query.emplace_back("start-after", start_after);
+      }
+      if (limit - out.size() < s3::kMaxListPage) {
+        request.query.emplace_back("max-keys",
+                                   std::to_string(limit - out.size()));
       }
       BACKENDS_ASSIGN_OR_RETURN(HttpResponse response,
                                 client_->Send(request, context));
@@ -481,6 +513,10 @@ class S3BackendImpl final : public S3Backend {
           out.push_back(std::move(object));
       }
       token = page.truncated ? page.next_token : std::string();
+      if (!token.empty() && out.size() >= limit) {
+        if (more != nullptr) *more = true;
+        break;
+      }
     } while (!token.empty());
     return out;
   }

@@ -111,8 +111,15 @@ TEST_P(ListingLoopTest, EveryListingPathStopsWithDataLoss) {
   ExpectServerFault(store_->size().status());
   ExpectServerFault(store_->clear());
   ExpectServerFault(store_->items().status());
+  ExpectServerFault(store_->list_page("", "", 1'000'000).status());
+  auto first = store_->begin();  // iteration pages: the fault ends it
+  ASSERT_NE(first, store_->end());
+  for (; first != store_->end() && first->ok(); ++first) {
+  }
+  ASSERT_NE(first, store_->end());
+  ExpectServerFault(first->status());
   // Bounded: at most the empty-page limit, plus a few pages, per listing.
-  EXPECT_LE(server_.requests(), 5 * (s3::kMaxEmptyListPages + 3));
+  EXPECT_LE(server_.requests(), 7 * (s3::kMaxEmptyListPages + 3));
 }
 
 TEST_P(ListingLoopTest, CliLsExitsWithTheFault) {
