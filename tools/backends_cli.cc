@@ -13,6 +13,7 @@
 
 #include "cli_store.h"
 #include "commands.h"
+#include "interrupt.h"
 
 namespace {
 
@@ -218,9 +219,18 @@ int main(int argc, char** argv) {
           {private_cmd, [&] { return RunAcl(make_private); }},
           {prune_cmd, [&] { return RunCachePrune(prune); }},
       };
+  // The verbs that write catch interrupts to clean up (interrupt.h); the
+  // others die by the signal, having nothing to undo.
+  for (const CLI::App* writer : {put_cmd, get_cmd, cp_cmd, rm_cmd, prune_cmd}) {
+    if (writer->parsed()) CatchInterrupts();
+  }
   backends::Result<int> result = kExitUsage;
   for (const auto& [verb, run] : verbs) {
     if (verb->parsed()) result = run();
+  }
+  if (InterruptSignal() != 0) {
+    if (!result.ok()) PrintError(result.status());
+    ExitForInterrupt();
   }
   if (!result.ok()) {
     PrintError(result.status());

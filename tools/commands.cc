@@ -15,6 +15,7 @@
 #include "backends/file.h"
 #include "cli_io.h"
 #include "cli_store.h"
+#include "interrupt.h"
 #include "progress.h"
 #if BACKENDS_WITH_S3
 #include "backends/s3.h"
@@ -188,6 +189,7 @@ Result<int> RunRm(const RmArgs& args) {
   BACKENDS_ASSIGN_OR_RETURN(auto store, OpenStore(args.url));
   int exit_code = kExitOk;
   for (const std::string& key : args.keys) {
+    if (InterruptSignal() != 0) return InterruptedError("rm");
     auto removed = store->backend().remove(key);
     if (!removed.ok()) {
       PrintError(removed.status());

@@ -25,12 +25,6 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-void WriteFile(const fs::path& path, std::string_view data) {
-  fs::create_directories(path.parent_path());
-  std::ofstream out(path, std::ios::binary);
-  out.write(data.data(), static_cast<std::streamsize>(data.size()));
-}
-
 std::string Nested(std::size_t depth, bool objects) {
   std::string text;
   for (std::size_t i = 0; i < depth; ++i) text += objects ? "{\"a\":" : "[";

@@ -6,8 +6,10 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace backends::testing {
@@ -51,6 +53,38 @@ class CliProcess {
   int err_ = -1;
   bool waited_ = false;
 };
+
+/// The writing end of a FIFO that the tool reads (`put -f FIFO`). Write
+/// returns once the tool has taken all but a pipe's worth of the bytes, so
+/// a test knows how far the tool has got without timing it.
+class FifoFeeder {
+ public:
+  /// Makes the FIFO at `path`.
+  explicit FifoFeeder(std::filesystem::path path);
+  FifoFeeder(const FifoFeeder&) = delete;
+  FifoFeeder& operator=(const FifoFeeder&) = delete;
+  ~FifoFeeder();
+
+  /// Waits (up to a minute) for the tool to open the FIFO. False on timeout.
+  bool Open();
+  /// Writes `bytes` bytes of `fill`.
+  void Write(std::size_t bytes, char fill);
+  /// Closes the writing end: the tool reads the end of the value.
+  void Close();
+
+ private:
+  std::filesystem::path path_;
+  int fd_ = -1;
+};
+
+/// The bytes of the file at `path` ("" if it cannot be read).
+std::string ReadFile(const std::filesystem::path& path);
+/// Writes `data` to `path`, creating its folders.
+void WriteFile(const std::filesystem::path& path, std::string_view data);
+
+/// The files under `root` (recursively) whose names hold "backends-tmp":
+/// the temporary files of the tool and of the file store.
+std::vector<std::string> TempFilesUnder(const std::filesystem::path& root);
 
 /// Runs the binary to completion.
 CliResult RunCli(CliOptions options);
