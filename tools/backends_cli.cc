@@ -40,7 +40,9 @@ Examples:
   backends get file://./data photo.jpg -o photo.jpg
 
 Exit codes: 0 ok; 1 key missing (get, rm); 2 usage error; 3 other failure
-(one line on stderr naming the key and the cause; invalid keys are 3).)";
+(one line on stderr naming the key and the cause; invalid keys are 3);
+130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP, after removing temporary
+files and aborting open uploads (a second Ctrl-C exits at once).)";
 
 // CLI11 validator: the URL parses and its tool parameters are known, so a
 // bad ?format= is a usage error (exit 2) found before anything is opened.
@@ -150,8 +152,8 @@ int main(int argc, char** argv) {
   cp_cmd->add_flag("-u,--update", cp.update,
                    "Skip keys whose destination value is already the same");
   cp_cmd->footer(
-      "Each value is written atomically: an interrupted cp leaves every\n"
-      "destination value old or new, never a mix.\n"
+      "Each value is written atomically: an interrupted cp (Ctrl-C) stops\n"
+      "between chunks and leaves every destination value old or new.\n"
       "Example: backends cp file://./data 'memory://' --jobs 8 --update");
 
   UrlArgs url;

@@ -7,6 +7,7 @@
 // (the command line does not parse, or a URL's format/cache/timeout
 // parameter is wrong); 3 any other failure, including keys the store
 // refuses (invalid keys are reported by the store, so they are exit 3).
+// A verb stopped by a signal (interrupt.h) ends by that signal in main().
 
 #include <chrono>
 #include <cstddef>
