@@ -22,6 +22,10 @@ using namespace backends::cli;  // NOLINT: a .cc file's own namespace.
 constexpr const char* kFooter = R"(Store URLs:
   memory://                        a store in this process (gone on exit)
   file://./dir, file:///abs/dir    a folder: key K is the file dir/K
+  ./dir, /abs/dir, dir             the same, as a plain path (anything not
+                                   SCHEME://; no ?parameters). Verbs that
+                                   read (get, ls, rm, cp's SRC, cache prune)
+                                   never create it: "no such folder", exit 3
   s3://bucket/prefix?region=R&endpoint=http://127.0.0.1:7480&path_style=1
                                    S3; credentials from the standard AWS
                                    places (environment, ~/.aws), never here

@@ -101,8 +101,10 @@ Result<int> RunCp(const CpArgs& args) {
                             StoreSpec::Parse(args.source_url));
   BACKENDS_ASSIGN_OR_RETURN(StoreSpec destination_spec,
                             StoreSpec::Parse(args.destination_url));
-  BACKENDS_ASSIGN_OR_RETURN(auto source, Store::Open(source_spec));
-  BACKENDS_ASSIGN_OR_RETURN(auto destination, Store::Open(destination_spec));
+  BACKENDS_ASSIGN_OR_RETURN(auto source,
+                            Store::Open(source_spec, OpenMode::kExisting));
+  BACKENDS_ASSIGN_OR_RETURN(auto destination,
+                            Store::Open(destination_spec, OpenMode::kCreate));
   BACKENDS_ASSIGN_OR_RETURN(std::vector<std::string> keys,
                             source->backend().list(args.prefix));
 
