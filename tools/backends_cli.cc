@@ -155,6 +155,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   cp_cmd->add_flag("-u,--update", cp.update,
                    "Skip keys whose destination value is already the same");
+  cp_cmd->add_flag("--fail-fast", cp.fail_fast,
+                   "Stop at the first key that fails (default: go on, "
+                   "name each failure, exit 3 at the end)");
   cp_cmd->footer(
       "Each value is written atomically: an interrupted cp (Ctrl-C) stops\n"
       "between chunks and leaves every destination value old or new.\n"

@@ -66,6 +66,8 @@ struct CpArgs {
   std::string prefix;
   std::size_t jobs = 4;
   bool update = false;
+  /// Stop at the first key that fails (by default cp goes on).
+  bool fail_fast = false;
   bool quiet = false;
 };
 Result<int> RunCp(const CpArgs& args);

@@ -12,15 +12,16 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
-#include <mutex>
 #include <span>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "backends/backend.h"
+#include "backends/file.h"
 #include "cli_store.h"
 #include "commands.h"
+#include "copy_files.h"
 #include "interrupt.h"
 #include "progress.h"
 
@@ -68,8 +69,25 @@ class CancellableSource final : public ByteSource {
 
 enum class Outcome { kCopied, kUnchanged, kVanished };
 
+// Both stores are plain folders (no cache layer): file metadata can follow.
+struct Folders {
+  const FileBackend* source = nullptr;
+  const FileBackend* destination = nullptr;
+};
+
+Folders FoldersOf(const Store& source, const Store& destination) {
+  auto folder = [](const Store& store) -> const FileBackend* {
+    if (&store.backend() != &store.base()) return nullptr;
+    return dynamic_cast<const FileBackend*>(&store.base());
+  };
+  Folders folders{folder(source), folder(destination)};
+  if (folders.source == nullptr || folders.destination == nullptr) return {};
+  return folders;
+}
+
 Result<Outcome> CopyOne(const Store& source, const Store& destination,
-                        const std::string& key, bool update) {
+                        const Folders& folders, const std::string& key,
+                        bool update) {
   const std::string context = "cp " + QuoteKey(key);
   CancellableSink sink(context);
   BACKENDS_ASSIGN_OR_RETURN(bool found,
@@ -91,7 +109,26 @@ Result<Outcome> CopyOne(const Store& source, const Store& destination,
   }
   CancellableSource stream(context, stored);
   BACKENDS_RETURN_IF_ERROR(destination.backend().dump_stream(key, stream));
+  if (folders.source != nullptr) {
+    BACKENDS_RETURN_IF_ERROR(
+        KeepFileMetadata(*folders.source, *folders.destination, key));
+  }
   return Outcome::kCopied;
+}
+
+// The files a folder source holds that cp will not read: each is named on
+// stderr; returns how many.
+std::size_t ReportSkipped(const Store& source, std::string_view prefix,
+                          Progress& progress) {
+  if (&source.backend() != &source.base()) return 0;
+  auto* folder = dynamic_cast<const FileBackend*>(&source.base());
+  if (folder == nullptr) return 0;
+  std::vector<SkippedFile> skipped = FilesCpSkips(*folder, prefix);
+  for (const SkippedFile& file : skipped) {
+    progress.Print("backends: cp: skipped " + QuoteKey(file.name) + ": " +
+                   file.reason);
+  }
+  return skipped.size();
 }
 
 }  // namespace
@@ -107,33 +144,37 @@ Result<int> RunCp(const CpArgs& args) {
                             Store::Open(destination_spec, OpenMode::kCreate));
   BACKENDS_ASSIGN_OR_RETURN(std::vector<std::string> keys,
                             source->backend().list(args.prefix));
+  const Folders folders = FoldersOf(*source, *destination);
 
   Progress progress(ProgressWanted(args.quiet) ? stderr : nullptr, "cp",
                     ProgressUnit::kKeys, keys.size());
+  const std::size_t skipped = ReportSkipped(*source, args.prefix, progress);
   std::atomic<std::size_t> next{0};
   std::atomic<std::size_t> copied{0};
   std::atomic<std::size_t> unchanged{0};
   std::atomic<std::size_t> vanished{0};
+  std::atomic<std::size_t> failed{0};
   std::atomic<std::size_t> done{0};
-  std::atomic<bool> failed{false};
-  std::mutex error_mutex;
-  Status first_error;  // Guarded by error_mutex.
 
+  // A failing key is named with its reason and counted; the others go on
+  // unless --fail-fast.
   auto work = [&] {
-    while (!failed.load() && InterruptSignal() == 0) {
+    while (InterruptSignal() == 0 && !(args.fail_fast && failed.load() > 0)) {
       std::size_t i = next.fetch_add(1);
       if (i >= keys.size()) return;
-      auto outcome = CopyOne(*source, *destination, keys[i], args.update);
+      auto outcome =
+          CopyOne(*source, *destination, folders, keys[i], args.update);
       if (!outcome.ok() && InterruptSignal() != 0) return;
       if (!outcome.ok()) {
-        std::scoped_lock lock(error_mutex);
-        if (first_error.ok()) first_error = outcome.status();
-        failed.store(true);
-        return;
+        failed.fetch_add(1);
+        progress.Print("backends: cp: failed: " + outcome.status().message());
+      } else if (*outcome == Outcome::kCopied) {
+        copied.fetch_add(1);
+      } else if (*outcome == Outcome::kUnchanged) {
+        unchanged.fetch_add(1);
+      } else {
+        vanished.fetch_add(1);
       }
-      if (*outcome == Outcome::kCopied) copied.fetch_add(1);
-      if (*outcome == Outcome::kUnchanged) unchanged.fetch_add(1);
-      if (*outcome == Outcome::kVanished) vanished.fetch_add(1);
       done.fetch_add(1);
       progress.Add(1);
     }
@@ -155,21 +196,21 @@ Result<int> RunCp(const CpArgs& args) {
                  keys.size());
     return kExitFailure;  // main() ends the process by the signal.
   }
-  if (failed.load()) {
-    std::scoped_lock lock(error_mutex);
-    return first_error.WithContext("cp");
-  }
-  if (!args.quiet) {
-    std::fprintf(stderr, "cp: %zu copied, %zu unchanged", copied.load(),
-                 unchanged.load());
+  if (!args.quiet || failed.load() > 0) {
+    std::fprintf(stderr,
+                 "cp: %zu copied, %zu unchanged, %zu skipped, %zu failed",
+                 copied.load(), unchanged.load(), skipped, failed.load());
     // Listed, then removed from the source before their turn: not copied.
     if (vanished.load() > 0) {
       std::fprintf(stderr, ", %zu vanished from the source while copying",
                    vanished.load());
     }
+    if (args.fail_fast && done.load() < keys.size()) {
+      std::fprintf(stderr, "; stopped at the first failure (--fail-fast)");
+    }
     std::fputc('\n', stderr);
   }
-  return kExitOk;
+  return failed.load() > 0 ? kExitFailure : kExitOk;
 }
 
 }  // namespace backends::cli

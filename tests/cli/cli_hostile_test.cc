@@ -142,7 +142,8 @@ TEST_F(CliHostileTest, CpCountsKeysThatVanishDuringTheCopy) {
   std::smatch m;
   ASSERT_TRUE(std::regex_search(
       cp.err, m,
-      std::regex(R"(cp: (\d+) copied, (\d+) unchanged(, (\d+) vanished)?)")))
+      std::regex(R"(cp: (\d+) copied, (\d+) unchanged, 0 skipped, 0 failed)"
+                 R"((, (\d+) vanished)?)")))
       << cp.err;
   const int copied = std::stoi(m[1]);
   const int vanished = m[4].matched ? std::stoi(m[4]) : 0;

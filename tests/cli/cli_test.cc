@@ -350,7 +350,7 @@ TEST_F(CliTest, CpCopiesEveryKeyInParallel) {
   fs::path copy = dir_.path() / "copy";
   CliResult r = Run({"cp", Url(), "file://" + copy.string(), "--jobs", "4"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.err, "cp: 40 copied, 0 unchanged\n");
+  EXPECT_EQ(r.err, "cp: 40 copied, 0 unchanged, 0 skipped, 0 failed\n");
   for (int i = 0; i < 40; ++i) {
     std::string key = "k" + std::to_string(i);
     EXPECT_EQ(ReadFile(copy / key), AllBytes() + std::to_string(i)) << key;
@@ -389,7 +389,7 @@ TEST_F(CliTest, CpUpdateSkipsUnchangedValues) {
   Put("grown", "v-grown, and longer");
   CliResult r = Run({"cp", "--update", Url(), dst});
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.err, "cp: 2 copied, 2 unchanged\n");
+  EXPECT_EQ(r.err, "cp: 2 copied, 2 unchanged, 0 skipped, 0 failed\n");
   // Unchanged values were not rewritten (a rewrite renames a new file in).
   EXPECT_EQ(inode("same1"), same_before);
   EXPECT_NE(inode("changed"), changed_before);
@@ -397,18 +397,30 @@ TEST_F(CliTest, CpUpdateSkipsUnchangedValues) {
   EXPECT_EQ(ReadFile(copy / "grown"), "v-grown, and longer");
 }
 
-TEST_F(CliTest, CpIntoJsonStoreStopsAtAValueThatIsNotJson) {
-  Put("a", "[1, 2]");
-  Put("b", "not json");
+TEST_F(CliTest, CpIntoJsonStoreNamesAValueThatIsNotJsonAndGoesOnOrFailsFast) {
+  Put("a", "not json");
+  Put("b", "[1, 2]");
   fs::path copy = dir_.path() / "copy";
-  WriteFile(copy / "b", "\"old b\"");
+  WriteFile(copy / "a", "\"old a\"");
   CliResult r = Run(
       {"cp", Url(), "file://" + copy.string() + "?format=json", "--jobs", "1"});
   EXPECT_EQ(r.exit_code, 3);
-  EXPECT_EQ(CountLines(r.err), 1) << r.err;
-  EXPECT_THAT(r.err, AllOf(HasSubstr("\"b\""), HasSubstr("not valid JSON")));
-  EXPECT_EQ(ReadFile(copy / "a"), "[\n    1,\n    2\n]");
-  EXPECT_EQ(ReadFile(copy / "b"), "\"old b\"");
+  EXPECT_EQ(CountLines(r.err), 2) << r.err;
+  EXPECT_THAT(
+      r.err, AllOf(HasSubstr("failed: dump \"a\""), HasSubstr("not valid JSON"),
+                   HasSubstr("cp: 1 copied, 0 unchanged, 0 skipped, "
+                             "1 failed\n")));
+  EXPECT_EQ(ReadFile(copy / "a"), "\"old a\"");
+  EXPECT_EQ(ReadFile(copy / "b"), "[\n    1,\n    2\n]");
+
+  // --fail-fast stops there.
+  copy = dir_.path() / "fast";
+  r = Run({"cp", Url(), "file://" + copy.string() + "?format=json", "--jobs",
+           "1", "--fail-fast"});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_THAT(r.err, HasSubstr("0 copied, 0 unchanged, 0 skipped, 1 failed; "
+                               "stopped at the first failure"));
+  EXPECT_FALSE(fs::exists(copy / "b"));
 }
 
 TEST_F(CliTest, InterruptedCpLeavesEveryValueWhole) {
@@ -527,7 +539,7 @@ TEST_F(CliTest, MemoryStoreLivesForOneProcess) {
   Put("b", "2");
   CliResult cp = Run({"cp", Url(), "memory://"});
   EXPECT_EQ(cp.exit_code, 0);
-  EXPECT_EQ(cp.err, "cp: 2 copied, 0 unchanged\n");
+  EXPECT_EQ(cp.err, "cp: 2 copied, 0 unchanged, 0 skipped, 0 failed\n");
 }
 
 TEST_F(CliTest, UnknownSchemeAndBadStoreParametersExit3) {
