@@ -128,6 +128,7 @@ Result<StoreSpec> StoreSpec::Parse(std::string_view argument) {
                                   "\" is not a number of seconds >= 0");
     }
     spec.timeout = std::chrono::seconds(seconds);
+    spec.timeout_given = true;
   }
   return spec;
 }

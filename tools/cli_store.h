@@ -46,6 +46,8 @@ struct StoreSpec {
   ValueFormat format = ValueFormat::kRaw;
   CacheKind cache = CacheKind::kNone;
   std::chrono::seconds timeout = kDefaultTimeout;
+  /// Whether the URL gave timeout= (cache prune of a text cache needs it).
+  bool timeout_given = false;
 
   /// A cache's values are of its kind: cache=json implies format=json and
   /// cache=text format=text (UTF-8 only), and format=raw is refused there.

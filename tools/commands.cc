@@ -285,6 +285,14 @@ Result<int> RunCachePrune(const PruneArgs& args) {
                  "?cache=text (and &timeout=SECONDS for text caches)\n");
     return kExitUsage;
   }
+  if (spec.cache == CacheKind::kText && !spec.timeout_given) {
+    // A text entry expires `timeout` after its modification time: guessing
+    // the default would remove entries the application still counts live.
+    std::fprintf(stderr,
+                 "backends: cache prune: a ?cache=text URL needs "
+                 "&timeout=SECONDS (the lifetime the application uses)\n");
+    return kExitUsage;
+  }
   BACKENDS_ASSIGN_OR_RETURN(auto store, Store::Open(spec, OpenMode::kExisting));
   auto* cache = dynamic_cast<ExpiringBackend*>(&store->backend());
   if (cache == nullptr) return InternalError("cache prune: not a cache");

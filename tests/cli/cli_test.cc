@@ -98,7 +98,27 @@ TEST_F(CliTest, EveryVerbHasHelp) {
     CliResult r = Run(verb);
     EXPECT_EQ(r.exit_code, 0) << name;
     EXPECT_THAT(r.out, HasSubstr("Usage: " + name)) << name;
+    if (verb.size() == 2 && verb[0] == "cache") continue;  // A verb group.
+    // The URL parameters it reads, per scheme, and an example of its own.
+    EXPECT_THAT(r.out, AllOf(HasSubstr("URL parameters it honours:"),
+                             HasSubstr("file://"), HasSubstr("s3://"),
+                             HasSubstr("Example: " + name + " ")))
+        << r.out;
   }
+}
+
+TEST_F(CliTest, HelpNamesTheParametersThatMatterToTheVerb) {
+  CliResult put = Run({"put", "--help"});
+  EXPECT_THAT(put.out, AllOf(HasSubstr("durable=1"), HasSubstr("content_type"),
+                             HasSubstr("format=raw|text|json"),
+                             HasSubstr("cache=json|text")));
+  CliResult get = Run({"get", "--help"});
+  EXPECT_THAT(get.out,
+              AllOf(Not(HasSubstr("durable")), Not(HasSubstr("content_type")),
+                    HasSubstr("endpoint"), HasSubstr("format=")));
+  CliResult presign = Run({"presign", "--help"});
+  EXPECT_THAT(presign.out,
+              AllOf(HasSubstr("region"), Not(HasSubstr("format="))));
 }
 
 TEST_F(CliTest, UsageErrorsExit2WithUsage) {
@@ -585,6 +605,16 @@ TEST_F(CliTest, TextCachePrunesByModificationTime) {
   EXPECT_EQ(prune.out, "removed 1 expired entry\n");
   EXPECT_FALSE(fs::exists(Root() / "old"));
   EXPECT_EQ(ReadFile(Root() / "new"), "new page");
+}
+
+TEST_F(CliTest, PruningATextCacheWithoutATimeoutIsAUsageError) {
+  Put("old", "old page");
+  auto two_hours_ago = fs::file_time_type::clock::now() - std::chrono::hours(2);
+  fs::last_write_time(Root() / "old", two_hours_ago);
+  CliResult r = Run({"cache", "prune", Url("?cache=text")});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("needs &timeout=SECONDS"));
+  EXPECT_EQ(ReadFile(Root() / "old"), "old page");  // Not guessed at 300 s.
 }
 
 TEST_F(CliTest, CachePruneWithoutACacheIsAUsageError) {
