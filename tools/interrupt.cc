@@ -47,7 +47,7 @@ extern "C" void OnSignal(int signal) {
   for (TempSlot& slot : g_temp_slots) {
     if (slot.used.load()) ::unlink(slot.path);
   }
-  ::_exit(128 + expected);
+  ::_exit(128 + signal);
 }
 
 constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP};
