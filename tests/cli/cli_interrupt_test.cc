@@ -72,6 +72,25 @@ TEST_P(CliInterruptTest, PutFromAFifoKeepsTheOldValueAndNoTempFile) {
   EXPECT_THAT(TempFilesUnder(Root()), IsEmpty());
 }
 
+TEST_P(CliInterruptTest, PutFromStdinKeepsTheOldValueAndNoTempFile) {
+  const auto [signal, fed] = GetParam();
+  WriteFile(Root() / "k", "old");
+  FifoFeeder fifo(dir_.path() / "fifo");
+  fifo.OpenBeforeTheTool();
+  CliProcess put({.args = {"put", Url(), "k"},
+                  .stdin_path = dir_.path() / "fifo",
+                  .cwd = dir_.path()});
+  // The store makes its temporary file before it reads the first byte.
+  ASSERT_TRUE(WaitForWriting(Root(), [] { return false; })) << "put hangs";
+  fifo.Write(fed, 'x');
+  ASSERT_EQ(::kill(put.pid(), signal), 0);
+  CliResult r = put.Wait();
+  fifo.Close();  // Only now: an end of input must not complete the value.
+  EXPECT_EQ(r.exit_code, 128 + signal) << r.err;
+  EXPECT_EQ(ReadFile(Root() / "k"), "old");
+  EXPECT_THAT(TempFilesUnder(Root()), IsEmpty());
+}
+
 INSTANTIATE_TEST_SUITE_P(
     SignalsAndPoints, CliInterruptTest,
     ::testing::Combine(::testing::Values(SIGINT, SIGTERM, SIGHUP),

@@ -67,7 +67,12 @@ CliProcess::CliProcess(CliOptions options) : options_(std::move(options)) {
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, in[0], 0);
+  if (options_.stdin_path.empty()) {
+    posix_spawn_file_actions_adddup2(&actions, in[0], 0);
+  } else {
+    posix_spawn_file_actions_addopen(&actions, 0, options_.stdin_path.c_str(),
+                                     O_RDONLY, 0);
+  }
   posix_spawn_file_actions_adddup2(&actions, out[1], 1);
   posix_spawn_file_actions_adddup2(&actions, err[1], 2);
   if (!options_.cwd.empty()) {
@@ -221,6 +226,12 @@ bool FifoFeeder::Open() {
   }
   ::fcntl(fd_, F_SETFL, 0);
   return true;
+}
+
+void FifoFeeder::OpenBeforeTheTool() {
+  fd_ = ::open(path_.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd_ < 0)
+    ADD_FAILURE() << "open " << path_ << ": " << std::strerror(errno);
 }
 
 void FifoFeeder::Write(std::size_t bytes, char fill) {

@@ -23,7 +23,9 @@ struct CliResult {
 struct CliOptions {
   std::vector<std::string> args;  // Without the program name.
   std::string input;              // Fed to stdin, then stdin is closed.
-  std::filesystem::path cwd;      // Empty: the test's working folder.
+  /// If set, stdin is this file (e.g. a FIFO the test feeds) instead.
+  std::filesystem::path stdin_path;
+  std::filesystem::path cwd;  // Empty: the test's working folder.
   bool stderr_is_terminal = false;
   /// Environment entries "NAME=value" that add to or replace the test's
   /// own (which is inherited).
@@ -67,6 +69,9 @@ class FifoFeeder {
 
   /// Waits (up to a minute) for the tool to open the FIFO. False on timeout.
   bool Open();
+  /// Opens the FIFO for reading and writing, so the tool's open for
+  /// reading (as its stdin, see CliOptions::stdin_path) does not block.
+  void OpenBeforeTheTool();
   /// Writes `bytes` bytes of `fill`.
   void Write(std::size_t bytes, char fill);
   /// Closes the writing end: the tool reads the end of the value.
