@@ -13,6 +13,8 @@
 
 #include "cli_store.h"
 #include "commands.h"
+#include "help.h"
+#include "interrupt.h"
 
 namespace {
 
@@ -21,6 +23,10 @@ using namespace backends::cli;  // NOLINT: a .cc file's own namespace.
 constexpr const char* kFooter = R"(Store URLs:
   memory://                        a store in this process (gone on exit)
   file://./dir, file:///abs/dir    a folder: key K is the file dir/K
+  ./dir, /abs/dir, dir             the same, as a plain path (anything not
+                                   SCHEME://; no ?parameters). Verbs that
+                                   read (get, ls, rm, cp's SRC, cache prune)
+                                   never create it: "no such folder", exit 3
   s3://bucket/prefix?region=R&endpoint=http://127.0.0.1:7480&path_style=1
                                    S3; credentials from the standard AWS
                                    places (environment, ~/.aws), never here
@@ -39,7 +45,9 @@ Examples:
   backends get file://./data photo.jpg -o photo.jpg
 
 Exit codes: 0 ok; 1 key missing (get, rm); 2 usage error; 3 other failure
-(one line on stderr naming the key and the cause; invalid keys are 3).)";
+(one line on stderr naming the key and the cause; invalid keys are 3);
+130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP, after removing temporary
+files and aborting open uploads (a second Ctrl-C exits at once).)";
 
 // CLI11 validator: the URL parses and its tool parameters are known, so a
 // bad ?format= is a usage error (exit 2) found before anything is opened.
@@ -105,7 +113,9 @@ int main(int argc, char** argv) {
       ->add_option("-f,--file", put.file,
                    "Read the value from FILE ('-': stdin)")
       ->excludes(value_opt);
-  put_cmd->footer("Example: backends put file://./data notes/today 'hello'");
+  put_cmd->footer(VerbFooter(
+      {.file_writes = true, .s3_writes = true, .format = true, .cache = true},
+      "", "backends put file://./data notes/today 'hello'"));
 
   GetArgs get;
   auto* get_cmd = app.add_subcommand(
@@ -114,16 +124,18 @@ int main(int argc, char** argv) {
   get_cmd->add_option("-o,--output", get.output,
                       "Write to FILE (atomically: temp file + rename)");
   get_cmd->footer(
-      "Raw bytes, no newline added. Exit 1 if KEY does not exist.\n"
-      "Example: backends get file://./data notes/today");
+      VerbFooter({.format = true, .cache = true},
+                 "Raw bytes, no newline added. Exit 1 if KEY does not exist.",
+                 "backends get ./data photo.jpg -o photo.jpg"));
 
   RmArgs rm;
   auto* rm_cmd = app.add_subcommand("rm", "Remove keys");
   AddUrlKey(rm_cmd, rm.url, nullptr);
   rm_cmd->add_option("KEY", rm.keys, "Keys")->required();
-  rm_cmd->footer(
-      "Exit 1 if a key did not exist (the others are still removed).\n"
-      "Example: backends rm file://./data notes/today notes/old");
+  rm_cmd->footer(VerbFooter(
+      {.file_writes = true, .cache = true},
+      "Exit 1 if a key did not exist (the others are still removed).",
+      "backends rm file://./data notes/today notes/old"));
 
   LsArgs ls;
   auto* ls_cmd = app.add_subcommand("ls", "List keys, one per line, sorted");
@@ -131,7 +143,10 @@ int main(int argc, char** argv) {
   ls_cmd->add_option("PREFIX", ls.prefix, "Only keys starting with PREFIX");
   ls_cmd->add_flag("-l,--long", ls.long_format,
                    "Size in bytes and modification time (UTC) too");
-  ls_cmd->footer("Example: backends ls -l file://./data notes/");
+  ls_cmd->footer(
+      VerbFooter({.cache = true}, "",
+                 "backends ls -l 's3://bucket/site?region=eu-west-1' "
+                 "img/"));
 
   CpArgs cp;
   auto* cp_cmd = app.add_subcommand(
@@ -148,15 +163,25 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   cp_cmd->add_flag("-u,--update", cp.update,
                    "Skip keys whose destination value is already the same");
-  cp_cmd->footer(
-      "Each value is written atomically: an interrupted cp leaves every\n"
-      "destination value old or new, never a mix.\n"
-      "Example: backends cp file://./data 'memory://' --jobs 8 --update");
+  cp_cmd->add_flag("--fail-fast", cp.fail_fast,
+                   "Stop at the first key that fails (default: go on, "
+                   "name each failure, exit 3 at the end)");
+  cp_cmd->footer(VerbFooter(
+      {.file_writes = true, .s3_writes = true, .format = true, .cache = true},
+      "Each value is written atomically: an interrupted cp (Ctrl-C) stops\n"
+      "between chunks and leaves every destination value old or new.\n"
+      "SRC is read with SRC's parameters, DST written with DST's (durable,\n"
+      "content_type... matter on DST only).",
+      "backends cp ./site 's3://bucket/site?content_type=text/html' "
+      "--jobs 8 --update"));
 
   UrlArgs url;
   auto* url_cmd = app.add_subcommand(
       "url", "The public URL (s3://) or the file path (file://) of KEY");
   AddUrlKey(url_cmd, url.url, &url.key);
+  url_cmd->footer(VerbFooter({}, "",
+                             "backends url 's3://bucket/site?region=eu-west-1' "
+                             "index.html"));
 
   PresignArgs presign;
   long long expires = 3600;
@@ -167,18 +192,23 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1LL, 7LL * 24 * 3600))
       ->capture_default_str();
   presign_cmd->add_flag("--put", presign.put, "A URL to upload (PUT) instead");
-  presign_cmd->footer(
-      "The URL grants access to whoever holds it: treat it as a secret.");
+  presign_cmd->footer(VerbFooter(
+      {}, "The URL grants access to whoever holds it: treat it as a secret.",
+      "backends presign s3://bucket/backups db.tar --expires 600"));
 
   AclArgs make_public{.make_public = true};
   auto* public_cmd = app.add_subcommand(
       "make-public", "Let anyone read KEY (ACL public-read; s3:// only)");
   AddUrlKey(public_cmd, make_public.url, &make_public.key);
+  public_cmd->footer(
+      VerbFooter({}, "", "backends make-public s3://bucket/site index.html"));
 
   AclArgs make_private{.make_public = false};
   auto* private_cmd = app.add_subcommand(
       "make-private", "Let only the owner read KEY (ACL private; s3:// only)");
   AddUrlKey(private_cmd, make_private.url, &make_private.key);
+  private_cmd->footer(
+      VerbFooter({}, "", "backends make-private s3://bucket/site draft.html"));
 
   PruneArgs prune;
   auto* cache_cmd = app.add_subcommand("cache", "Cache maintenance");
@@ -186,10 +216,13 @@ int main(int argc, char** argv) {
   auto* prune_cmd = cache_cmd->add_subcommand(
       "prune", "Remove the expired entries of a JsonCache/TextCache");
   AddUrlKey(prune_cmd, prune.url, nullptr, "Cache URL (?cache=json|text)");
-  prune_cmd->footer(
-      "Examples:\n"
-      "  backends cache prune 'file://./cache?cache=json'\n"
-      "  backends cache prune 'file://./pages?cache=text&timeout=3600'");
+  prune_cmd->footer(VerbFooter(
+      {.file_writes = true, .cache = true},
+      "cache=json entries carry their expiry; cache=text entries expire\n"
+      "timeout=SECONDS after their modification time, so a text cache needs\n"
+      "timeout= (a usage error without it). Also:\n"
+      "  backends cache prune 'file://./cache?cache=json'",
+      "backends cache prune 'file://./pages?cache=text&timeout=3600'"));
 
   try {
     app.parse(argc, argv);
@@ -218,9 +251,18 @@ int main(int argc, char** argv) {
           {private_cmd, [&] { return RunAcl(make_private); }},
           {prune_cmd, [&] { return RunCachePrune(prune); }},
       };
+  // The verbs that write catch interrupts to clean up (interrupt.h); the
+  // others die by the signal, having nothing to undo.
+  for (const CLI::App* writer : {put_cmd, get_cmd, cp_cmd, rm_cmd, prune_cmd}) {
+    if (writer->parsed()) CatchInterrupts();
+  }
   backends::Result<int> result = kExitUsage;
   for (const auto& [verb, run] : verbs) {
     if (verb->parsed()) result = run();
+  }
+  if (InterruptSignal() != 0) {
+    if (!result.ok()) PrintError(result.status());
+    ExitForInterrupt();
   }
   if (!result.ok()) {
     PrintError(result.status());

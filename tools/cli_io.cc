@@ -7,6 +7,7 @@
 #include "cli_io.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -79,6 +80,7 @@ InputSource InputSource::Stdin(std::string_view context) {
 Result<std::size_t> InputSource::Read(std::span<char> buffer,
                                       Progress& progress) {
   while (true) {
+    BACKENDS_RETURN_IF_ERROR(WaitReady(fd_, POLLIN, context_));
     ssize_t n = ::read(fd_, buffer.data(), buffer.size());
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -105,6 +107,7 @@ namespace {
 Status WriteFd(int fd, std::string_view data, Progress& progress,
                std::string_view context, std::string_view name) {
   while (!data.empty()) {
+    BACKENDS_RETURN_IF_ERROR(WaitReady(fd, POLLOUT, context));
     std::size_t chunk = std::min(data.size(), kChunkBytes);
     ssize_t n = ::write(fd, data.data(), chunk);
     if (n < 0) {
@@ -124,12 +127,14 @@ OutputFile::OutputFile(std::string context, std::string path, std::string temp,
     : context_(std::move(context)),
       path_(std::move(path)),
       temp_(std::move(temp)),
+      registration_(std::in_place, temp_),
       fd_(fd) {}
 
 OutputFile::OutputFile(OutputFile&& other) noexcept
     : context_(std::move(other.context_)),
       path_(std::move(other.path_)),
       temp_(std::move(other.temp_)),
+      registration_(std::move(other.registration_)),
       fd_(std::exchange(other.fd_, -1)) {}
 
 OutputFile::~OutputFile() {
@@ -137,6 +142,7 @@ OutputFile::~OutputFile() {
     ::close(fd_);
     ::unlink(temp_.c_str());
   }
+  registration_.reset();
 }
 
 Result<OutputFile> OutputFile::Create(std::string_view context,
@@ -188,6 +194,7 @@ Status OutputFile::Commit() {
     ::unlink(temp_.c_str());
     return ErrnoError(context_, "cannot write", path_, error);
   }
+  registration_.reset();
   if (::rename(temp_.c_str(), path_.c_str()) != 0) {
     int error = errno;
     ::unlink(temp_.c_str());

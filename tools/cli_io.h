@@ -17,6 +17,7 @@
 
 #include "backends/backend.h"
 #include "backends/status.h"
+#include "interrupt.h"
 #include "progress.h"
 
 namespace backends::cli {
@@ -25,7 +26,9 @@ namespace backends::cli {
 /// progress bar.
 inline constexpr std::size_t kChunkBytes = std::size_t{1} << 20;
 
-/// A file or stdin, read in chunks. Move-only; closes its descriptor.
+/// A file or stdin, read in chunks. Move-only; closes its descriptor. A
+/// read waits for input or a caught signal (see interrupt.h), whichever
+/// comes first.
 class InputSource {
  public:
   /// Opens `path` for reading ("-" is stdin). Errors: kIOError naming
@@ -64,7 +67,7 @@ class InputSource {
 /// untouched; an OutputFile destroyed without Commit() removes its
 /// temporary file, so a failed get never clobbers an existing file.
 /// A new file gets mode 0666 minus the umask; an existing one keeps its
-/// mode.
+/// mode. A second interrupt removes the temporary file too.
 class OutputFile {
  public:
   /// Errors: kIOError naming `context`, the path and the cause (missing
@@ -87,6 +90,7 @@ class OutputFile {
   std::string context_;
   std::string path_;
   std::string temp_;
+  std::optional<TempFileRegistration> registration_;
   int fd_ = -1;
 };
 

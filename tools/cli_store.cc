@@ -1,6 +1,9 @@
 #include "cli_store.h"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
+#include <filesystem>
 #include <utility>
 #include <vector>
 
@@ -38,9 +41,37 @@ std::string StripToolParams(std::string_view url) {
   return out;
 }
 
+bool HasScheme(std::string_view text) {
+  std::size_t colon = text.find("://");
+  if (colon == 0 || colon == std::string_view::npos) return false;
+  return std::all_of(text.begin(), text.begin() + colon, [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '+' ||
+           c == '-' || c == '.';
+  });
+}
+
+// A local path as a file:// URL whose path decodes back to it byte for
+// byte. A relative path that does not start with "." or ".." is put under
+// "./": the URL's first segment (its authority) is not percent-decoded.
+std::string FileUrlOf(std::string_view path) {
+  const bool dotted = path == "." || path == ".." || path.starts_with("./") ||
+                      path.starts_with("../");
+  const std::string scheme =
+      path.starts_with('/') || dotted ? "file://" : "file://./";
+  return scheme + PercentEncode(path, "/");
+}
+
+// The folder of a file:// URL, as OpenBackend reads it.
+std::string FolderOf(const Url& url) {
+  if (url.authority.empty() || url.authority == "localhost") return url.path;
+  return url.authority + url.path;
+}
+
 }  // namespace
 
-Result<StoreSpec> StoreSpec::Parse(std::string_view text) {
+Result<StoreSpec> StoreSpec::Parse(std::string_view argument) {
+  const std::string text =
+      HasScheme(argument) ? std::string(argument) : FileUrlOf(argument);
   BACKENDS_ASSIGN_OR_RETURN(Url url, Url::Parse(text));
   StoreSpec spec;
   spec.store_url = StripToolParams(text);
@@ -97,11 +128,24 @@ Result<StoreSpec> StoreSpec::Parse(std::string_view text) {
                                   "\" is not a number of seconds >= 0");
     }
     spec.timeout = std::chrono::seconds(seconds);
+    spec.timeout_given = true;
   }
   return spec;
 }
 
-Result<std::unique_ptr<Store>> Store::Open(const StoreSpec& spec) {
+Result<std::unique_ptr<Store>> Store::Open(const StoreSpec& spec,
+                                           OpenMode mode) {
+  if (mode == OpenMode::kExisting && spec.store_url.starts_with("file:")) {
+    BACKENDS_ASSIGN_OR_RETURN(Url url, Url::Parse(spec.store_url));
+    const std::string folder = FolderOf(url);
+    std::error_code error;
+    // Normalised as FileBackend::Open does: "sub/../up" is "up".
+    const auto normal = std::filesystem::path(folder).lexically_normal();
+    if (!folder.empty() && !std::filesystem::exists(normal, error)) {
+      return NotFoundError("no such folder " + QuoteKey(folder) +
+                           " (nothing was created)");
+    }
+  }
   BACKENDS_ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend,
                             OpenBackend(spec.store_url));
   if (spec.cache == CacheKind::kJson) {

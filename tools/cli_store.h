@@ -12,6 +12,10 @@
 //
 //   file://./data?format=json
 //   file:///var/cache/app?cache=json&timeout=60
+//
+// An argument that does not start with SCHEME:// is a local folder, as
+// rclone and aws take one: `./data`, `/abs/data`, `data` (it takes no
+// parameters: `?` and `%` are part of the folder's name).
 
 #include <chrono>
 #include <memory>
@@ -30,6 +34,11 @@ namespace backends::cli {
 enum class ValueFormat { kRaw, kText, kJson };
 enum class CacheKind { kNone, kJson, kText };
 
+/// Whether opening a folder store may create its folder (verbs that write)
+/// or must find it (verbs that read: a mistyped path is an error, not a
+/// new empty store).
+enum class OpenMode { kCreate, kExisting };
+
 /// A URL split into the store's part and the tool's parameters.
 struct StoreSpec {
   /// The URL given to OpenBackend(): the tool's parameters removed.
@@ -37,6 +46,8 @@ struct StoreSpec {
   ValueFormat format = ValueFormat::kRaw;
   CacheKind cache = CacheKind::kNone;
   std::chrono::seconds timeout = kDefaultTimeout;
+  /// Whether the URL gave timeout= (cache prune of a text cache needs it).
+  bool timeout_given = false;
 
   /// A cache's values are of its kind: cache=json implies format=json and
   /// cache=text format=text (UTF-8 only), and format=raw is refused there.
@@ -55,8 +66,11 @@ struct StoreSpec {
 /// An open store and the format its values are checked against.
 class Store {
  public:
-  /// Opens `spec`. Errors: OpenBackend's and the cache layer's.
-  static Result<std::unique_ptr<Store>> Open(const StoreSpec& spec);
+  /// Opens `spec`. Errors: kNotFound "no such folder" for a file:// store
+  /// whose folder is missing in kExisting mode (nothing is created);
+  /// OpenBackend's and the cache layer's.
+  static Result<std::unique_ptr<Store>> Open(const StoreSpec& spec,
+                                             OpenMode mode);
 
   Store(StoreSpec spec, std::unique_ptr<Backend> backend)
       : spec_(std::move(spec)), backend_(std::move(backend)) {}

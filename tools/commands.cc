@@ -15,6 +15,7 @@
 #include "backends/file.h"
 #include "cli_io.h"
 #include "cli_store.h"
+#include "interrupt.h"
 #include "progress.h"
 #if BACKENDS_WITH_S3
 #include "backends/s3.h"
@@ -32,9 +33,10 @@ void PrintError(const Status& status) {
 
 namespace {
 
-Result<std::unique_ptr<Store>> OpenStore(const std::string& url) {
+Result<std::unique_ptr<Store>> OpenStore(const std::string& url,
+                                         OpenMode mode) {
   BACKENDS_ASSIGN_OR_RETURN(StoreSpec spec, StoreSpec::Parse(url));
-  return Store::Open(spec);
+  return Store::Open(spec, mode);
 }
 
 int Missing(std::string_view verb, std::string_view key) {
@@ -104,7 +106,8 @@ Result<int> RunPut(const PutArgs& args) {
       // Raw bytes stream into the store (a file input was opened above, so
       // a missing one never reaches the store); if the input fails midway,
       // nothing is stored.
-      BACKENDS_ASSIGN_OR_RETURN(auto store, Store::Open(spec));
+      BACKENDS_ASSIGN_OR_RETURN(auto store,
+                                Store::Open(spec, OpenMode::kCreate));
       InputByteSource stream(*source, progress);
       BACKENDS_RETURN_IF_ERROR(store->backend().dump_stream(args.key, stream));
       progress.Finish();
@@ -119,7 +122,7 @@ Result<int> RunPut(const PutArgs& args) {
   BACKENDS_ASSIGN_OR_RETURN(StoreSpec spec, StoreSpec::Parse(args.url));
   BACKENDS_ASSIGN_OR_RETURN(std::string stored,
                             spec.ToStored(args.key, std::move(bytes)));
-  BACKENDS_ASSIGN_OR_RETURN(auto store, OpenStore(args.url));
+  BACKENDS_ASSIGN_OR_RETURN(auto store, OpenStore(args.url, OpenMode::kCreate));
   BACKENDS_RETURN_IF_ERROR(store->backend().dump(args.key, stored));
   return kExitOk;
 }
@@ -162,7 +165,8 @@ Result<int> StreamGet(const GetArgs& args, Store& store) {
 }  // namespace
 
 Result<int> RunGet(const GetArgs& args) {
-  BACKENDS_ASSIGN_OR_RETURN(auto store, OpenStore(args.url));
+  BACKENDS_ASSIGN_OR_RETURN(auto store,
+                            OpenStore(args.url, OpenMode::kExisting));
   if (store->spec().format == ValueFormat::kRaw) return StreamGet(args, *store);
   BACKENDS_ASSIGN_OR_RETURN(std::optional<std::string> value,
                             store->backend().load(args.key));
@@ -185,9 +189,11 @@ Result<int> RunGet(const GetArgs& args) {
 }
 
 Result<int> RunRm(const RmArgs& args) {
-  BACKENDS_ASSIGN_OR_RETURN(auto store, OpenStore(args.url));
+  BACKENDS_ASSIGN_OR_RETURN(auto store,
+                            OpenStore(args.url, OpenMode::kExisting));
   int exit_code = kExitOk;
   for (const std::string& key : args.keys) {
+    if (InterruptSignal() != 0) return InterruptedError("rm");
     auto removed = store->backend().remove(key);
     if (!removed.ok()) {
       PrintError(removed.status());
@@ -202,7 +208,8 @@ Result<int> RunRm(const RmArgs& args) {
 }
 
 Result<int> RunLs(const LsArgs& args) {
-  BACKENDS_ASSIGN_OR_RETURN(auto store, OpenStore(args.url));
+  BACKENDS_ASSIGN_OR_RETURN(auto store,
+                            OpenStore(args.url, OpenMode::kExisting));
   BACKENDS_ASSIGN_OR_RETURN(std::vector<std::string> keys,
                             store->backend().list(args.prefix));
   for (const std::string& key : keys) {
@@ -221,7 +228,7 @@ Result<int> RunLs(const LsArgs& args) {
 }
 
 Result<int> RunUrl(const UrlArgs& args) {
-  BACKENDS_ASSIGN_OR_RETURN(auto store, OpenStore(args.url));
+  BACKENDS_ASSIGN_OR_RETURN(auto store, OpenStore(args.url, OpenMode::kCreate));
   Backend& base = store->base();
   if (auto* file = dynamic_cast<FileBackend*>(&base)) {
     BACKENDS_ASSIGN_OR_RETURN(std::filesystem::path path, file->path(args.key));
@@ -242,7 +249,7 @@ Result<int> RunUrl(const UrlArgs& args) {
 }
 
 Result<int> RunPresign(const PresignArgs& args) {
-  BACKENDS_ASSIGN_OR_RETURN(auto store, OpenStore(args.url));
+  BACKENDS_ASSIGN_OR_RETURN(auto store, OpenStore(args.url, OpenMode::kCreate));
 #if BACKENDS_WITH_S3
   BACKENDS_ASSIGN_OR_RETURN(S3Backend * s3,
                             RequireS3(*store, "presign", args.key));
@@ -259,7 +266,7 @@ Result<int> RunPresign(const PresignArgs& args) {
 
 Result<int> RunAcl(const AclArgs& args) {
   const char* verb = args.make_public ? "make-public" : "make-private";
-  BACKENDS_ASSIGN_OR_RETURN(auto store, OpenStore(args.url));
+  BACKENDS_ASSIGN_OR_RETURN(auto store, OpenStore(args.url, OpenMode::kCreate));
 #if BACKENDS_WITH_S3
   BACKENDS_ASSIGN_OR_RETURN(S3Backend * s3, RequireS3(*store, verb, args.key));
   BACKENDS_RETURN_IF_ERROR(args.make_public ? s3->make_public(args.key)
@@ -278,7 +285,15 @@ Result<int> RunCachePrune(const PruneArgs& args) {
                  "?cache=text (and &timeout=SECONDS for text caches)\n");
     return kExitUsage;
   }
-  BACKENDS_ASSIGN_OR_RETURN(auto store, Store::Open(spec));
+  if (spec.cache == CacheKind::kText && !spec.timeout_given) {
+    // A text entry expires `timeout` after its modification time: guessing
+    // the default would remove entries the application still counts live.
+    std::fprintf(stderr,
+                 "backends: cache prune: a ?cache=text URL needs "
+                 "&timeout=SECONDS (the lifetime the application uses)\n");
+    return kExitUsage;
+  }
+  BACKENDS_ASSIGN_OR_RETURN(auto store, Store::Open(spec, OpenMode::kExisting));
   auto* cache = dynamic_cast<ExpiringBackend*>(&store->backend());
   if (cache == nullptr) return InternalError("cache prune: not a cache");
   BACKENDS_ASSIGN_OR_RETURN(std::size_t removed, cache->prune());

@@ -7,6 +7,7 @@
 // (the command line does not parse, or a URL's format/cache/timeout
 // parameter is wrong); 3 any other failure, including keys the store
 // refuses (invalid keys are reported by the store, so they are exit 3).
+// A verb stopped by a signal (interrupt.h) ends by that signal in main().
 
 #include <chrono>
 #include <cstddef>
@@ -65,6 +66,8 @@ struct CpArgs {
   std::string prefix;
   std::size_t jobs = 4;
   bool update = false;
+  /// Stop at the first key that fails (by default cp goes on).
+  bool fail_fast = false;
   bool quiet = false;
 };
 Result<int> RunCp(const CpArgs& args);

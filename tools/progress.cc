@@ -145,6 +145,13 @@ void Progress::Add(std::uint64_t n) {
   if (!drawn_ || now_() - last_draw_ >= kRedrawEvery) DrawLocked(false);
 }
 
+void Progress::Print(std::string_view line) {
+  std::scoped_lock lock(mutex_);
+  if (out_ != nullptr && drawn_ && !finished_) std::fputs("\r\x1b[K", out_);
+  std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
+  if (out_ != nullptr && drawn_ && !finished_) DrawLocked(false);
+}
+
 void Progress::SetTotal(std::uint64_t total) {
   if (out_ == nullptr) return;
   std::scoped_lock lock(mutex_);

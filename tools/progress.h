@@ -61,6 +61,10 @@ class Progress {
   /// drawing.
   void Add(std::uint64_t n);
 
+  /// Writes `line` and a newline to stderr, above the bar when one is
+  /// drawn (the bar is erased, then redrawn below).
+  void Print(std::string_view line);
+
   /// Sets the total once it is known (e.g. the size of a loaded value).
   void SetTotal(std::uint64_t total);
 

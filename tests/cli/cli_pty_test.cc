@@ -55,10 +55,11 @@ TEST_F(CliProgressTest, CpDrawsACountBarOnATerminal) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, IsEmpty());  // Never on stdout.
   // Redrawn in place, ends with the full count, rate and elapsed time.
-  EXPECT_THAT(r.err,
-              AllOf(HasSubstr("\rcp [####################]  30/30 keys"),
-                    ContainsRegex("keys/s  in [0-9]+:[0-9]{2}\x1b\\[K\n"),
-                    EndsWith("cp: 30 copied, 0 unchanged\n")));
+  EXPECT_THAT(
+      r.err,
+      AllOf(HasSubstr("\rcp [####################]  30/30 keys"),
+            ContainsRegex("keys/s  in [0-9]+:[0-9]{2}\x1b\\[K\n"),
+            EndsWith("cp: 30 copied, 0 unchanged, 0 skipped, 0 failed\n")));
 }
 
 TEST_F(CliProgressTest, PutOfALargeFileDrawsABytesBar) {
@@ -99,7 +100,7 @@ TEST_F(CliProgressTest, QuietDrawsNothingOnATerminal) {
 TEST_F(CliProgressTest, NothingIsDrawnWhenStderrIsNotATerminal) {
   CliResult cp = Run({"cp", Src(), Dst()}, false);
   EXPECT_EQ(cp.exit_code, 0);
-  EXPECT_EQ(cp.err, "cp: 30 copied, 0 unchanged\n");
+  EXPECT_EQ(cp.err, "cp: 30 copied, 0 unchanged, 0 skipped, 0 failed\n");
   CliResult put = Run({"put", Src(), "big", "-f", "big.bin"}, false);
   EXPECT_EQ(put.exit_code, 0);
   EXPECT_THAT(put.err, IsEmpty());

@@ -6,12 +6,17 @@
 #include <pty.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <string_view>
 #include <tuple>
 #include <utility>
@@ -62,7 +67,12 @@ CliProcess::CliProcess(CliOptions options) : options_(std::move(options)) {
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, in[0], 0);
+  if (options_.stdin_path.empty()) {
+    posix_spawn_file_actions_adddup2(&actions, in[0], 0);
+  } else {
+    posix_spawn_file_actions_addopen(&actions, 0, options_.stdin_path.c_str(),
+                                     O_RDONLY, 0);
+  }
   posix_spawn_file_actions_adddup2(&actions, out[1], 1);
   posix_spawn_file_actions_adddup2(&actions, err[1], 2);
   if (!options_.cwd.empty()) {
@@ -75,6 +85,8 @@ CliProcess::CliProcess(CliOptions options) : options_(std::move(options)) {
   sigemptyset(&defaults);
   sigaddset(&defaults, SIGPIPE);
   sigaddset(&defaults, SIGINT);
+  sigaddset(&defaults, SIGTERM);
+  sigaddset(&defaults, SIGHUP);
   posix_spawnattr_setsigdefault(&attr, &defaults);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
 
@@ -194,6 +206,76 @@ CliResult CliProcess::Wait() {
     result.exit_code = 128 + WTERMSIG(status);
   }
   return result;
+}
+
+FifoFeeder::FifoFeeder(std::filesystem::path path) : path_(std::move(path)) {
+  if (::mkfifo(path_.c_str(), 0600) != 0) {
+    ADD_FAILURE() << "mkfifo " << path_ << ": " << std::strerror(errno);
+  }
+}
+
+FifoFeeder::~FifoFeeder() { Close(); }
+
+bool FifoFeeder::Open() {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::minutes(1);
+  // Non-blocking, the open fails (ENXIO) until a reader has the FIFO open.
+  while ((fd_ = ::open(path_.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    ::usleep(1000);
+  }
+  ::fcntl(fd_, F_SETFL, 0);
+  return true;
+}
+
+void FifoFeeder::OpenBeforeTheTool() {
+  fd_ = ::open(path_.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd_ < 0)
+    ADD_FAILURE() << "open " << path_ << ": " << std::strerror(errno);
+}
+
+void FifoFeeder::Write(std::size_t bytes, char fill) {
+  const std::string chunk(65536, fill);
+  while (bytes > 0) {
+    std::size_t n = std::min(bytes, chunk.size());
+    ssize_t w = ::write(fd_, chunk.data(), n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) {
+      ADD_FAILURE() << "write to the FIFO: " << std::strerror(errno);
+      return;
+    }
+    bytes -= static_cast<std::size_t>(w);
+  }
+}
+
+void FifoFeeder::Close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void WriteFile(const std::filesystem::path& path, std::string_view data) {
+  std::filesystem::create_directories(path.parent_path());
+  std::ofstream out(path, std::ios::binary);
+  out.write(data.data(), static_cast<std::streamsize>(data.size()));
+}
+
+std::vector<std::string> TempFilesUnder(const std::filesystem::path& root) {
+  std::vector<std::string> found;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(root, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator();
+       it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (name.find("backends-tmp") != std::string::npos) {
+      found.push_back(it->path().string());
+    }
+  }
+  return found;
 }
 
 CliResult RunCli(CliOptions options) {

@@ -6,8 +6,10 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace backends::testing {
@@ -21,7 +23,9 @@ struct CliResult {
 struct CliOptions {
   std::vector<std::string> args;  // Without the program name.
   std::string input;              // Fed to stdin, then stdin is closed.
-  std::filesystem::path cwd;      // Empty: the test's working folder.
+  /// If set, stdin is this file (e.g. a FIFO the test feeds) instead.
+  std::filesystem::path stdin_path;
+  std::filesystem::path cwd;  // Empty: the test's working folder.
   bool stderr_is_terminal = false;
   /// Environment entries "NAME=value" that add to or replace the test's
   /// own (which is inherited).
@@ -51,6 +55,41 @@ class CliProcess {
   int err_ = -1;
   bool waited_ = false;
 };
+
+/// The writing end of a FIFO that the tool reads (`put -f FIFO`). Write
+/// returns once the tool has taken all but a pipe's worth of the bytes, so
+/// a test knows how far the tool has got without timing it.
+class FifoFeeder {
+ public:
+  /// Makes the FIFO at `path`.
+  explicit FifoFeeder(std::filesystem::path path);
+  FifoFeeder(const FifoFeeder&) = delete;
+  FifoFeeder& operator=(const FifoFeeder&) = delete;
+  ~FifoFeeder();
+
+  /// Waits (up to a minute) for the tool to open the FIFO. False on timeout.
+  bool Open();
+  /// Opens the FIFO for reading and writing, so the tool's open for
+  /// reading (as its stdin, see CliOptions::stdin_path) does not block.
+  void OpenBeforeTheTool();
+  /// Writes `bytes` bytes of `fill`.
+  void Write(std::size_t bytes, char fill);
+  /// Closes the writing end: the tool reads the end of the value.
+  void Close();
+
+ private:
+  std::filesystem::path path_;
+  int fd_ = -1;
+};
+
+/// The bytes of the file at `path` ("" if it cannot be read).
+std::string ReadFile(const std::filesystem::path& path);
+/// Writes `data` to `path`, creating its folders.
+void WriteFile(const std::filesystem::path& path, std::string_view data);
+
+/// The files under `root` (recursively) whose names hold "backends-tmp":
+/// the temporary files of the tool and of the file store.
+std::vector<std::string> TempFilesUnder(const std::filesystem::path& root);
 
 /// Runs the binary to completion.
 CliResult RunCli(CliOptions options);

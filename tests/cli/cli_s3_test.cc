@@ -121,9 +121,9 @@ TEST_F(CliS3Test, CpBetweenAFolderAndS3BothWaysWithUpdate) {
   }
   CliResult up = Run({"cp", folder, Url(), "--jobs", "4"});
   EXPECT_EQ(up.exit_code, 0) << up.err;
-  EXPECT_EQ(up.err, "cp: 25 copied, 0 unchanged\n");
+  EXPECT_EQ(up.err, "cp: 25 copied, 0 unchanged, 0 skipped, 0 failed\n");
   CliResult again = Run({"cp", "--update", folder, Url(), "--jobs", "4"});
-  EXPECT_EQ(again.err, "cp: 0 copied, 25 unchanged\n");
+  EXPECT_EQ(again.err, "cp: 0 copied, 25 unchanged, 0 skipped, 0 failed\n");
 
   const std::string back = "file://" + (dir_.path() / "back").string();
   CliResult down = Run({"cp", Url(), back, "--prefix", "k/1"});
@@ -144,6 +144,19 @@ std::string ContentTypeOf(const std::string& object_key) {
       " 2>&1");
   EXPECT_EQ(head.status, 0) << head.output;
   return head.output;
+}
+
+TEST_F(CliS3Test, CpNamesAKeyAFolderCannotHoldAndCopiesTheRest) {
+  ASSERT_EQ(Run({"put", Url(), "a", "1"}).exit_code, 0);
+  ASSERT_EQ(Run({"put", Url(), "trailing/", "2"}).exit_code, 0);
+  ASSERT_EQ(Run({"put", Url(), "z", "3"}).exit_code, 0);
+  CliResult cp = Run({"cp", Url(), "folder", "--jobs", "1"});
+  EXPECT_EQ(cp.exit_code, 3);
+  EXPECT_THAT(cp.err, HasSubstr("failed: dump \"trailing/\""));
+  EXPECT_THAT(cp.err,
+              HasSubstr("cp: 2 copied, 0 unchanged, 0 skipped, 1 failed\n"));
+  EXPECT_EQ(CountLines(cp.err), 2) << cp.err;
+  EXPECT_EQ(Run({"get", "folder", "z"}).out, "3");
 }
 
 TEST_F(CliS3Test, JsonFormatStoresApplicationJsonWhateverTheKey) {

@@ -30,17 +30,6 @@ using ::testing::MatchesRegex;
 using ::testing::Not;
 using ::testing::StartsWith;
 
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void WriteFile(const fs::path& path, std::string_view data) {
-  fs::create_directories(path.parent_path());
-  std::ofstream out(path, std::ios::binary);
-  out.write(data.data(), static_cast<std::streamsize>(data.size()));
-}
-
 // Every byte value, NULs included, several times over.
 std::string AllBytes() {
   std::string bytes;
@@ -109,7 +98,27 @@ TEST_F(CliTest, EveryVerbHasHelp) {
     CliResult r = Run(verb);
     EXPECT_EQ(r.exit_code, 0) << name;
     EXPECT_THAT(r.out, HasSubstr("Usage: " + name)) << name;
+    if (verb.size() == 2 && verb[0] == "cache") continue;  // A verb group.
+    // The URL parameters it reads, per scheme, and an example of its own.
+    EXPECT_THAT(r.out, AllOf(HasSubstr("URL parameters it honours:"),
+                             HasSubstr("file://"), HasSubstr("s3://"),
+                             HasSubstr("Example: " + name + " ")))
+        << r.out;
   }
+}
+
+TEST_F(CliTest, HelpNamesTheParametersThatMatterToTheVerb) {
+  CliResult put = Run({"put", "--help"});
+  EXPECT_THAT(put.out, AllOf(HasSubstr("durable=1"), HasSubstr("content_type"),
+                             HasSubstr("format=raw|text|json"),
+                             HasSubstr("cache=json|text")));
+  CliResult get = Run({"get", "--help"});
+  EXPECT_THAT(get.out,
+              AllOf(Not(HasSubstr("durable")), Not(HasSubstr("content_type")),
+                    HasSubstr("endpoint"), HasSubstr("format=")));
+  CliResult presign = Run({"presign", "--help"});
+  EXPECT_THAT(presign.out,
+              AllOf(HasSubstr("region"), Not(HasSubstr("format="))));
 }
 
 TEST_F(CliTest, UsageErrorsExit2WithUsage) {
@@ -361,7 +370,7 @@ TEST_F(CliTest, CpCopiesEveryKeyInParallel) {
   fs::path copy = dir_.path() / "copy";
   CliResult r = Run({"cp", Url(), "file://" + copy.string(), "--jobs", "4"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.err, "cp: 40 copied, 0 unchanged\n");
+  EXPECT_EQ(r.err, "cp: 40 copied, 0 unchanged, 0 skipped, 0 failed\n");
   for (int i = 0; i < 40; ++i) {
     std::string key = "k" + std::to_string(i);
     EXPECT_EQ(ReadFile(copy / key), AllBytes() + std::to_string(i)) << key;
@@ -400,7 +409,7 @@ TEST_F(CliTest, CpUpdateSkipsUnchangedValues) {
   Put("grown", "v-grown, and longer");
   CliResult r = Run({"cp", "--update", Url(), dst});
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.err, "cp: 2 copied, 2 unchanged\n");
+  EXPECT_EQ(r.err, "cp: 2 copied, 2 unchanged, 0 skipped, 0 failed\n");
   // Unchanged values were not rewritten (a rewrite renames a new file in).
   EXPECT_EQ(inode("same1"), same_before);
   EXPECT_NE(inode("changed"), changed_before);
@@ -408,18 +417,30 @@ TEST_F(CliTest, CpUpdateSkipsUnchangedValues) {
   EXPECT_EQ(ReadFile(copy / "grown"), "v-grown, and longer");
 }
 
-TEST_F(CliTest, CpIntoJsonStoreStopsAtAValueThatIsNotJson) {
-  Put("a", "[1, 2]");
-  Put("b", "not json");
+TEST_F(CliTest, CpIntoJsonStoreNamesAValueThatIsNotJsonAndGoesOnOrFailsFast) {
+  Put("a", "not json");
+  Put("b", "[1, 2]");
   fs::path copy = dir_.path() / "copy";
-  WriteFile(copy / "b", "\"old b\"");
+  WriteFile(copy / "a", "\"old a\"");
   CliResult r = Run(
       {"cp", Url(), "file://" + copy.string() + "?format=json", "--jobs", "1"});
   EXPECT_EQ(r.exit_code, 3);
-  EXPECT_EQ(CountLines(r.err), 1) << r.err;
-  EXPECT_THAT(r.err, AllOf(HasSubstr("\"b\""), HasSubstr("not valid JSON")));
-  EXPECT_EQ(ReadFile(copy / "a"), "[\n    1,\n    2\n]");
-  EXPECT_EQ(ReadFile(copy / "b"), "\"old b\"");
+  EXPECT_EQ(CountLines(r.err), 2) << r.err;
+  EXPECT_THAT(
+      r.err, AllOf(HasSubstr("failed: dump \"a\""), HasSubstr("not valid JSON"),
+                   HasSubstr("cp: 1 copied, 0 unchanged, 0 skipped, "
+                             "1 failed\n")));
+  EXPECT_EQ(ReadFile(copy / "a"), "\"old a\"");
+  EXPECT_EQ(ReadFile(copy / "b"), "[\n    1,\n    2\n]");
+
+  // --fail-fast stops there.
+  copy = dir_.path() / "fast";
+  r = Run({"cp", Url(), "file://" + copy.string() + "?format=json", "--jobs",
+           "1", "--fail-fast"});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_THAT(r.err, HasSubstr("0 copied, 0 unchanged, 0 skipped, 1 failed; "
+                               "stopped at the first failure"));
+  EXPECT_FALSE(fs::exists(copy / "b"));
 }
 
 TEST_F(CliTest, InterruptedCpLeavesEveryValueWhole) {
@@ -450,8 +471,8 @@ TEST_F(CliTest, InterruptedCpLeavesEveryValueWhole) {
   }
   ASSERT_EQ(::kill(cp.pid(), SIGINT), 0);
   CliResult r = cp.Wait();
-  EXPECT_EQ(r.exit_code, 3) << r.err;
-  EXPECT_THAT(r.err, HasSubstr("interrupted after"));
+  EXPECT_EQ(r.exit_code, 128 + SIGINT) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("interrupted by SIGINT after"));
   EXPECT_EQ(CountLines(r.err), 1) << r.err;
   int copied = 0;
   for (int i = 0; i < kKeys; ++i) {
@@ -538,13 +559,14 @@ TEST_F(CliTest, MemoryStoreLivesForOneProcess) {
   Put("b", "2");
   CliResult cp = Run({"cp", Url(), "memory://"});
   EXPECT_EQ(cp.exit_code, 0);
-  EXPECT_EQ(cp.err, "cp: 2 copied, 0 unchanged\n");
+  EXPECT_EQ(cp.err, "cp: 2 copied, 0 unchanged, 0 skipped, 0 failed\n");
 }
 
 TEST_F(CliTest, UnknownSchemeAndBadStoreParametersExit3) {
   CliResult r = Run({"ls", "ftp://host/x"});
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_THAT(r.err, HasSubstr("unknown scheme"));
+  fs::create_directories(Root());  // Else ls stops at "no such folder".
   r = Run({"ls", Url("?nonsense=1")});
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_THAT(r.err, HasSubstr("nonsense"));
@@ -583,6 +605,16 @@ TEST_F(CliTest, TextCachePrunesByModificationTime) {
   EXPECT_EQ(prune.out, "removed 1 expired entry\n");
   EXPECT_FALSE(fs::exists(Root() / "old"));
   EXPECT_EQ(ReadFile(Root() / "new"), "new page");
+}
+
+TEST_F(CliTest, PruningATextCacheWithoutATimeoutIsAUsageError) {
+  Put("old", "old page");
+  auto two_hours_ago = fs::file_time_type::clock::now() - std::chrono::hours(2);
+  fs::last_write_time(Root() / "old", two_hours_ago);
+  CliResult r = Run({"cache", "prune", Url("?cache=text")});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("needs &timeout=SECONDS"));
+  EXPECT_EQ(ReadFile(Root() / "old"), "old page");  // Not guessed at 300 s.
 }
 
 TEST_F(CliTest, CachePruneWithoutACacheIsAUsageError) {
