@@ -23,6 +23,8 @@ std::unordered_set<Store*>& Registry() {
 // How many values an items() iterator loads per batch (one batch of
 // parallel requests on S3).
 constexpr std::size_t kItemsBatch = 64;
+// Keys read per page by the iterators (one ListObjectsV2 request on S3).
+constexpr std::size_t kKeysPage = 1000;
 
 }  // namespace
 
@@ -40,18 +42,75 @@ std::string BytesOf(py::handle value, std::string_view operation,
                        Py_TYPE(value.ptr())->tp_name);
 }
 
-// Lists the keys when iteration begins, then loads values in batches as it
+// Reads the keys a page at a time (list_page), so iterating holds one page
+// of keys however many the store has. The first page is read when it is
+// made, so a store that cannot list raises at once.
+class Store::KeyPager {
+ public:
+  explicit KeyPager(Store* store) : store_(store) { Fetch(); }
+
+  /// Up to `count` next keys; none at the end.
+  std::vector<std::string> Take(std::size_t count) {
+    std::vector<std::string> out;
+    while (out.size() < count) {
+      if (next_ == page_.keys.size()) {
+        if (!page_.more || page_.keys.empty()) break;
+        Fetch();
+        continue;
+      }
+      out.push_back(page_.keys[next_++]);
+    }
+    return out;
+  }
+
+ private:
+  void Fetch() {
+    const std::string after = page_.keys.empty() ? "" : page_.keys.back();
+    page_ = Check(store_->Run([&](Backend& backend) {
+      return backend.list_page("", after, kKeysPage);
+    }));
+    next_ = 0;
+  }
+
+  Store* store_;
+  KeyPage page_;
+  std::size_t next_ = 0;
+};
+
+// iter(store): the keys, page by page.
+class Store::KeyIterator {
+ public:
+  KeyIterator(Store* store, py::object owner)
+      : owner_(std::move(owner)), keys_(store) {}
+
+  py::object Next() {
+    if (at_ == batch_.size()) {
+      batch_ = keys_.Take(kKeysPage);
+      at_ = 0;
+      if (batch_.empty()) throw py::stop_iteration();
+    }
+    return py::str(batch_[at_++]);
+  }
+
+ private:
+  py::object owner_;  // Keeps the store alive.
+  KeyPager keys_;
+  std::vector<std::string> batch_;
+  std::size_t at_ = 0;
+};
+
+// items(): the keys page by page, the values loaded in batches as it
 // reaches them; a key removed meanwhile is skipped.
 class Store::ItemIterator {
  public:
-  ItemIterator(Store* store, py::object owner, std::vector<std::string> keys)
-      : store_(store), owner_(std::move(owner)), keys_(std::move(keys)) {}
+  ItemIterator(Store* store, py::object owner)
+      : store_(store), owner_(std::move(owner)), keys_(store) {}
 
   py::object Next() {
     while (true) {
       if (at_ == loaded_.size()) {
-        if (next_key_ == keys_.size()) throw py::stop_iteration();
         FillBatch();
+        if (loaded_.empty()) throw py::stop_iteration();
       }
       auto& [key, value] = loaded_[at_++];
       if (!value) continue;
@@ -61,24 +120,20 @@ class Store::ItemIterator {
 
  private:
   void FillBatch() {
-    std::size_t end = std::min(keys_.size(), next_key_ + kItemsBatch);
-    std::span<const std::string> batch(keys_.data() + next_key_,
-                                       end - next_key_);
+    std::vector<std::string> batch = keys_.Take(kItemsBatch);
     auto results = store_->Run(
         [&](Backend& backend) { return store_->LoadBatch(backend, batch); });
     loaded_.clear();
     at_ = 0;
     for (std::size_t i = 0; i < results.size(); ++i) {
       auto value = Check(std::move(results[i]));
-      loaded_.emplace_back(batch[i], std::move(value));
+      loaded_.emplace_back(std::move(batch[i]), std::move(value));
     }
-    next_key_ = end;
   }
 
   Store* store_;
   py::object owner_;  // Keeps the store alive.
-  std::vector<std::string> keys_;
-  std::size_t next_key_ = 0;
+  KeyPager keys_;
   std::vector<std::pair<std::string, std::optional<std::string>>> loaded_;
   std::size_t at_ = 0;
 };
@@ -253,9 +308,10 @@ py::list Store::list(const std::string& prefix) {
 }
 
 py::object Store::items() {
-  auto keys = Check(Run([](Backend& backend) { return backend.keys(); }));
-  return py::cast(ItemIterator(this, py::cast(this), std::move(keys)));
+  return py::cast(ItemIterator(this, py::cast(this)));
 }
+
+py::object Store::iter() { return py::cast(KeyIterator(this, py::cast(this))); }
 
 std::size_t Store::size() {
   return Check(Run([](Backend& backend) { return backend.size(); }));
@@ -393,6 +449,9 @@ void BindStore(py::module_& m) {
   py::class_<Store::ItemIterator>(m, "_ItemIterator")
       .def("__iter__", [](py::object self) { return self; })
       .def("__next__", &Store::ItemIterator::Next);
+  py::class_<Store::KeyIterator>(m, "_KeyIterator")
+      .def("__iter__", [](py::object self) { return self; })
+      .def("__next__", &Store::KeyIterator::Next);
 
   py::class_<Store>(m, "Backend", R"doc(
 A store with the original library's dict-like interface.
@@ -416,14 +475,14 @@ Every call that does I/O releases the GIL; a store may be shared by threads.
       .def("list", &Store::list, py::arg("prefix") = "",
            "The keys starting with prefix, sorted.")
       .def("items", &Store::items,
-           "An iterator of (key, value) pairs, sorted by key. The keys are "
-           "listed when it is made; values load as it goes (in batches), "
-           "and keys removed meanwhile are skipped.")
+           "An iterator of (key, value) pairs, sorted by key. Keys are read "
+           "a page at a time (the first page when it is made) and values "
+           "load as it goes (in batches); keys removed meanwhile are "
+           "skipped.")
       .def("__len__", &Store::size)
       .def("__contains__", &Store::contains)
-      .def(
-          "__iter__", [](Store& self) { return py::iter(self.list("")); },
-          "Iterates over the keys (listed once, when iteration begins).")
+      .def("__iter__", &Store::iter,
+           "Iterates over the keys, sorted, read a page at a time.")
       .def("__getitem__", &Store::getitem)
       .def("__setitem__", &Store::setitem)
       .def("__delitem__", &Store::delitem)

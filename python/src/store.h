@@ -65,6 +65,7 @@ class Store {
   py::set keys();
   py::list list(const std::string& prefix);
   py::object items();
+  py::object iter();
   std::size_t size();
   bool contains(py::handle key);
   void clear();
@@ -90,7 +91,9 @@ class Store {
 
   ValueKind kind() const { return kind_; }
 
-  /// items(): see store.cc.
+  /// items() and iter(): see store.cc.
+  class KeyPager;
+  class KeyIterator;
   class ItemIterator;
 
   /// The byte store for one call: raises if closed or unusable after a

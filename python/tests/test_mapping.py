@@ -123,3 +123,23 @@ def test_help_says_what_the_header_says():
     assert "envelope" in backends.JsonCache.__doc__
     assert "missing" in backends.Backend.load.__doc__.lower() or \
         "None" in backends.Backend.load.__doc__
+
+
+def test_iteration_reads_past_one_page(case):
+    # More keys than one listing page (1,000): iteration pages, in order,
+    # each key once.
+    store, values = case
+    keys = [f"p/{i:04d}" for i in range(1001)]
+    for i, key in enumerate(keys):
+        store.dump(key, values[i % len(values)])
+    assert list(store) == keys
+    assert [key for key, _ in store.items()] == keys
+
+
+def test_iterators_see_a_key_removed_meanwhile_as_gone(case):
+    store, values = case
+    for key in ("a", "b", "c"):
+        store.dump(key, values[0])
+    items = store.items()
+    store.delete("b")
+    assert [key for key, _ in items] == ["a", "c"]
