@@ -25,6 +25,7 @@
 #include "s3/curl_transport.h"
 
 #include <curl/curl.h>
+#include <strings.h>
 
 #include <algorithm>
 #include <cctype>
@@ -72,8 +73,6 @@ constexpr long kStreamBufferBytes = 256 * 1024;
 // What the callbacks fill while a transfer runs.
 struct Exchange {
   HttpResponse response;
-  std::string_view body;    // the whole request body
-  std::string_view upload;  // the part of `body` not sent yet
   BodyStreams* streams = nullptr;
   std::uint64_t upload_offset = 0;  // next source offset (streams)
   long status = 0;                  // from the last status line
@@ -210,27 +209,6 @@ int OnSeekStream(void* user, curl_off_t offset, int origin) {
   return CURL_SEEKFUNC_OK;
 }
 
-std::size_t OnRead(char* buffer, std::size_t size, std::size_t count,
-                   void* user) {
-  auto* exchange = static_cast<Exchange*>(user);
-  std::size_t n = std::min(size * count, exchange->upload.size());
-  std::memcpy(buffer, exchange->upload.data(), n);
-  exchange->upload.remove_prefix(n);
-  return n;
-}
-
-// Rewinding is needed when curl resends a body (e.g. on a reused
-// connection the server closed).
-int OnSeek(void* user, curl_off_t offset, int origin) {
-  auto* exchange = static_cast<Exchange*>(user);
-  if (origin != SEEK_SET || offset < 0 ||
-      static_cast<std::size_t>(offset) > exchange->body.size()) {
-    return CURL_SEEKFUNC_CANTSEEK;
-  }
-  exchange->upload = exchange->body.substr(static_cast<std::size_t>(offset));
-  return CURL_SEEKFUNC_OK;
-}
-
 // One request on its way: the handle, what its callbacks fill, and whom
 // to tell when it ends.
 struct Transfer {
@@ -294,9 +272,13 @@ class CurlTransport final : public HttpTransport {
       transfer->done(std::move(prepared));
       return;
     }
+    bool wake = false;
     {
       std::scoped_lock lock(mutex_);
       if (!stopping_ && multi_) {
+        // One wake-up per batch of started transfers: the loop takes them
+        // all at once.
+        wake = pending_.empty();
         pending_.push_back(std::move(transfer));
       }
     }
@@ -306,8 +288,10 @@ class CurlTransport final : public HttpTransport {
                                       ": the transport is shut down"));
       return;
     }
-    wake_.notify_one();
-    curl_multi_wakeup(multi_.get());
+    if (wake) {
+      wake_.notify_one();
+      curl_multi_wakeup(multi_.get());
+    }
   }
 
  private:
@@ -330,8 +314,6 @@ class CurlTransport final : public HttpTransport {
     Exchange& exchange = transfer.exchange;
     exchange.context = transfer.context;
     exchange.start = std::chrono::steady_clock::now();
-    exchange.body = transfer.request.body;
-    exchange.upload = transfer.request.body;
     exchange.streams = streams;
     if (streams != nullptr) streams->delivered = 0;
     transfer.handle = Acquire();
@@ -457,12 +439,22 @@ class CurlTransport final : public HttpTransport {
       list = next;
     }
     // Suppress `Expect: 100-continue`: a round trip per PUT for nothing.
-    curl_slist* next = curl_slist_append(list, "Expect:");
-    if (next == nullptr) {
-      curl_slist_free_all(list);
-      return CURLE_OUT_OF_MEMORY;
+    // A PUT sent like a POST (below) would get curl's form Content-Type.
+    const bool typed = std::any_of(
+        request.headers.begin(), request.headers.end(), [](const auto& header) {
+          return header.first.size() == 12 &&
+                 strncasecmp(header.first.c_str(), "content-type", 12) == 0;
+        });
+    std::vector<const char*> removals = {"Expect:"};
+    if (request.method == "PUT" && !typed) removals.push_back("Content-Type:");
+    for (const char* removal : removals) {
+      curl_slist* next = curl_slist_append(list, removal);
+      if (next == nullptr) {
+        curl_slist_free_all(list);
+        return CURLE_OUT_OF_MEMORY;
+      }
+      list = next;
     }
-    list = next;
     headers->reset(list);
 
     CURLcode c = CURLE_OK;
@@ -530,13 +522,12 @@ class CurlTransport final : public HttpTransport {
     } else if (m == "HEAD") {
       set(CURLOPT_NOBODY, 1L);
     } else if (m == "PUT") {
-      set(CURLOPT_UPLOAD, 1L);
-      set(CURLOPT_READFUNCTION, &OnRead);
-      set(CURLOPT_READDATA, exchange);
-      set(CURLOPT_SEEKFUNCTION, &OnSeek);
-      set(CURLOPT_SEEKDATA, exchange);
-      set(CURLOPT_INFILESIZE_LARGE,
+      // A body in memory goes as a POST's does: a small one in the same
+      // write as the headers (no extra packet), resent by curl itself.
+      set(CURLOPT_CUSTOMREQUEST, "PUT");
+      set(CURLOPT_POSTFIELDSIZE_LARGE,
           static_cast<curl_off_t>(request.body.size()));
+      set(CURLOPT_POSTFIELDS, request.body.empty() ? "" : request.body.data());
     } else if (m == "POST") {
       set(CURLOPT_POST, 1L);
       set(CURLOPT_POSTFIELDS, request.body.data());

@@ -54,9 +54,10 @@ std::vector<Result<HttpResponse>> S3Client::SendMany(
     ++running;
     transport_->Start(**http, contexts[i], [&, i](Result<HttpResponse> r) {
       // Notify under the lock: SendMany returns once it sees the last one.
+      // Only the first arrival wakes the caller; it takes all there are.
       std::scoped_lock lock(mutex);
       arrived.emplace_back(i, std::move(r));
-      arrived_cv.notify_one();
+      if (arrived.size() == 1) arrived_cv.notify_one();
     });
   };
 
