@@ -23,6 +23,7 @@
 
 #include <benchmark/benchmark.h>
 #include <curl/curl.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <chrono>
@@ -342,6 +343,14 @@ int CountThreads() {
   return n;
 }
 
+// Context switches (voluntary and not) of the process so far: what the
+// engine's hand-offs between the caller and the loop thread cost.
+double ContextSwitches() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_nvcsw + usage.ru_nivcsw);
+}
+
 template <bool kPut>
 void BM_ParallelOursThreads(benchmark::State& state) {
   auto& f = Fixture::Get();
@@ -370,6 +379,7 @@ void BM_ParallelOursBatch(benchmark::State& state) {
   auto& f = Fixture::Get();
   std::vector<std::pair<std::string, std::string>> items;
   for (const auto& key : f.keys) items.emplace_back(key, f.small);
+  const double switches = ContextSwitches();
   for (auto _ : state) {
     if (kPut) {
       for (const auto& status : f.store->dump_many(items)) {
@@ -382,6 +392,9 @@ void BM_ParallelOursBatch(benchmark::State& state) {
       }
     }
   }
+  state.counters["csw_per_request"] =
+      (ContextSwitches() - switches) /
+      static_cast<double>(state.iterations() * kKeys);
   state.counters["threads"] = CountThreads();
   Count(state, kKeys, kSmall);
 }
@@ -425,10 +438,14 @@ void BM_ParallelRawSigned(benchmark::State& state) {
         Check(s3::SignHeaders(request, credentials, scope), "sign").headers);
   };
   Multi multi;
+  const double switches = ContextSwitches();
   for (auto _ : state) {
     multi.Run(urls, kPut ? &f.small : nullptr, kPut ? 0 : kSmall, kPerHandle,
               sign);
   }
+  state.counters["csw_per_request"] =
+      (ContextSwitches() - switches) /
+      static_cast<double>(state.iterations() * kKeys);
   state.counters["threads"] = CountThreads();
   Count(state, kKeys, kSmall);
 }

@@ -88,7 +88,8 @@ Result<Resolved> Resolve(const S3Options& options) {
       .request_timeout = options.request_timeout,
       .min_transfer_rate = options.min_transfer_rate,
       .stall_timeout = options.stall_timeout,
-      // One idle handle (and connection) per batch worker.
+      // One idle handle (and kept connection) per request a batch keeps in
+      // flight.
       .max_idle_handles = std::max<std::size_t>(16, options.connections)};
   s3::CredentialsOptions credentials;
   credentials.access_key_id = options.access_key_id;
