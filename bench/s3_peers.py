@@ -6,8 +6,9 @@ Usage: bench/s3_peers.py S3_BENCH OUT.json [--repetitions N]
 
 Bulk: 1000 x 1 KiB files up and down with ours (S3_BENCH's s3/bulk_*
 benchmarks, 16 threads, run as a child process with BENCH_S3_BULK=1),
-/usr/bin/aws s3 cp --recursive and rclone copy (inline :s3 remote, Ceph
-provider), in a random order within each repetition; every upload goes to a
+/usr/bin/aws s3 cp --recursive, rclone copy (a remote made of RCLONE_CONFIG_*
+environment variables, Ceph provider) and, with --cli, our CLI's
+`backends cp --jobs 16` (file -> s3 and back), in a random order within each repetition; every upload goes to a
 fresh prefix, every download into a fresh folder. Times are wall-clock of the
 whole command, process start included (what a user waits for).
 
@@ -60,9 +61,24 @@ def rclone_flags(endpoint):
             "--s3-region", os.environ.get("AWS_DEFAULT_REGION", "us-east-1")]
 
 
-def rclone_env():
+def rclone_env(work=None):
+    """rclone's environment; with `work`, also a remote named `peer` made of
+    environment variables (and a config file path inside `work`, so rclone
+    writes nothing elsewhere)."""
     env = dict(os.environ)
     env.pop("AWS_CA_BUNDLE", None)  # plain http; rclone insists on reading it
+    if work:
+        env.update({
+            "RCLONE_CONFIG": os.path.join(work, "rclone.conf"),
+            "RCLONE_CONFIG_PEER_TYPE": "s3",
+            "RCLONE_CONFIG_PEER_PROVIDER": "Ceph",
+            "RCLONE_CONFIG_PEER_ENDPOINT": os.environ["S3_ENDPOINT"],
+            "RCLONE_CONFIG_PEER_ACCESS_KEY_ID": os.environ["AWS_ACCESS_KEY_ID"],
+            "RCLONE_CONFIG_PEER_SECRET_ACCESS_KEY":
+                os.environ["AWS_SECRET_ACCESS_KEY"],
+            "RCLONE_CONFIG_PEER_REGION":
+                os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        })
     return env
 
 
@@ -93,8 +109,8 @@ def rclone_stream(work, mib):
 
 
 class Peers:
-    def __init__(self, bench, work):
-        self.bench, self.work = bench, work
+    def __init__(self, bench, work, cli=None):
+        self.bench, self.work, self.cli_path = bench, work, cli
         self.endpoint = os.environ["S3_ENDPOINT"]
         self.bucket = os.environ.get("S3_BUCKET", "testbucket")
         self.src = os.path.join(work, "src")
@@ -131,13 +147,27 @@ class Peers:
         shutil.rmtree(dst)
         return up, down
 
+    def cli(self, rep):
+        """Our CLI: backends cp file -> s3 and back, 16 jobs."""
+        region = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+        store = (f"s3://{self.bucket}/peers/{self.run_id}/cli{rep}"
+                 f"?endpoint={self.endpoint}&region={region}&path_style=1")
+        env = dict(os.environ, AWS_EC2_METADATA_DISABLED="true")
+        up, _ = run([self.cli_path, "cp", "--jobs", "16", "file://" + self.src,
+                     store], env)
+        dst = self.fresh("cli")
+        down, _ = run([self.cli_path, "cp", "--jobs", "16", store,
+                       "file://" + dst], env)
+        count_files(dst)
+        shutil.rmtree(dst)
+        return up, down
+
     def rclone(self, rep):
-        remote = f":s3:{self.bucket}/peers/{self.run_id}/rclone{rep}"
-        flags = rclone_flags(self.endpoint)
-        env = rclone_env()
-        up, _ = run(["rclone", "copy", self.src, remote] + flags, env)
+        remote = f"peer:{self.bucket}/peers/{self.run_id}/rclone{rep}"
+        env = rclone_env(self.work)
+        up, _ = run(["rclone", "copy", self.src, remote], env)
         dst = self.fresh("rclone")
-        down, _ = run(["rclone", "copy", remote, dst] + flags, env)
+        down, _ = run(["rclone", "copy", remote, dst], env)
         count_files(dst)
         shutil.rmtree(dst)
         return up, down
@@ -165,6 +195,7 @@ def main():
     parser.add_argument("--nginx-url-small")
     parser.add_argument("--nginx-url-large")
     parser.add_argument("--skip-bulk", action="store_true")
+    parser.add_argument("--cli", help="our CLI (backends) for the cp rows")
     parser.add_argument("--stream-mib", type=int, default=0)
     parser.add_argument("--figures-out")
     args = parser.parse_args()
@@ -173,9 +204,11 @@ def main():
     work = tempfile.mkdtemp(prefix="s3-peers-")
     try:
         if not args.skip_bulk:
-            peers = Peers(args.bench, work)
+            peers = Peers(args.bench, work, args.cli)
             tools = [("ours", peers.ours), ("awscli", peers.aws),
                      ("rclone", peers.rclone)]
+            if args.cli:
+                tools.append(("cli", peers.cli))
             for rep in range(reps):
                 random.shuffle(tools)
                 for name, fn in tools:
@@ -186,9 +219,10 @@ def main():
                         continue
                     print(f"s3_peers: rep {rep} {name}: up {up:.2f} s, "
                           f"down {down:.2f} s", file=sys.stderr)
-                    prefix = "s3" if name == "ours" else "s3peer"
-                    results.append(entry(f"{prefix}/bulk_up/{name}", rep, reps, up * 1e9))
-                    results.append(entry(f"{prefix}/bulk_down/{name}", rep, reps, down * 1e9))
+                    prefix = "s3" if name in ("ours", "cli") else "s3peer"
+                    kind = "cp" if name == "cli" else "bulk"
+                    results.append(entry(f"{prefix}/{kind}_up/{name}", rep, reps, up * 1e9))
+                    results.append(entry(f"{prefix}/{kind}_down/{name}", rep, reps, down * 1e9))
         for rep in range(reps):
             for size, url in ((1024, args.nginx_url_small),
                               (1048576, args.nginx_url_large)):

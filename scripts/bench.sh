@@ -189,9 +189,12 @@ if [[ ${BENCH_S3:-1} != 0 && -x $build/bench/s3_bench ]]; then
     mib=${BENCH_STREAM_MIB:-1024}
     say "running the S3 peers: awscli, rclone (bulk, $mib MiB), wrk (nginx)"
     peer_args=()
+    if [[ -x $build/tools/backends ]]; then
+      peer_args+=(--cli "$build/tools/backends")  # the CLI cp rows
+    fi
     if [[ -n ${BENCH_NGINX_PORT:-} ]]; then
       nginx_base=http://127.0.0.1:$BENCH_NGINX_PORT/$S3_BUCKET/bench
-      peer_args=(--nginx-url-small "$nginx_base/k000000"
+      peer_args+=(--nginx-url-small "$nginx_base/k000000"
         --nginx-url-large "$nginx_base/large")
     fi
     "$python" "$root/bench/s3_peers.py" "$build/bench/s3_bench" \

@@ -52,8 +52,12 @@
 // credentials from the standard chain (environment, shared files, web
 // identity, container, EC2 instance metadata).
 //
-// Thread safety: every class here is safe for concurrent use. Requests run
-// on a small pool of keep-alive HTTP connections, one per request in flight.
+// Thread safety: every class here is safe for concurrent use. A store owns
+// one transfer engine: a thread that drives all its requests in flight
+// over one pool of keep-alive HTTP connections. A call waits on its own
+// thread; a batch (load_many, dump_many, remove_many, items, clear) puts
+// up to `connections` requests in flight at once from the calling thread,
+// so it needs no threads of its own.
 
 #include <chrono>
 #include <cstddef>
@@ -219,8 +223,9 @@ struct S3Options {
   /// A transfer that moves no bytes (less than 1 byte/s) for this long is
   /// aborted (kDeadlineExceeded) and retried like a timeout. Whole seconds.
   std::chrono::seconds stall_timeout{60};
-  /// Parallel keep-alive connections of the batch operations (load_many,
-  /// dump_many, remove_many, items, clear); at least 1.
+  /// Requests a batch operation (load_many, dump_many, remove_many, items,
+  /// clear) keeps in flight at once, each on its own keep-alive connection;
+  /// at least 1.
   std::size_t connections = 16;
 
   // ---- Streaming large objects ----
@@ -236,9 +241,13 @@ struct S3Options {
   /// public_read (0/1), gzip_types (comma-separated; empty: none),
   /// connect_timeout_ms, request_timeout_ms (0: no deadline),
   /// min_transfer_rate (bytes per second), max_attempts, retry_budget_ms,
-  /// check_bucket (0/1). Credentials are never read
-  /// from a URL. Errors: kInvalidArgument for another scheme, a missing
-  /// bucket or a bad parameter.
+  /// check_bucket (0/1), and the transfer parameters connections (1 to
+  /// 1024), stall_timeout (seconds, 1 to 86400), part_size (bytes, 5 MiB to
+  /// 5 GiB), multipart_threshold (bytes, up to 5 GiB), parallel_parts (1 to
+  /// 256), download_part_size (bytes, 1 MiB to 5 GiB). Credentials are
+  /// never read from a URL. Errors: kInvalidArgument for another scheme, a
+  /// missing bucket, an unknown parameter or a bad value (naming the
+  /// parameter and its range).
   static Result<S3Options> FromUrl(const Url& url);
 };
 
@@ -343,12 +352,14 @@ class S3Backend : public Backend {
   /// The ETag of `key` (one HEAD), or std::nullopt if it does not exist.
   virtual Result<std::optional<std::string>> etag(std::string_view key) = 0;
 
-  /// Batches: each runs its requests on up to options().connections
-  /// parallel keep-alive connections (requests retried as usual) and
-  /// returns one result per input, in input order; one key's failure does
-  /// not stop the others. items() and clear() use the same connections:
-  /// items() lists, then GETs in parallel (a key removed meanwhile is left
-  /// out); clear() sends its DeleteObjects batches in parallel.
+  /// Batches: each keeps up to options().connections requests in flight on
+  /// the store's transfer engine, from the calling thread (no thread per
+  /// request), retries each request on its own as a single call would
+  /// (same S3RetryOptions: attempts and budget per request), and returns
+  /// one result per input, in input order; one key's failure does not stop
+  /// the others. items() and clear() use the same engine: items() lists,
+  /// then GETs in parallel (a key removed meanwhile is left out); clear()
+  /// sends its DeleteObjects batches in parallel.
   virtual std::vector<Result<std::optional<std::string>>> load_many(
       std::span<const std::string> keys) = 0;
   virtual std::vector<Status> dump_many(

@@ -2,18 +2,24 @@
 
 // HTTP/1.1 for the S3 client, on libcurl with keep-alive.
 //
-// A transport keeps a small pool of curl easy handles: each request takes a
-// handle from the pool (or makes one) and gives it back when done, so a
-// handle is never used by two threads at once and its open connection is
-// reused by the next request (keep-alive). Requests are sent exactly as
-// given: the path is not normalised (CURLOPT_PATH_AS_IS: `a/../b` is a key),
-// no `Expect: 100-continue`, no Accept-Encoding (stored gzip bytes arrive
-// as stored), no redirects followed.
+// The curl transport is one transfer engine: a libcurl multi handle driven
+// by one event loop thread that the transport owns. Every request in memory
+// (the body is HttpRequest::body, the answer lands in HttpResponse::body)
+// goes through it: Start() hands a request to the loop and returns at once,
+// Send() is Start() and a wait. So a batch of N requests keeps N transfers
+// in flight on two threads (its caller and the loop), and all requests
+// share the multi handle's connection cache (keep-alive). Requests are sent
+// exactly as given: the path is not normalised (CURLOPT_PATH_AS_IS:
+// `a/../b` is a key), no `Expect: 100-continue`, no Accept-Encoding (stored
+// gzip bytes arrive as stored), no redirects followed.
 //
 // Large bodies stream instead of living in memory: while a ScopedBodyStreams
-// is alive on a thread, that thread's requests read their body from a
-// positional source and hand a successful answer's body to a sink (see
-// BodyStreams). S3Client::SendStream binds them around one signed request.
+// is alive on a thread, that thread's Send() reads the body from a
+// positional source and hands a successful answer's body to a sink (see
+// BodyStreams). Those callbacks may block (a file, a user's stream), so a
+// streamed request does not enter the loop: it runs on the calling thread
+// with its own pooled handle (curl_easy_perform), and its callbacks run on
+// that thread, never on the loop.
 //
 // Thread safety: a transport is safe for concurrent use.
 
@@ -72,12 +78,13 @@ struct TransportOptions {
   /// Abort a transfer that moves less than one byte per second for this
   /// long.
   std::chrono::seconds stall_timeout{60};
-  /// Idle handles kept for reuse (each holds its open connection).
+  /// Idle handles kept for reuse, and connections the loop keeps open.
   std::size_t max_idle_handles = 16;
 };
 
 /// Streaming bodies for the requests one thread sends (bound with
-/// ScopedBodyStreams). Callbacks run on the sending thread, during Send.
+/// ScopedBodyStreams). Callbacks run on the sending thread, during Send
+/// (never on the transport's loop thread), so they may block.
 struct BodyStreams {
   /// Reads up to `n` bytes of the request body at `offset` into `buffer`
   /// and returns how many it read (0 only at the end). Positional because
@@ -112,16 +119,32 @@ class ScopedBodyStreams {
   ScopedBodyStreams& operator=(const ScopedBodyStreams&) = delete;
 };
 
-/// Sends one HTTP request and returns the answer, whatever its status.
+/// Called once with the outcome of a started request.
+using HttpDone = std::function<void(Result<HttpResponse>)>;
+
+/// Sends HTTP requests and returns the answers, whatever their status.
 /// Errors are failures below HTTP only (see CurlError in s3_errors.h):
 /// kUnavailable, kDeadlineExceeded, ...; `context` and the method name them.
 class HttpTransport {
  public:
   virtual ~HttpTransport() = default;
+  /// Sends `request` and waits for its answer.
   virtual Result<HttpResponse> Send(const HttpRequest& request,
                                     std::string_view context) = 0;
+  /// Starts `request` and returns; `done` is called exactly once with the
+  /// outcome, on any thread (the curl transport: its loop thread, so `done`
+  /// must be quick and must not block). `request.body` and `context` must
+  /// stay valid until then. Destroying the transport calls `done` with
+  /// kCancelled for requests still in flight. Bound BodyStreams are not
+  /// used. The default calls Send() and then `done`, on this thread.
+  virtual void Start(const HttpRequest& request, std::string_view context,
+                     HttpDone done) {
+    done(Send(request, context));
+  }
 };
 
+/// The multi-loop transport (see the top of this file). Its loop thread
+/// starts here and stops (joined) at destruction.
 std::unique_ptr<HttpTransport> NewCurlTransport(TransportOptions options);
 
 /// Calls curl_global_init exactly once per process (thread-safe).

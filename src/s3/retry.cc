@@ -94,19 +94,26 @@ bool RetryTimer::WithinBudget(std::uint64_t bytes_moved) const {
   return elapsed() < ScaledDeadline(options_.budget, min_rate_, bytes_moved);
 }
 
-bool RetryTimer::WaitBeforeRetry(std::uint64_t bytes_moved) {
-  if (attempts_ >= options_.max_attempts) return false;
+std::optional<std::chrono::milliseconds> RetryTimer::NextBackoff(
+    std::uint64_t bytes_moved) {
+  if (attempts_ >= options_.max_attempts) return std::nullopt;
   const auto wait = FullJitterBackoff(options_, attempts_);
   if (elapsed() + wait >=
       ScaledDeadline(options_.budget, min_rate_, bytes_moved)) {
-    return false;
-  }
-  if (options_.sleep) {
-    options_.sleep(wait);  // called for every retry, even a zero wait
-  } else {
-    std::this_thread::sleep_for(wait);
+    return std::nullopt;
   }
   ++attempts_;
+  return wait;
+}
+
+bool RetryTimer::WaitBeforeRetry(std::uint64_t bytes_moved) {
+  const auto wait = NextBackoff(bytes_moved);
+  if (!wait) return false;
+  if (options_.sleep) {
+    options_.sleep(*wait);  // called for every retry, even a zero wait
+  } else {
+    std::this_thread::sleep_for(*wait);
+  }
   return true;
 }
 

@@ -24,6 +24,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -75,6 +76,12 @@ class RetryTimer {
   /// the wait would end past the budget scaled by `bytes_moved` (what the
   /// request has moved so far, or will move).
   bool WaitBeforeRetry(std::uint64_t bytes_moved = 0);
+
+  /// WaitBeforeRetry without the wait: the backoff to wait before the next
+  /// attempt (now counted), or std::nullopt to give up. For callers that
+  /// wait elsewhere (a batch schedules the retry instead of sleeping).
+  std::optional<std::chrono::milliseconds> NextBackoff(
+      std::uint64_t bytes_moved = 0);
 
   /// Whether the budget scaled by `bytes_moved` has time left now.
   bool WithinBudget(std::uint64_t bytes_moved) const;

@@ -16,8 +16,9 @@
 // Conditional writes (412, 409 or If-Match's 404 = failed condition) carry
 // a random write id (x-amz-meta-write-id): a HEAD then tells our own lost
 // write (success) from another writer's, even one of identical bytes, so
-// compare-and-swap loses no update. Batches run the single-key paths on
-// options().connections worker threads (s3_batch.h).
+// compare-and-swap loses no update. Batches build the single-key requests,
+// send them together through S3Client::SendMany (s3_batch.h) and read each
+// answer as the single-key path does.
 //
 // gzip: objects of the gzip content types are stored compressed, with
 // x-amz-meta-uncompressed-size (stat() reports the value's size).
@@ -88,7 +89,8 @@ Result<Resolved> Resolve(const S3Options& options) {
       .request_timeout = options.request_timeout,
       .min_transfer_rate = options.min_transfer_rate,
       .stall_timeout = options.stall_timeout,
-      // One idle handle (and connection) per batch worker.
+      // One idle handle (and kept connection) per request a batch keeps in
+      // flight.
       .max_idle_handles = std::max<std::size_t>(16, options.connections)};
   s3::CredentialsOptions credentials;
   credentials.access_key_id = options.access_key_id;
@@ -159,28 +161,10 @@ class S3BackendImpl final : public S3Backend {
 
   Result<S3PutResult> put(std::string_view key, std::string_view value,
                           const S3PutOptions& put) override {
-    BACKENDS_RETURN_IF_ERROR(CheckKey("dump", key));
     const std::string context = Context("dump", key);
-    S3Client::Request request{.method = "PUT", .key = ObjectKey(key)};
-    std::string type = put.content_type.value_or(options_.content_type);
-    if (type.empty()) type = s3::GuessContentType(key);
-    request.headers.emplace_back("Content-Type", type);
     std::string compressed;
-    request.body = value;
-    if (s3::ContentTypeIn(type, options_.gzip_types)) {
-      BACKENDS_ASSIGN_OR_RETURN(compressed, s3::GzipCompress(value));
-      request.body = compressed;
-      request.headers.emplace_back("Content-Encoding", "gzip");
-      request.headers.emplace_back(std::string(kSizeHeader),
-                                   std::to_string(value.size()));
-    }
-    if (auto age = put.cache_age ? put.cache_age : options_.cache_age) {
-      request.headers.emplace_back(
-          "Cache-Control", "public, max-age=" + std::to_string(age->count()));
-    }
-    if (put.public_read.value_or(options_.public_read)) {
-      request.headers.emplace_back("x-amz-acl", "public-read");
-    }
+    BACKENDS_ASSIGN_OR_RETURN(S3Client::Request request,
+                              PutRequest(key, value, put, compressed));
     if (put.if_absent) request.headers.emplace_back("If-None-Match", "*");
     if (put.if_match) request.headers.emplace_back("If-Match", *put.if_match);
     const bool conditional = put.if_absent || put.if_match.has_value();
@@ -241,20 +225,69 @@ class S3BackendImpl final : public S3Backend {
 
   std::vector<Result<std::optional<std::string>>> load_many(
       std::span<const std::string> keys) override {
-    return s3::ParallelMap<Result<std::optional<std::string>>>(
-        keys, options_.connections, [this](const auto& k) { return load(k); });
+    return Batch<Result<std::optional<std::string>>>(
+        keys.size(),
+        [&](std::size_t i, std::string& context) {
+          return KeyRequest("GET", "load", keys[i], context);
+        },
+        [&](const S3Client::Request& request, HttpResponse response,
+            const std::string& context) -> Result<std::optional<std::string>> {
+          BACKENDS_ASSIGN_OR_RETURN(
+              auto object,
+              ReadGet(request, std::move(response), context, true));
+          if (!object) return std::optional<std::string>();
+          return std::optional<std::string>(std::move(object->body));
+        });
   }
+
   std::vector<Status> dump_many(
       std::span<const std::pair<std::string, std::string>> items) override {
-    return s3::ParallelMap<Status>(
-        items, options_.connections,
-        [this](const auto& kv) { return dump(kv.first, kv.second); });
+    // Gzipped bodies live here while their requests are in flight.
+    std::vector<std::string> compressed(items.size());
+    return Batch<Status>(
+        items.size(),
+        [&](std::size_t i, std::string& context) {
+          context = Context("dump", items[i].first);
+          return PutRequest(items[i].first, items[i].second, {}, compressed[i]);
+        },
+        [&](const S3Client::Request& request, HttpResponse response,
+            const std::string& context) {
+          if (response.status == 200) return Status::OK();
+          return Diagnose(request, response, context);
+        });
   }
+
+  // HEADs for all keys, then DELETEs for those that exist.
   std::vector<Result<bool>> remove_many(
       std::span<const std::string> keys) override {
-    return s3::ParallelMap<Result<bool>>(
-        keys, options_.connections,
-        [this](const auto& k) { return remove(k); });
+    std::vector<Result<bool>> existed = Batch<Result<bool>>(
+        keys.size(),
+        [&](std::size_t i, std::string& context) {
+          return KeyRequest("HEAD", "remove", keys[i], context);
+        },
+        [&](const S3Client::Request& request, HttpResponse response,
+            const std::string& context) -> Result<bool> {
+          BACKENDS_ASSIGN_OR_RETURN(
+              auto head, ReadHead(request, std::move(response), context));
+          return head.has_value();
+        });
+    std::vector<std::size_t> present;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (existed[i].ok() && *existed[i]) present.push_back(i);
+    }
+    std::vector<Result<bool>> removed = Batch<Result<bool>>(
+        present.size(),
+        [&](std::size_t j, std::string& context) {
+          return KeyRequest("DELETE", "remove", keys[present[j]], context);
+        },
+        [&](const S3Client::Request& request, HttpResponse response,
+            const std::string& context) {
+          return ReadDelete(request, response, context);
+        });
+    for (std::size_t j = 0; j < present.size(); ++j) {
+      existed[present[j]] = std::move(removed[j]);
+    }
+    return existed;
   }
 
   Result<std::vector<Entry>> items() override {
@@ -274,16 +307,12 @@ class S3BackendImpl final : public S3Backend {
     BACKENDS_RETURN_IF_ERROR(CheckKey("remove", key));
     BACKENDS_ASSIGN_OR_RETURN(auto head, Head("remove", key));
     if (!head) return false;
-    const std::string context = Context("remove", key);
-    S3Client::Request request{.method = "DELETE", .key = ObjectKey(key)};
+    std::string context;
+    BACKENDS_ASSIGN_OR_RETURN(S3Client::Request request,
+                              KeyRequest("DELETE", "remove", key, context));
     BACKENDS_ASSIGN_OR_RETURN(HttpResponse response,
                               client_->Send(request, context));
-    // 404: another client removed it after our HEAD; it existed.
-    if (response.status == 204 || response.status == 200 ||
-        response.status == 404) {
-      return true;
-    }
-    return Diagnose(request, response, context);
+    return ReadDelete(request, response, context);
   }
 
   Result<bool> contains(std::string_view key) override {
@@ -351,10 +380,17 @@ class S3BackendImpl final : public S3Backend {
       if (i % s3::kMaxDeleteBatch == 0) batches.emplace_back();
       batches.back().push_back(std::move(objects[i].key));
     }
-    return s3::FirstError(s3::ParallelMap<Status>(
-        std::span<const std::vector<std::string>>(batches),
-        options_.connections,
-        [this](const auto& batch) { return DeleteBatch(batch); }));
+    // The XML bodies live here while their requests are in flight.
+    std::vector<std::string> bodies(batches.size());
+    return s3::FirstError(Batch<Status>(
+        batches.size(),
+        [&](std::size_t i, std::string& context) {
+          return DeleteObjectsRequest(batches[i], bodies[i], context);
+        },
+        [&](const S3Client::Request& request, HttpResponse response,
+            const std::string& context) {
+          return ReadDeleteObjects(request, response, context);
+        }));
   }
 
   std::string url() const override {
@@ -433,13 +469,68 @@ class S3BackendImpl final : public S3Backend {
     return s3::S3Error(context, request.method, info);
   }
 
+  // Runs one request per item through S3Client::SendMany, at most
+  // options().connections at once: make(i, context) builds item i's
+  // request and names it (an error is that item's result), read(request,
+  // answer, context) turns its answer into the item's result.
+  template <typename R, typename Make, typename Read>
+  std::vector<R> Batch(std::size_t count, Make make, Read read) {
+    std::vector<std::optional<R>> results(count);
+    std::vector<S3Client::Request> requests;
+    std::vector<std::string> contexts;
+    std::vector<std::size_t> sent;  // item of each request
+    for (std::size_t i = 0; i < count; ++i) {
+      std::string context;
+      Result<S3Client::Request> request = make(i, context);
+      if (!request.ok()) {
+        results[i].emplace(request.status());
+        continue;
+      }
+      requests.push_back(std::move(*request));
+      contexts.push_back(std::move(context));
+      sent.push_back(i);
+    }
+    auto answers = client_->SendMany(requests, contexts, options_.connections);
+    for (std::size_t j = 0; j < sent.size(); ++j) {
+      if (!answers[j].ok()) {
+        results[sent[j]].emplace(answers[j].status());
+      } else {
+        results[sent[j]].emplace(
+            read(requests[j], std::move(*answers[j]), contexts[j]));
+      }
+    }
+    std::vector<R> out;
+    out.reserve(count);
+    for (auto& result : results) out.push_back(std::move(*result));
+    return out;
+  }
+
+  // A bodiless request on `key`'s object, named in `context`.
+  Result<S3Client::Request> KeyRequest(std::string method,
+                                       std::string_view operation,
+                                       std::string_view key,
+                                       std::string& context) const {
+    BACKENDS_RETURN_IF_ERROR(CheckKey(operation, key));
+    context = Context(operation, key);
+    return S3Client::Request{.method = std::move(method),
+                             .key = ObjectKey(key)};
+  }
+
   Result<std::optional<S3Object>> Get(std::string_view operation,
                                       std::string_view key, bool decode) {
-    BACKENDS_RETURN_IF_ERROR(CheckKey(operation, key));
-    const std::string context = Context(operation, key);
-    S3Client::Request request{.method = "GET", .key = ObjectKey(key)};
+    std::string context;
+    BACKENDS_ASSIGN_OR_RETURN(S3Client::Request request,
+                              KeyRequest("GET", operation, key, context));
     BACKENDS_ASSIGN_OR_RETURN(HttpResponse response,
                               client_->Send(request, context));
+    return ReadGet(request, std::move(response), context, decode);
+  }
+
+  // A GET's answer: the object, or std::nullopt if the key is missing.
+  Result<std::optional<S3Object>> ReadGet(const S3Client::Request& request,
+                                          HttpResponse response,
+                                          const std::string& context,
+                                          bool decode) {
     if (response.status == 404) {
       auto info = s3::ParseS3Error(response.status, response.body);
       if (info.code.empty() || info.code == "NoSuchKey") {
@@ -464,10 +555,17 @@ class S3BackendImpl final : public S3Backend {
   // The HEAD answer, or std::nullopt if the key is missing.
   Result<std::optional<HttpResponse>> Head(std::string_view operation,
                                            std::string_view key) {
-    const std::string context = Context(operation, key);
-    S3Client::Request request{.method = "HEAD", .key = ObjectKey(key)};
+    std::string context;
+    BACKENDS_ASSIGN_OR_RETURN(S3Client::Request request,
+                              KeyRequest("HEAD", operation, key, context));
     BACKENDS_ASSIGN_OR_RETURN(HttpResponse response,
                               client_->Send(request, context));
+    return ReadHead(request, std::move(response), context);
+  }
+
+  Result<std::optional<HttpResponse>> ReadHead(const S3Client::Request& request,
+                                               HttpResponse response,
+                                               const std::string& context) {
     if (response.status == 404) return std::optional<HttpResponse>();
     if (response.status != 200) return Diagnose(request, response, context);
     return std::optional<HttpResponse>(std::move(response));
@@ -521,17 +619,64 @@ class S3BackendImpl final : public S3Backend {
     return out;
   }
 
-  Status DeleteBatch(const std::vector<std::string>& keys) {
-    const std::string context = "clear (" + std::to_string(keys.size()) +
-                                " keys from " + QuoteKey(keys.front()) + ")";
-    const std::string body = s3::BuildDeleteObjectsXml(keys);
+  Result<bool> ReadDelete(const S3Client::Request& request,
+                          const HttpResponse& response,
+                          const std::string& context) {
+    // 404: another client removed it after our HEAD; it existed.
+    if (response.status == 204 || response.status == 200 ||
+        response.status == 404) {
+      return true;
+    }
+    return Diagnose(request, response, context);
+  }
+
+  // The PUT of dump() and put(), without conditions; a gzipped body is
+  // kept in `compressed`, which must outlive the request.
+  Result<S3Client::Request> PutRequest(std::string_view key,
+                                       std::string_view value,
+                                       const S3PutOptions& put,
+                                       std::string& compressed) const {
+    BACKENDS_RETURN_IF_ERROR(CheckKey("dump", key));
+    S3Client::Request request{.method = "PUT", .key = ObjectKey(key)};
+    std::string type = put.content_type.value_or(options_.content_type);
+    if (type.empty()) type = s3::GuessContentType(key);
+    request.headers.emplace_back("Content-Type", type);
+    request.body = value;
+    if (s3::ContentTypeIn(type, options_.gzip_types)) {
+      BACKENDS_ASSIGN_OR_RETURN(compressed, s3::GzipCompress(value));
+      request.body = compressed;
+      request.headers.emplace_back("Content-Encoding", "gzip");
+      request.headers.emplace_back(std::string(kSizeHeader),
+                                   std::to_string(value.size()));
+    }
+    if (auto age = put.cache_age ? put.cache_age : options_.cache_age) {
+      request.headers.emplace_back(
+          "Cache-Control", "public, max-age=" + std::to_string(age->count()));
+    }
+    if (put.public_read.value_or(options_.public_read)) {
+      request.headers.emplace_back("x-amz-acl", "public-read");
+    }
+    return request;
+  }
+
+  // One DeleteObjects request of clear(); its XML is kept in `body`.
+  Result<S3Client::Request> DeleteObjectsRequest(
+      const std::vector<std::string>& keys, std::string& body,
+      std::string& context) const {
+    context = "clear (" + std::to_string(keys.size()) + " keys from " +
+              QuoteKey(keys.front()) + ")";
+    body = s3::BuildDeleteObjectsXml(keys);
     S3Client::Request request{.method = "POST"};
     request.query = {{"delete", ""}};
     request.headers = {{"Content-Type", "application/xml"},
                        {"Content-MD5", s3::ContentMd5(body)}};
     request.body = body;
-    BACKENDS_ASSIGN_OR_RETURN(HttpResponse response,
-                              client_->Send(request, context));
+    return request;
+  }
+
+  Status ReadDeleteObjects(const S3Client::Request& request,
+                           const HttpResponse& response,
+                           const std::string& context) {
     if (response.status != 200) return Diagnose(request, response, context);
     BACKENDS_ASSIGN_OR_RETURN(
         auto failures, s3::ParseDeleteObjectsResult(response.body, context));

@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <random>
+#include <thread>
 
 #include "s3/retry.h"
 #include "s3/s3_config.h"
@@ -128,12 +129,14 @@ std::string S3Client::ObjectUrl(std::string_view bucket,
   return now.scheme + "://" + target.authority + UriEncode(target.path, true);
 }
 
-Result<HttpResponse> S3Client::SendOnce(const S3Endpoint& endpoint,
+Result<S3Client::Signed> S3Client::Sign(const S3Endpoint& endpoint,
                                         const Request& request,
                                         const std::string& payload_sha256,
                                         std::string_view context) {
   Target target = TargetFor(endpoint, endpoint.bucket, request.key);
-  HttpRequest http;
+  Signed out;
+  out.used = endpoint;
+  HttpRequest& http = out.http;
   http.method = request.method;
   http.url =
       endpoint.scheme + "://" + target.authority + UriEncode(target.path, true);
@@ -142,9 +145,8 @@ Result<HttpResponse> S3Client::SendOnce(const S3Endpoint& endpoint,
   http.expected_bytes = request.expected_bytes;
   http.headers = request.headers;
 
-  BACKENDS_ASSIGN_OR_RETURN(Credentials credentials, credentials_());
-  std::string signature;
-  if (!credentials.anonymous()) {
+  BACKENDS_ASSIGN_OR_RETURN(out.credentials, credentials_());
+  if (!out.credentials.anonymous()) {
     SigningRequest signing;
     signing.method = request.method;
     signing.host = target.authority;
@@ -154,29 +156,41 @@ Result<HttpResponse> S3Client::SendOnce(const S3Endpoint& endpoint,
     signing.payload_sha256 = payload_sha256;
     SigningScope scope{
         .region = endpoint.region, .service = "s3", .time = clock_->now()};
-    auto signed_request = SignHeaders(signing, credentials, scope);
+    auto signed_request = SignHeaders(signing, out.credentials, scope);
     if (!signed_request.ok()) {
       return signed_request.status().WithContext(context);
     }
-    signature = signed_request->signature;
+    out.signature = signed_request->signature;
     for (auto& header : signed_request->headers) {
       http.headers.push_back(std::move(header));
     }
   }
-  BACKENDS_ASSIGN_OR_RETURN(HttpResponse response,
-                            transport_->Send(http, context));
-  if (response.status >= 300) {
-    // An error answer may echo what it received (AWS returns the
-    // signature and canonical request; a broken server may put them in
-    // <Message>), and error messages quote it: scrub the secrets first.
-    for (std::string_view secret :
-         {std::string_view(signature),
-          std::string_view(credentials.session_token),
-          std::string_view(credentials.secret_access_key)}) {
-      Redact(response.body, secret);
-      for (auto& header : response.headers) Redact(header.second, secret);
-    }
+  return out;
+}
+
+void S3Client::Scrub(const Signed& sent, HttpResponse& response) {
+  if (response.status < 300) return;
+  // An error answer may echo what it received (AWS returns the signature
+  // and canonical request; a broken server may put them in <Message>), and
+  // error messages quote it: scrub the secrets first.
+  for (std::string_view secret :
+       {std::string_view(sent.signature),
+        std::string_view(sent.credentials.session_token),
+        std::string_view(sent.credentials.secret_access_key)}) {
+    Redact(response.body, secret);
+    for (auto& header : response.headers) Redact(header.second, secret);
   }
+}
+
+Result<HttpResponse> S3Client::SendOnce(const S3Endpoint& endpoint,
+                                        const Request& request,
+                                        const std::string& payload_sha256,
+                                        std::string_view context) {
+  BACKENDS_ASSIGN_OR_RETURN(Signed sent,
+                            Sign(endpoint, request, payload_sha256, context));
+  BACKENDS_ASSIGN_OR_RETURN(HttpResponse response,
+                            transport_->Send(sent.http, context));
+  Scrub(sent, response);
   return response;
 }
 
@@ -201,38 +215,69 @@ bool S3Client::CorrectRegion(const S3Endpoint& used,
   return true;
 }
 
+S3Client::Call::Call(S3Client& client, const Request& request,
+                     std::string_view context)
+    : client_(client),
+      request_(request),
+      context_(context),
+      payload_sha256_(Sha256Hex(request.body)),
+      repeatable_(request.repeatable.value_or(
+          IsRepeatable(request.method, request.query))),
+      timer_(client.retry_, client.min_transfer_rate_) {}
+
+Result<const HttpRequest*> S3Client::Call::Sign() {
+  BACKENDS_ASSIGN_OR_RETURN(sent_, client_.Sign(client_.endpoint(), request_,
+                                                payload_sha256_, context_));
+  return &sent_.http;
+}
+
+std::optional<Result<HttpResponse>> S3Client::Call::Judge(
+    Result<HttpResponse> response) {
+  backoff_.reset();
+  if (response.ok()) {
+    Scrub(sent_, *response);
+    if (!region_corrected_ && client_.CorrectRegion(sent_.used, *response)) {
+      region_corrected_ = true;  // not a failure: resend at once
+      return std::nullopt;
+    }
+  }
+  const bool retryable =
+      response.ok() ? IsRetryableAnswer(response->status, response->body)
+                    : IsRetryableFailure(response.status());
+  if (!repeatable_ || !retryable) return response;
+  backoff_ = timer_.NextBackoff(request_.body.size() + request_.expected_bytes);
+  if (backoff_) return std::nullopt;
+  // Out of attempts or time: the last cause, and how hard we tried.
+  if (!response.ok()) {
+    return Status(response.status().code(),
+                  response.status().message() + timer_.Summary());
+  }
+  const std::string* code_header = response->header("x-amz-error-code");
+  auto error_info =
+      ParseS3Error(response->status, response->body,
+                   code_header == nullptr ? std::string_view() : *code_header);
+  Status error = S3Error(context_, request_.method, error_info);
+  return UnavailableError(error.message() + timer_.Summary());
+}
+
+void S3Client::Call::SleepBackoff() const {
+  if (!backoff_) return;
+  const S3RetryOptions& retry = client_.retry_;
+  if (retry.sleep) {
+    retry.sleep(*backoff_);  // called for every retry, even a zero wait
+  } else {
+    std::this_thread::sleep_for(*backoff_);
+  }
+}
+
 Result<HttpResponse> S3Client::Send(const Request& request,
                                     std::string_view context) {
-  const std::string payload_sha256 = Sha256Hex(request.body);
-  const bool repeatable =
-      request.repeatable.value_or(IsRepeatable(request.method, request.query));
-  RetryTimer timer(retry_, min_transfer_rate_);
-  const std::uint64_t bytes = request.body.size() + request.expected_bytes;
-  bool region_corrected = false;
+  Call call(*this, request, context);
   while (true) {
-    S3Endpoint used = endpoint();
-    Result<HttpResponse> response =
-        SendOnce(used, request, payload_sha256, context);
-    if (response.ok() && !region_corrected && CorrectRegion(used, *response)) {
-      region_corrected = true;  // not a failure: resend at once
-      continue;
-    }
-    const bool retryable =
-        response.ok() ? IsRetryableAnswer(response->status, response->body)
-                      : IsRetryableFailure(response.status());
-    if (!repeatable || !retryable) return response;
-    if (timer.WaitBeforeRetry(bytes)) continue;
-    // Out of attempts or time: the last cause, and how hard we tried.
-    if (!response.ok()) {
-      return Status(response.status().code(),
-                    response.status().message() + timer.Summary());
-    }
-    const std::string* code_header = response->header("x-amz-error-code");
-    auto error_info = ParseS3Error(
-        response->status, response->body,
-        code_header == nullptr ? std::string_view() : *code_header);
-    Status error = S3Error(context, request.method, error_info);
-    return UnavailableError(error.message() + timer.Summary());
+    BACKENDS_ASSIGN_OR_RETURN(const HttpRequest* http, call.Sign());
+    auto outcome = call.Judge(transport_->Send(*http, context));
+    if (outcome) return std::move(*outcome);
+    call.SleepBackoff();
   }
 }
 

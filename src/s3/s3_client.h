@@ -20,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -29,6 +30,7 @@
 #include "backends/s3.h"
 #include "backends/status.h"
 #include "s3/curl_transport.h"
+#include "s3/retry.h"
 #include "s3/sigv4.h"
 
 namespace backends::s3 {
@@ -81,6 +83,17 @@ class S3Client {
   /// last attempt (kUnavailable, naming the S3 code and the attempts).
   /// `context` names the operation and key for messages.
   Result<HttpResponse> Send(const Request& request, std::string_view context);
+  /// Send() for many requests at once (s3_batch.cc): keeps up to
+  /// `in_flight` of them on the transport (HttpTransport::Start) and waits
+  /// on this thread, so a batch needs no thread of its own. Each request
+  /// is retried as Send() would, with its own attempts and budget; a retry
+  /// waits its backoff without holding up the others (S3RetryOptions::sleep,
+  /// if set, is called instead). Returns one outcome per request, in
+  /// order; contexts[i] names requests[i]. REQUIRES: the spans have the
+  /// same size; `in_flight` >= 1.
+  std::vector<Result<HttpResponse>> SendMany(
+      std::span<const Request> requests, std::span<const std::string> contexts,
+      std::size_t in_flight);
   /// Sends once with `streams` bound (ScopedBodyStreams); s3_client_stream.cc
   Result<HttpResponse> SendStream(const Request& request,
                                   const std::string& payload_sha256,
@@ -104,6 +117,15 @@ class S3Client {
   std::uint64_t min_transfer_rate() const { return min_transfer_rate_; }
 
  private:
+  class Call;
+  /// One attempt's signed HTTP request and the secrets to scrub from its
+  /// answer.
+  struct Signed {
+    HttpRequest http;
+    std::string signature;
+    Credentials credentials;
+    S3Endpoint used;  // the endpoint it was signed for
+  };
   struct Target {
     std::string authority;
     std::string path;  // raw, "/bucket/key" or "/key"
@@ -114,6 +136,11 @@ class S3Client {
                                 const Request& request,
                                 const std::string& payload_sha256,
                                 std::string_view context);
+  Result<Signed> Sign(const S3Endpoint& endpoint, const Request& request,
+                      const std::string& payload_sha256,
+                      std::string_view context);
+  /// Removes the secrets of `sent` from an error answer.
+  static void Scrub(const Signed& sent, HttpResponse& response);
   /// If `response` says the bucket lives in another region, switches to it
   /// and returns true.
   bool CorrectRegion(const S3Endpoint& used, const HttpResponse& response);
@@ -126,6 +153,36 @@ class S3Client {
   mutable std::mutex mutex_;
   // Guarded by mutex_.
   S3Endpoint endpoint_;
+};
+
+/// One request and its attempts under the client's retry policy: Sign()
+/// an attempt, send it, Judge() the outcome; repeat while Judge() returns
+/// no final outcome, after backoff() (none: resend at once, e.g. after a
+/// region correction). Send() drives it with sleeps, SendMany() with a
+/// schedule. Used by one thread at a time; `request` and `context` must
+/// outlive it.
+class S3Client::Call {
+ public:
+  Call(S3Client& client, const Request& request, std::string_view context);
+  /// The next attempt, signed; valid until the next Sign().
+  Result<const HttpRequest*> Sign();
+  /// The final outcome of the request, or std::nullopt to send again.
+  std::optional<Result<HttpResponse>> Judge(Result<HttpResponse> response);
+  /// The wait before the next attempt, after a Judge() that asked for one.
+  std::optional<std::chrono::milliseconds> backoff() const { return backoff_; }
+  /// Waits backoff() (S3RetryOptions::sleep if set).
+  void SleepBackoff() const;
+
+ private:
+  S3Client& client_;
+  const Request& request_;
+  std::string_view context_;
+  const std::string payload_sha256_;
+  const bool repeatable_;
+  RetryTimer timer_;
+  Signed sent_;
+  bool region_corrected_ = false;
+  std::optional<std::chrono::milliseconds> backoff_;
 };
 
 /// Base64 of the MD5 of `data` (the Content-MD5 header DeleteObjects

@@ -30,6 +30,26 @@ Result<long long> ParseCount(std::string_view name, std::string_view value) {
   return n;
 }
 
+// A count in [low, high]; the error names the range.
+Result<std::uint64_t> ParseBounded(std::string_view name,
+                                   std::string_view value, std::uint64_t low,
+                                   std::uint64_t high) {
+  std::uint64_t n = 0;
+  auto [end, error] =
+      std::from_chars(value.data(), value.data() + value.size(), n);
+  if (error != std::errc() || end != value.data() + value.size() || n < low ||
+      n > high) {
+    return InvalidArgumentError("s3:// URL: parameter " + std::string(name) +
+                                " must be an integer " + std::to_string(low) +
+                                " to " + std::to_string(high) + ", not \"" +
+                                std::string(value) + "\"");
+  }
+  return n;
+}
+
+constexpr std::uint64_t kMiB = 1ull << 20;
+constexpr std::uint64_t kGiB = 1ull << 30;
+
 std::vector<std::string> SplitList(std::string_view text) {
   std::vector<std::string> out;
   while (!text.empty()) {
@@ -102,6 +122,26 @@ Result<S3Options> S3Options::FromUrl(const Url& url) {
       options.retry.budget = std::chrono::milliseconds(n);
     } else if (name == "check_bucket") {
       BACKENDS_ASSIGN_OR_RETURN(options.check_bucket, ParseBool(name, value));
+    } else if (name == "connections") {
+      BACKENDS_ASSIGN_OR_RETURN(auto n, ParseBounded(name, value, 1, 1024));
+      options.connections = static_cast<std::size_t>(n);
+    } else if (name == "stall_timeout") {
+      BACKENDS_ASSIGN_OR_RETURN(auto n, ParseBounded(name, value, 1, 86400));
+      options.stall_timeout = std::chrono::seconds(n);
+    } else if (name == "part_size") {
+      // S3's limits: parts of 5 MiB to 5 GiB.
+      BACKENDS_ASSIGN_OR_RETURN(options.transfer.part_size,
+                                ParseBounded(name, value, 5 * kMiB, 5 * kGiB));
+    } else if (name == "multipart_threshold") {
+      // A single PUT holds at most 5 GiB.
+      BACKENDS_ASSIGN_OR_RETURN(options.transfer.multipart_threshold,
+                                ParseBounded(name, value, 0, 5 * kGiB));
+    } else if (name == "parallel_parts") {
+      BACKENDS_ASSIGN_OR_RETURN(auto n, ParseBounded(name, value, 1, 256));
+      options.transfer.parallel_parts = static_cast<std::size_t>(n);
+    } else if (name == "download_part_size") {
+      BACKENDS_ASSIGN_OR_RETURN(options.transfer.download_part_size,
+                                ParseBounded(name, value, kMiB, 5 * kGiB));
     } else {
       return InvalidArgumentError("s3:// URL: unknown parameter \"" + name +
                                   "\" (known: region, endpoint, path_style, "
@@ -110,7 +150,10 @@ Result<S3Options> S3Options::FromUrl(const Url& url) {
                                   "gzip_types, connect_timeout_ms, "
                                   "request_timeout_ms, min_transfer_rate, "
                                   "max_attempts, retry_budget_ms, "
-                                  "check_bucket)");
+                                  "check_bucket, connections, "
+                                  "stall_timeout, part_size, "
+                                  "multipart_threshold, parallel_parts, "
+                                  "download_part_size)");
     }
   }
   return options;
@@ -179,6 +222,21 @@ std::string S3StoreUrl(const S3Options& options, bool endpoint_is_default) {
     query.emplace_back("retry_budget_ms",
                        std::to_string(options.retry.budget.count()));
   }
+  auto number_if_changed = [&](const char* name, auto value, auto fallback) {
+    if (value != fallback) query.emplace_back(name, std::to_string(value));
+  };
+  number_if_changed("connections", options.connections, defaults.connections);
+  number_if_changed("stall_timeout", options.stall_timeout.count(),
+                    defaults.stall_timeout.count());
+  const S3TransferOptions& transfer = options.transfer;
+  number_if_changed("part_size", transfer.part_size,
+                    defaults.transfer.part_size);
+  number_if_changed("multipart_threshold", transfer.multipart_threshold,
+                    defaults.transfer.multipart_threshold);
+  number_if_changed("parallel_parts", transfer.parallel_parts,
+                    defaults.transfer.parallel_parts);
+  number_if_changed("download_part_size", transfer.download_part_size,
+                    defaults.transfer.download_part_size);
   char separator = '?';
   for (const auto& [name, value] : query) {
     out += separator;
