@@ -365,6 +365,14 @@ Result<bool> DownloadToFile(S3Client& client, const std::string& object_key,
       fetch.Fetch(0, part, &version, write_decoded, &missing));
   if (missing) return false;
   const std::uint64_t size = version.size.value_or(0);
+  if (size > part && version.etag.empty()) {
+    return FailedPreconditionError(
+        where +
+        ": the server sent no ETag, so the ranged GETs of an object "
+        "larger than download_part_size (" +
+        std::to_string(part) +
+        " bytes) cannot be pinned to one version; nothing was written");
+  }
   if (version.encoded) {
     bool gone = false;
     if (size > part) {
@@ -376,13 +384,6 @@ Result<bool> DownloadToFile(S3Client& client, const std::string& object_key,
           where + ": the object was removed during the download");
     }
     BACKENDS_RETURN_IF_ERROR(decoder.Finish());
-  } else if (size > part && version.etag.empty()) {
-    return FailedPreconditionError(
-        where +
-        ": the server sent no ETag, so the ranged GETs of an object "
-        "larger than download_part_size (" +
-        std::to_string(part) +
-        " bytes) cannot be pinned to one version; nothing was written");
   }
   if (!version.encoded && size > part) {
     std::atomic<std::uint64_t> next{part};
