@@ -92,7 +92,9 @@ enum class S3Addressing {
 /// failure, reset or timeout (including a stalled transfer), or an answer of
 /// 500, 502, 503 (SlowDown), 504, 429 or 400 RequestTimeout, and only when
 /// it is safe to repeat: GET, HEAD, DELETE, PUT of a whole in-memory body
-/// (dump, put, ACL changes) and POST ?delete (DeleteObjects, used by clear).
+/// (dump, put, ACL changes), a streamed PUT (a multipart part, dump_file's
+/// single PUT: resent from its first byte), the CopyObject that records a
+/// gzip stream's size, and POST ?delete (DeleteObjects, used by clear).
 /// Other POSTs (multipart create/complete) are sent once. Each attempt is
 /// signed afresh. Waits are exponential with full jitter: attempt n (from
 /// 1) waits a uniformly random time in [0, min(max_backoff,
