@@ -1,8 +1,12 @@
 #include "bench_util.h"
 
+#include <malloc.h>
+
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <system_error>
 
 namespace backends::bench {
@@ -141,6 +145,80 @@ void Populate(const std::filesystem::path& dir, std::size_t count,
   for (std::size_t i = 0; i < count; ++i) {
     RawDump(fd.get(), KeyName(i).c_str(), data);
   }
+}
+
+std::string GeneratedJavaScript(std::uint64_t seed, std::size_t size) {
+  static constexpr const char* kWords[] = {
+      "user",   "item",    "value", "index",   "config", "request",
+      "result", "element", "event", "handler", "node",   "data",
+      "count",  "offset",  "cache", "render",  "state",  "options"};
+  static constexpr const char* kCalls[] = {"document.querySelector",
+                                           "console.log",
+                                           "Math.max",
+                                           "JSON.stringify",
+                                           "Object.keys",
+                                           "Array.from",
+                                           "fetch",
+                                           "setTimeout"};
+  std::uint64_t s = seed;
+  auto next = [&s](std::uint64_t n) {
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    return (s >> 33) % n;
+  };
+  auto word = [&] { return std::string(kWords[next(std::size(kWords))]); };
+  std::string out;
+  for (int f = 0; out.size() < size; ++f) {
+    std::string name = word() + "_" + word() + std::to_string(f);
+    out += "// " + word() + " the " + word() + " of each " + word() + "\n";
+    out += "function " + name + "(" + word() + ", " + word() + ") {\n";
+    for (std::uint64_t line = 0, n = 2 + next(6); line < n; ++line) {
+      std::string lhs = word() + std::to_string(next(100));
+      switch (next(4)) {
+        case 0:
+          out += "  var " + lhs + " = " + kCalls[next(std::size(kCalls))] +
+                 "(\"" + word() + "-" + std::to_string(next(100000)) + "\");\n";
+          break;
+        case 1:
+          out += "  if (" + lhs + " > " + std::to_string(next(1000)) +
+                 ") { return " + word() + "." + word() + "; }\n";
+          break;
+        case 2:
+          out += "  for (var i = 0; i < " + word() + ".length; i++) { " + lhs +
+                 " += i * " + std::to_string(next(64)) + "; }\n";
+          break;
+        default:
+          out += "  " + lhs + "." + word() + " = { " + word() + ": " +
+                 std::to_string(next(1 << 20)) + ", " + word() + ": '" +
+                 word() + "' };\n";
+      }
+    }
+    out += "  return " + word() + ";\n}\n\n";
+  }
+  out.resize(size);
+  return out;
+}
+
+std::size_t ProcStatusBytes(const char* field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  std::string want = std::string(field) + ":";
+  while (std::getline(in, line)) {
+    if (line.rfind(want, 0) == 0) {
+      std::istringstream fields(line.substr(want.size()));
+      std::size_t kib = 0;
+      fields >> kib;
+      return kib * 1024;
+    }
+  }
+  Die(std::string("no ") + field + " in /proc/self/status");
+}
+
+void ResetPeak() {
+  // Freed memory the allocator still holds would hide the next peak.
+  malloc_trim(0);
+  std::ofstream out("/proc/self/clear_refs");
+  out << "5";
+  if (!out.flush()) Die("cannot reset the peak (/proc/self/clear_refs)");
 }
 
 }  // namespace backends::bench

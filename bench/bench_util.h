@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -88,5 +89,17 @@ std::size_t RawLoad(int dir_fd, const char* name, std::string& buffer);
 /// Writes `count` files KeyName(0..count) of `data` into `dir` with RawDump.
 void Populate(const std::filesystem::path& dir, std::size_t count,
               std::string_view data);
+
+/// `size` bytes of JavaScript-like text (functions, calls, literals and
+/// comments from a small vocabulary), the same for the same `seed`.
+std::string GeneratedJavaScript(std::uint64_t seed,
+                                std::size_t size = std::size_t{1} << 20);
+
+/// A field of /proc/self/status ("VmHWM", "VmRSS"), in bytes.
+std::size_t ProcStatusBytes(const char* field);
+
+/// Resets VmHWM to the current resident size (after returning freed memory
+/// to the system), so the next peak is the next operation's.
+void ResetPeak();
 
 }  // namespace backends::bench

@@ -15,7 +15,6 @@
 // bench/report.py.
 
 #include <fcntl.h>
-#include <malloc.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -38,30 +37,6 @@ namespace backends::bench {
 namespace {
 
 constexpr std::size_t kKeyCount = 100'000;
-
-// A field of /proc/self/status ("VmHWM", "VmRSS"), in bytes.
-std::size_t ProcStatusBytes(const char* field) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  std::string want = std::string(field) + ":";
-  while (std::getline(in, line)) {
-    if (line.rfind(want, 0) == 0) {
-      std::istringstream fields(line.substr(want.size()));
-      std::size_t kib = 0;
-      fields >> kib;
-      return kib * 1024;
-    }
-  }
-  Die(std::string("no ") + field + " in /proc/self/status");
-}
-
-void ResetPeak() {
-  // Freed memory the allocator still holds would hide the next peak.
-  malloc_trim(0);
-  std::ofstream out("/proc/self/clear_refs");
-  out << "5";
-  if (!out.flush()) Die("cannot reset the peak (/proc/self/clear_refs)");
-}
 
 struct Figure {
   std::string name;

@@ -111,6 +111,15 @@ if [[ -x $build/bench/rss_probe ]]; then
     { tail -5 "$results/rss_decoded.log" >&2; say "rss_probe decoded failed"; }
 fi
 
+# Streaming gzip (S3 uploads of the gzip types) of a 256 MiB script against
+# libdeflate on the whole buffer: time, size and peak RSS, with their goals.
+if [[ -x $build/bench/gzip_stream_bench ]]; then
+  say "measuring streaming gzip of a 256 MiB script"
+  "$build/bench/gzip_stream_bench" "$data" >"$results/gzip_stream.log" 2>&1 ||
+    say "gzip_stream_bench missed a goal (see $results/gzip_stream.log)"
+  cat "$results/gzip_stream.log" >&2
+fi
+
 # S3: radosgw (reused if one runs; stopped at the end only if started here),
 # nginx on loopback as the GET ceiling and a discarding PUT endpoint, and the
 # peers (awscli, rclone, wrk) in the same run.

@@ -96,7 +96,9 @@ enum class S3Addressing {
 /// failure, reset or timeout (including a stalled transfer), or an answer of
 /// 500, 502, 503 (SlowDown), 504, 429 or 400 RequestTimeout, and only when
 /// it is safe to repeat: GET, HEAD, DELETE, PUT of a whole in-memory body
-/// (dump, put, ACL changes) and POST ?delete (DeleteObjects, used by clear).
+/// (dump, put, ACL changes), a streamed PUT (a multipart part, dump_file's
+/// single PUT: resent from its first byte), the CopyObject that records a
+/// gzip stream's size, and POST ?delete (DeleteObjects, used by clear).
 /// Other POSTs (multipart create/complete) are sent once. Each attempt is
 /// signed afresh. Waits are exponential with full jitter: attempt n (from
 /// 1) waits a uniformly random time in [0, min(max_backoff,
@@ -369,11 +371,18 @@ class S3Backend : public Backend {
       std::span<const std::string> keys) = 0;
 
   // ---- Streaming large objects ----
-  // These never hold a whole object in memory. Objects are stored as given
-  // (no gzip, whatever the content type) and read back as stored. Uploads
-  // above options().transfer.multipart_threshold use a multipart upload,
-  // aborted on any failure (no parts are left behind); a reader sees the
-  // old object or the new one. Downloads resume a GET that fails mid-body
+  // These never hold a whole object in memory. They follow the content
+  // rules of dump(): the content type from S3PutOptions, the options or the
+  // key's extension, and the gzip types stored gzipped (Content-Encoding:
+  // gzip, x-amz-meta-uncompressed-size), compressed while uploading in about
+  // 2 MiB; reads decode such objects while downloading. Uploads above
+  // options().transfer.multipart_threshold (after compression) use a
+  // multipart upload, aborted on any failure (no parts are left behind); a
+  // reader sees the old object or the new one. When a multipart upload's
+  // uncompressed size was not known when it started, the completed object
+  // is copied onto itself to record it (objects up to 5 GiB stored).
+  // Every request, parts included, is retried as options().retry says.
+  // Downloads resume a GET that fails mid-body
   // from the byte reached (Range + If-Match on the ETag): if the object
   // changed meanwhile they fail with kFailedPrecondition ("changed during
   // the download") rather than mix two versions. An answer without an ETag
@@ -385,20 +394,24 @@ class S3Backend : public Backend {
   /// usual S3 errors.
   Status dump_file(std::string_view key, const std::string& path,
                    const S3PutOptions& put = {});
-  /// Writes the object `key` to the file `path`: to a temporary file next to
-  /// it, then renamed over it, so a failed download leaves `path` as it was.
-  /// Large objects come in parallel ranged GETs. Returns false (and leaves
-  /// `path` alone) if there is no such key.
+  /// Writes the value of `key` to the file `path`: to a temporary file next
+  /// to it, then renamed over it, so a failed download leaves `path` as it
+  /// was. Large objects come in parallel ranged GETs (gzip-encoded ones in
+  /// order, decoded). Returns false (and leaves `path` alone) if there is no
+  /// such key. Errors: kDataLoss for a gzip body that does not decode.
   Result<bool> load_to_file(std::string_view key, const std::string& path);
   /// Backend::dump_stream without holding the value: buffered parts of a
   /// multipart upload above the threshold (source.size(), when known,
-  /// chooses the part size), else one PUT.
+  /// chooses the part size, and is sent as the uncompressed size of a gzip
+  /// type), else one PUT.
   Status dump_stream(std::string_view key, ByteSource& source) override;
   /// The same with per-object overrides.
   Status dump_stream(std::string_view key, ByteSource& source,
                      const S3PutOptions& put);
   /// Backend::load_stream: one GET, handed to `sink` as it arrives (resumed
-  /// after a failure mid-body as described above).
+  /// after a failure mid-body as described above), decoded on the way when
+  /// stored gzipped. Errors: kDataLoss for a gzip body that does not decode
+  /// (the sink may have received the bytes decoded before the fault).
   Result<bool> load_stream(std::string_view key, ByteSink& sink) override;
 
  protected:
@@ -458,8 +471,8 @@ class S3JsonBackend : public S3TypedBackend<JsonCodec> {
 
 /// The original's S3RawBackend: any bytes. Content type given or guessed
 /// from the key's extension; application/javascript and text/css (the
-/// options' gzip_types) stored gzipped with `Content-Encoding: gzip` and
-/// decoded on load; `Cache-Control: public, max-age=N` with a cache age;
+/// options' gzip_types) stored gzipped with `Content-Encoding: gzip` on
+/// every upload path (dump, dump_stream, dump_file) and decoded on load; `Cache-Control: public, max-age=N` with a cache age;
 /// optional public-read at upload.
 class S3RawBackend : public S3TypedBackend<RawCodec> {
  public:

@@ -222,7 +222,8 @@ first). with-blocks close the connections.
           },
           py::arg("key"), py::arg("path"),
           "Uploads the file at path as key, streamed (multipart above 8 MiB, "
-          "aborted on failure). Stored as given (no gzip). Returns True.")
+          "aborted on failure), with the content rules of dump (the gzip "
+          "types gzipped while streaming). Returns True.")
       .def(
           "load_to_file",
           [](S3Store& self, const std::string& key, const std::string& path) {
@@ -276,7 +277,8 @@ Cache-Control: public, max-age=N.
       py::arg("content_type") = py::none(), py::arg("cache_age") = py::none(),
       py::arg("public_read") = py::none(),
       "Stores bytes, str (as UTF-8) or what an open file object yields "
-      "(streamed, never read whole; stored without gzip). Keywords override "
+      "(streamed, never read whole; the gzip types compressed on the way). "
+      "Keywords override "
       "the store's content_type, cache_age and public_read. Returns True.");
 }
 

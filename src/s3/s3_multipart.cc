@@ -12,6 +12,19 @@
 // document (the failure is found while the answer streams): that is an
 // error too. Some servers (radosgw) answer an empty <ETag>; then a HEAD
 // checks that the object has the expected size.
+//
+// Retries: a streamed body (a part, a file's single PUT) is resent from its
+// start, under the same S3RetryOptions that S3Client::Send applies to
+// in-memory bodies.
+//
+// Trailing headers (a gzip stream's uncompressed size) go with a single PUT.
+// CreateMultipartUpload takes an object's metadata before any byte is read,
+// so after CompleteMultipartUpload the object is copied onto itself with
+// the full header set and x-amz-metadata-directive REPLACE: S3 rewrites the
+// metadata in place (same bytes) and the object's content type, encoding,
+// cache control and ACL must be restated, as a REPLACE drops what it is
+// not given.
+// https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html
 
 #include "s3/s3_multipart.h"
 
@@ -25,6 +38,7 @@
 #include <thread>
 #include <vector>
 
+#include "s3/retry.h"
 #include "s3/s3_errors.h"
 #include "s3/sigv4.h"
 #include "s3/xml_answer.h"
@@ -33,7 +47,8 @@ namespace backends::s3 {
 namespace {
 
 constexpr std::size_t kHashChunk = 1 << 20;
-constexpr int kPartAttempts = 3;
+// CopyObject's limit; a larger object cannot be copied onto itself.
+constexpr std::uint64_t kMaxCopySize = 5ull << 30;
 // For streams of unknown size: the part size doubles every this many parts.
 constexpr std::uint64_t kPartsPerSizeStep = 1000;
 
@@ -52,9 +67,47 @@ std::string Hex(const unsigned char* data, unsigned int n) {
   return out;
 }
 
-bool Retryable(const Status& status) {
-  return status.code() == ErrorCode::kUnavailable ||
-         status.code() == ErrorCode::kDeadlineExceeded;
+// Sends a request whose body streams from `streams.source`, retried as
+// S3Client::Send retries in-memory bodies, unless the source itself failed
+// (`source_failed`). Returns the last answer, or the failure; a retryable
+// answer that used up the attempts is an error saying how many were made.
+Result<HttpResponse> SendStreamRetried(
+    S3Client& client, const S3Client::Request& request,
+    const std::string& sha256, BodyStreams& streams, std::string_view method,
+    std::string_view context, const bool& source_failed) {
+  RetryTimer timer(client.retry(), client.min_transfer_rate());
+  while (true) {
+    auto response = client.SendStream(request, sha256, streams, context);
+    const bool retryable =
+        response.ok() ? IsRetryableAnswer(response->status, response->body)
+                      : IsRetryableFailure(response.status());
+    if (!retryable || source_failed) return response;
+    if (!timer.WaitBeforeRetry(streams.upload_size)) {
+      if (response.ok()) {
+        return UnavailableError(
+            AnswerError(*response, method, context).message() +
+            timer.Summary());
+      }
+      return Status(response.status().code(),
+                    response.status().message() + timer.Summary());
+    }
+  }
+}
+
+// `base` with the headers of `over` added, replacing any of the same name.
+HttpHeaders Overridden(HttpHeaders base, const HttpHeaders& over) {
+  for (const auto& header : over) {
+    std::erase_if(base, [&](const auto& h) { return h.first == header.first; });
+    base.push_back(header);
+  }
+  return base;
+}
+
+// Whether every header of `trailing` is in `sent` with the same value.
+bool AlreadySent(const HttpHeaders& trailing, const HttpHeaders& sent) {
+  return std::all_of(trailing.begin(), trailing.end(), [&](const auto& h) {
+    return std::find(sent.begin(), sent.end(), h) != sent.end();
+  });
 }
 
 // One part's bytes: at `offset` in the source, or in `buffer`.
@@ -98,6 +151,12 @@ class MultipartUpload {
     Status status = first_error_;
     if (status.ok()) status = Complete();
     if (!status.ok()) return Abort(std::move(status));
+    if (source_.trailing_headers) {
+      HttpHeaders trailing = source_.trailing_headers();
+      if (!AlreadySent(trailing, headers) && next_offset_ <= kMaxCopySize) {
+        return ReplaceHeaders(Overridden(headers, trailing));
+      }
+    }
     return Status::OK();
   }
 
@@ -214,26 +273,42 @@ class MultipartUpload {
     S3Client::Request request{.method = "PUT", .key = key_};
     request.query = {{"partNumber", std::to_string(part.number)},
                      {"uploadId", upload_id_}};
-    Status status;
-    for (int attempt = 1; attempt <= kPartAttempts; ++attempt) {
-      auto response = client_.SendStream(request, sha256, streams, context);
-      if (!response.ok()) {
-        status = response.status();
-      } else if (response->status == 200) {
-        const std::string* etag = response->header("etag");
-        if (etag == nullptr || etag->empty()) {
-          return InternalError(context +
-                               ": s3 PUT part returned 200 without an ETag");
-        }
-        std::scoped_lock lock(mutex_);
-        etags_[part.number - 1] = *etag;
-        return Status::OK();
-      } else {
-        status = AnswerError(*response, "PUT part", context);
-      }
-      if (source_failed || !Retryable(status)) break;
+    BACKENDS_ASSIGN_OR_RETURN(
+        HttpResponse response,
+        SendStreamRetried(client_, request, sha256, streams, "PUT part",
+                          context, source_failed));
+    if (response.status != 200) {
+      return AnswerError(response, "PUT part", context);
     }
-    return status;
+    const std::string* etag = response.header("etag");
+    if (etag == nullptr || etag->empty()) {
+      return InternalError(context +
+                           ": s3 PUT part returned 200 without an ETag");
+    }
+    std::scoped_lock lock(mutex_);
+    etags_[part.number - 1] = *etag;
+    return Status::OK();
+  }
+
+  // Rewrites the completed object's headers: a copy onto itself.
+  Status ReplaceHeaders(const HttpHeaders& headers) {
+    S3Client::Request request{.method = "PUT", .key = key_};
+    request.headers = headers;
+    std::string source = "/";  // appended, not +: g++ 12 -O3 -Wrestrict
+    source += client_.endpoint().bucket;
+    source += '/';
+    source += key_;
+    request.headers.emplace_back("x-amz-copy-source", UriEncode(source, true));
+    request.headers.emplace_back("x-amz-metadata-directive", "REPLACE");
+    request.expected_bytes = next_offset_;  // the server copies them
+    BACKENDS_ASSIGN_OR_RETURN(HttpResponse response,
+                              client_.Send(request, context_));
+    if (response.status != 200) {
+      return AnswerError(response, "PUT copy (metadata)", context_);
+    }
+    // Like Complete, a copy may fail inside a 200 answer.
+    return XmlAnswer::Parse(response.body, "PUT copy (metadata)", context_)
+        .status();
   }
 
   Status Complete() {
@@ -394,7 +469,9 @@ Status UploadObject(S3Client& client, const std::string& object_key,
     prefix.resize(filled);
     if (filled <= options.multipart_threshold) {
       S3Client::Request request{.method = "PUT", .key = object_key};
-      request.headers = headers;
+      request.headers = source.trailing_headers
+                            ? Overridden(headers, source.trailing_headers())
+                            : headers;
       request.body = prefix;
       BACKENDS_ASSIGN_OR_RETURN(HttpResponse response,
                                 client.Send(request, where));
@@ -411,9 +488,11 @@ Status UploadObject(S3Client& client, const std::string& object_key,
                               Sha256OfRange(source.read_at, 0, source.size));
     S3Client::Request request{.method = "PUT", .key = object_key};
     request.headers = headers;
+    const bool source_failed = false;
     BACKENDS_ASSIGN_OR_RETURN(
         HttpResponse response,
-        client.SendStream(request, sha256, streams, where));
+        SendStreamRetried(client, request, sha256, streams, "PUT", where,
+                          source_failed));
     if (response.status == 200) return Status::OK();
     return AnswerError(response, "PUT", where);
   }

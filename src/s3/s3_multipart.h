@@ -42,6 +42,11 @@ struct UploadSource {
   /// With `read`: the total size if known in advance (chooses the part
   /// size as for files); the bytes read decide in any case.
   std::optional<std::uint64_t> size_hint{};
+  /// Headers known only once the source has been read to its end (the
+  /// uncompressed size of a gzip stream). A single PUT carries them; a
+  /// multipart upload, whose headers are sent first, records them after
+  /// completing unless they were among `headers` already (see UploadObject).
+  std::function<HttpHeaders()> trailing_headers{};
 };
 
 /// The part size for an object of `size` bytes: `requested` (at least

@@ -28,6 +28,7 @@
 
 #include "s3/content_type.h"
 #include "s3/credentials.h"
+#include "s3/gzip_stream.h"
 #include "s3/retry.h"
 #include "s3/s3_config.h"
 #include "s3/s3_errors.h"
@@ -84,10 +85,9 @@ struct Version {
   /// further ranged GET cannot be pinned to the version then.
   std::string etag;
   std::optional<std::uint64_t> size;
-  /// Set by the first answer when the object is stored with a
-  /// Content-Encoding (gzip) and `refuse_encoded` was asked for.
+  /// Set by the first answer when the object is stored gzipped
+  /// (Content-Encoding: gzip): its bytes are to be decoded.
   bool encoded = false;
-  bool refuse_encoded = false;
 };
 
 // Fetches bytes [start, end) of the object (end unset: to its end) into
@@ -227,16 +227,12 @@ class RangeFetch {
                            std::to_string(pos) + " (status " +
                            std::to_string(status) + ")");
     }
-    if (!version->known && version->refuse_encoded) {
+    if (!version->known) {
       for (const auto& [name, value] : headers) {
-        if (name == "content-encoding" && !value.empty() &&
-            value != "identity") {
+        if (name == "content-encoding" && ContentTypeIn(value, {"gzip"})) {
           version->encoded = true;
-          return FailedPreconditionError(context_ + ": stored encoded");
         }
       }
-    }
-    if (!version->known) {
       version->known = true;
       version->etag = etag;
       version->size = total;
@@ -288,24 +284,24 @@ Status ErrnoError(std::string_view context, std::string_view what, int error) {
   return IOError(std::move(text));
 }
 
-Result<SinkOutcome> DownloadToSink(S3Client& client,
-                                   const std::string& object_key,
-                                   const ChunkSink& sink,
-                                   const S3TransferOptions& options,
-                                   std::string_view context) {
+Result<bool> DownloadToSink(S3Client& client, const std::string& object_key,
+                            const ChunkSink& sink,
+                            const S3TransferOptions& options,
+                            std::string_view context) {
   RangeFetch fetch(client, object_key, options, context);
   Version version;
-  version.refuse_encoded = true;
+  GzipStreamDecoder decoder{std::string(context)};
   bool missing = false;
-  Status status = fetch.Fetch(
+  BACKENDS_RETURN_IF_ERROR(fetch.Fetch(
       0, std::nullopt, &version,
-      [&sink, context](std::uint64_t, std::string_view chunk) {
+      [&](std::uint64_t, std::string_view chunk) {
+        if (version.encoded) return decoder.Write(chunk, sink);
         return sink(chunk).WithContext(context);
       },
-      &missing);
-  if (version.encoded) return SinkOutcome::kEncoded;
-  BACKENDS_RETURN_IF_ERROR(status);
-  return missing ? SinkOutcome::kMissing : SinkOutcome::kDelivered;
+      &missing));
+  if (missing) return false;
+  if (version.encoded) BACKENDS_RETURN_IF_ERROR(decoder.Finish());
+  return true;
 }
 
 Result<bool> DownloadToFile(S3Client& client, const std::string& object_key,
@@ -351,8 +347,22 @@ Result<bool> DownloadToFile(S3Client& client, const std::string& object_key,
   const std::uint64_t part =
       std::max<std::uint64_t>(options.download_part_size, 1 << 20);
   Version version;
+  // A gzip-encoded object is decoded in order as it arrives, so its ranges
+  // are fetched one after the other.
+  GzipStreamDecoder decoder(where);
+  std::uint64_t decoded = 0;
+  OffsetSink write_decoded = [&](std::uint64_t offset,
+                                 std::string_view chunk) -> Status {
+    if (!version.encoded) return write(offset, chunk);
+    return decoder.Write(chunk, [&](std::string_view bytes) {
+      Status written = write(decoded, bytes);
+      decoded += bytes.size();
+      return written;
+    });
+  };
   bool missing = false;
-  BACKENDS_RETURN_IF_ERROR(fetch.Fetch(0, part, &version, write, &missing));
+  BACKENDS_RETURN_IF_ERROR(
+      fetch.Fetch(0, part, &version, write_decoded, &missing));
   if (missing) return false;
   const std::uint64_t size = version.size.value_or(0);
   if (size > part && version.etag.empty()) {
@@ -363,7 +373,19 @@ Result<bool> DownloadToFile(S3Client& client, const std::string& object_key,
         std::to_string(part) +
         " bytes) cannot be pinned to one version; nothing was written");
   }
-  if (size > part) {
+  if (version.encoded) {
+    bool gone = false;
+    if (size > part) {
+      BACKENDS_RETURN_IF_ERROR(
+          fetch.Fetch(part, size, &version, write_decoded, &gone));
+    }
+    if (gone) {
+      return FailedPreconditionError(
+          where + ": the object was removed during the download");
+    }
+    BACKENDS_RETURN_IF_ERROR(decoder.Finish());
+  }
+  if (!version.encoded && size > part) {
     std::atomic<std::uint64_t> next{part};
     std::mutex mutex;
     Status first_error;
@@ -476,21 +498,54 @@ Result<s3::S3Client*> ClientOf(s3::S3Client* lent, const S3Options& options,
 }
 
 // Content-Type, Cache-Control and ACL of a written object, as dump() sets
-// them (without gzip: streamed objects are stored as given).
-s3::HttpHeaders PutHeaders(const S3Options& options, std::string_view key,
-                           const S3PutOptions& put) {
+// them; `gzip` when the type is one of the gzip types.
+struct PutPlan {
   s3::HttpHeaders headers;
+  bool gzip = false;
+};
+PutPlan PlanPut(const S3Options& options, std::string_view key,
+                const S3PutOptions& put) {
+  PutPlan plan;
   std::string type = put.content_type.value_or(options.content_type);
   if (type.empty()) type = s3::GuessContentType(key);
-  headers.emplace_back("Content-Type", type);
+  plan.gzip = s3::ContentTypeIn(type, options.gzip_types);
+  plan.headers.emplace_back("Content-Type", type);
   if (auto age = put.cache_age ? put.cache_age : options.cache_age) {
-    headers.emplace_back("Cache-Control",
-                         "public, max-age=" + std::to_string(age->count()));
+    plan.headers.emplace_back(
+        "Cache-Control", "public, max-age=" + std::to_string(age->count()));
   }
   if (put.public_read.value_or(options.public_read)) {
-    headers.emplace_back("x-amz-acl", "public-read");
+    plan.headers.emplace_back("x-amz-acl", "public-read");
   }
-  return headers;
+  return plan;
+}
+
+constexpr char kSizeHeader[] = "x-amz-meta-uncompressed-size";
+
+// Uploads what `read` yields gzipped, as dump() stores a gzip type, without
+// holding it: the compressor keeps two chunks, the upload its parts. The
+// uncompressed size goes with the headers when `size` promises it, and is
+// recorded from the bytes actually read in any case (UploadSource::
+// trailing_headers).
+Status UploadGzipped(s3::S3Client& client, const std::string& object_key,
+                     s3::HttpHeaders headers,
+                     s3::GzipStreamCompressor::Reader read,
+                     std::optional<std::uint64_t> size,
+                     const S3TransferOptions& transfer,
+                     const std::string& context) {
+  s3::GzipStreamCompressor gzip(std::move(read));
+  headers.emplace_back("Content-Encoding", "gzip");
+  if (size) headers.emplace_back(kSizeHeader, std::to_string(*size));
+  s3::UploadSource upload;
+  upload.read = [&gzip](char* buffer, std::size_t n) {
+    return gzip.Read(buffer, n);
+  };
+  upload.trailing_headers = [&gzip] {
+    return s3::HttpHeaders{
+        {kSizeHeader, std::to_string(gzip.uncompressed_size())}};
+  };
+  return s3::UploadObject(client, object_key, headers, upload, transfer,
+                          context);
 }
 
 }  // namespace
@@ -527,9 +582,31 @@ Status S3Backend::dump_file(std::string_view key, const std::string& path,
   std::unique_ptr<s3::S3Client> owned;
   BACKENDS_ASSIGN_OR_RETURN(s3::S3Client * client,
                             ClientOf(stream_client(), opts, owned, context));
-  return s3::UploadObject(*client, opts.prefix + std::string(key),
-                          PutHeaders(opts, key, put), source, opts.transfer,
-                          context);
+  PutPlan plan = PlanPut(opts, key, put);
+  if (!plan.gzip) {
+    return s3::UploadObject(*client, opts.prefix + std::string(key),
+                            plan.headers, source, opts.transfer, context);
+  }
+  // The file's size as stat() saw it is what is stored; a file that
+  // shrinks meanwhile fails as the uncompressed upload does.
+  std::uint64_t offset = 0;
+  auto read = [&](char* buffer, std::size_t n) -> Result<std::size_t> {
+    n = static_cast<std::size_t>(
+        std::min<std::uint64_t>(n, source.size - offset));
+    if (n == 0) return std::size_t{0};
+    BACKENDS_ASSIGN_OR_RETURN(std::size_t got,
+                              source.read_at(offset, buffer, n));
+    if (got == 0) {
+      return DataLossError(context + ": " + path + " ended at byte " +
+                           std::to_string(offset) + ", expected " +
+                           std::to_string(source.size));
+    }
+    offset += got;
+    return got;
+  };
+  return UploadGzipped(*client, opts.prefix + std::string(key),
+                       std::move(plan.headers), read, source.size,
+                       opts.transfer, context);
 }
 
 Status S3Backend::dump_stream(std::string_view key, ByteSource& source) {
@@ -549,9 +626,14 @@ Status S3Backend::dump_stream(std::string_view key, ByteSource& source,
   std::unique_ptr<s3::S3Client> owned;
   BACKENDS_ASSIGN_OR_RETURN(s3::S3Client * client,
                             ClientOf(stream_client(), opts, owned, context));
-  return s3::UploadObject(*client, opts.prefix + std::string(key),
-                          PutHeaders(opts, key, put), upload, opts.transfer,
-                          context);
+  PutPlan plan = PlanPut(opts, key, put);
+  if (!plan.gzip) {
+    return s3::UploadObject(*client, opts.prefix + std::string(key),
+                            plan.headers, upload, opts.transfer, context);
+  }
+  return UploadGzipped(*client, opts.prefix + std::string(key),
+                       std::move(plan.headers), upload.read, source.size(),
+                       opts.transfer, context);
 }
 
 Result<bool> S3Backend::load_to_file(std::string_view key,
@@ -573,21 +655,10 @@ Result<bool> S3Backend::load_stream(std::string_view key, ByteSink& sink) {
   std::unique_ptr<s3::S3Client> owned;
   BACKENDS_ASSIGN_OR_RETURN(s3::S3Client * client,
                             ClientOf(stream_client(), opts, owned, context));
-  BACKENDS_ASSIGN_OR_RETURN(
-      s3::SinkOutcome outcome,
-      s3::DownloadToSink(
-          *client, opts.prefix + std::string(key),
-          [&sink](std::string_view chunk) { return sink.Write(chunk); },
-          opts.transfer, context));
-  if (outcome != s3::SinkOutcome::kEncoded) {
-    return outcome == s3::SinkOutcome::kDelivered;
-  }
-  // Stored gzipped by dump() (so small enough to hold): the value is the
-  // decoded body, as load() gives it.
-  BACKENDS_ASSIGN_OR_RETURN(auto value, load(key));
-  if (!value) return false;
-  BACKENDS_RETURN_IF_ERROR(sink.Write(*value));
-  return true;
+  return s3::DownloadToSink(
+      *client, opts.prefix + std::string(key),
+      [&sink](std::string_view chunk) { return sink.Write(chunk); },
+      opts.transfer, context);
 }
 
 }  // namespace backends

@@ -31,27 +31,20 @@ using OffsetSink =
 /// Receives an object's bytes in order, each exactly once.
 using ChunkSink = std::function<Status(std::string_view chunk)>;
 
-enum class SinkOutcome {
-  kDelivered,
-  kMissing,
-  /// The object is stored with a Content-Encoding (gzip); nothing was
-  /// delivered (the caller decodes it another way).
-  kEncoded,
-};
-
 /// Streams object `object_key` to `sink`, in order, with one GET (resumed
-/// as above).
-Result<SinkOutcome> DownloadToSink(S3Client& client,
-                                   const std::string& object_key,
-                                   const ChunkSink& sink,
-                                   const S3TransferOptions& options,
-                                   std::string_view context);
+/// as above); a gzip-encoded object is decoded on the way, in bounded
+/// memory. Returns false if there is no such object.
+Result<bool> DownloadToSink(S3Client& client, const std::string& object_key,
+                            const ChunkSink& sink,
+                            const S3TransferOptions& options,
+                            std::string_view context);
 
 /// Writes object `object_key` to `path` through a temporary file in the same
 /// folder, renamed over `path` when complete (and synced). Objects larger
 /// than options.download_part_size come in ranged GETs, up to
-/// options.parallel_parts at once. Returns false if there is no such
-/// object; then, and on any error, `path` is untouched.
+/// options.parallel_parts at once (a gzip-encoded object: in order, decoded
+/// on the way). Returns false if there is no such object; then, and on any
+/// error, `path` is untouched.
 Result<bool> DownloadToFile(S3Client& client, const std::string& object_key,
                             const std::string& path,
                             const S3TransferOptions& options,

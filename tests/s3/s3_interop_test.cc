@@ -106,22 +106,6 @@ TEST_F(S3InteropTest, AwsCliReadsWhatWeWriteWithTheOriginalsHeaders) {
             options_.prefix + "odd/a//b \xc3\xbc+%&=?#");
 }
 
-// One string as a ByteSource of unknown size, as a pipe is.
-class PipeLikeSource final : public ByteSource {
- public:
-  explicit PipeLikeSource(std::string bytes) : bytes_(std::move(bytes)) {}
-  Result<std::size_t> Read(std::span<char> buffer) override {
-    const std::size_t n = std::min(buffer.size(), bytes_.size() - offset_);
-    std::copy_n(bytes_.data() + offset_, n, buffer.data());
-    offset_ += n;
-    return n;
-  }
-
- private:
-  std::string bytes_;
-  std::size_t offset_ = 0;
-};
-
 TEST_F(S3InteropTest, AJsonStoresObjectsAreApplicationJsonWhateverTheKey) {
   ASSERT_OK_AND_ASSIGN(auto json, S3JsonBackend::Open(options_));
   BACKENDS_ASSERT_OK(json.dump("page.html", Json{{"a", 1}}));

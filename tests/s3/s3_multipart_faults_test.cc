@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <fstream>
 
 #include "backends/s3.h"
@@ -27,7 +28,9 @@ using ::backends::testing::IsOkAndHolds;
 using ::backends::testing::MultipartUploadsUnder;
 using ::backends::testing::S3Environment;
 using ::backends::testing::ScopedTempDir;
+using ::backends::testing::StatusIs;
 using ::backends::testing::TestOptions;
+using ::testing::HasSubstr;
 
 [[maybe_unused]] const auto* const kEnvironment =
     ::testing::AddGlobalTestEnvironment(new S3Environment);
@@ -40,15 +43,15 @@ class S3MultipartFaultsTest : public ::testing::Test {
     proxy_ = FaultProxy::ForEndpoint(EnvOr("S3_ENDPOINT"));
     S3Options direct = TestOptions("mpfaults");
     ASSERT_OK_AND_ASSIGN(direct_, S3Backend::Open(direct));
-    S3Options options = direct;
-    options.endpoint = proxy_->endpoint();
-    options.transfer.multipart_threshold = 5 * kMiB;
-    options.transfer.part_size = 5 * kMiB;
-    options.transfer.parallel_parts = 2;
-    options.retry.base_backoff = std::chrono::milliseconds(1);
-    options.retry.max_backoff = std::chrono::milliseconds(4);
-    options.stall_timeout = std::chrono::seconds(2);
-    ASSERT_OK_AND_ASSIGN(store_, S3Backend::Open(options));
+    options_ = direct;
+    options_.endpoint = proxy_->endpoint();
+    options_.transfer.multipart_threshold = 5 * kMiB;
+    options_.transfer.part_size = 5 * kMiB;
+    options_.transfer.parallel_parts = 2;
+    options_.retry.base_backoff = std::chrono::milliseconds(1);
+    options_.retry.max_backoff = std::chrono::milliseconds(4);
+    options_.stall_timeout = std::chrono::seconds(2);
+    ASSERT_OK_AND_ASSIGN(store_, S3Backend::Open(options_));
     prefix_ = direct.prefix;
     data_ = Generated(9, 0, 12 * kMiB + 7);  // three parts
     std::ofstream out(dir_.path() / "in", std::ios::binary);
@@ -65,6 +68,7 @@ class S3MultipartFaultsTest : public ::testing::Test {
   ScopedTempDir dir_;
   std::unique_ptr<FaultProxy> proxy_;
   std::unique_ptr<S3Backend> direct_;
+  S3Options options_;  // the store's, through the proxy
   std::unique_ptr<S3Backend> store_;
   std::string prefix_;
   std::string data_;
@@ -105,6 +109,39 @@ TEST_F(S3MultipartFaultsTest, ResetsAfterTheServerActedAreSurvived) {
   ASSERT_OK_AND_ASSIGN(auto loaded, direct_->load("big.bin"));
   ASSERT_TRUE(loaded.has_value());
   EXPECT_TRUE(*loaded == data_) << "the object differs from the file";
+  EXPECT_EQ(MultipartUploadsUnder(prefix_), 0);
+}
+
+TEST_F(S3MultipartFaultsTest, PartsRetryAsTheStoresRetryOptionsSay) {
+  // Five failures in a row on one part (one part at a time): the policy's
+  // six attempts carry it, each retry waiting through the policy's hook.
+  options_.transfer.parallel_parts = 1;
+  options_.retry.max_attempts = 6;
+  std::atomic<int> waits{0};
+  options_.retry.sleep = [&waits](std::chrono::milliseconds) { ++waits; };
+  ASSERT_OK_AND_ASSIGN(auto store, S3Backend::Open(options_));
+  proxy_->Schedule({.fault = Fault::kStatus, .status = 503, .method = "PUT"},
+                   5);
+  BACKENDS_ASSERT_OK(store->dump_file("big.bin", input()));
+  EXPECT_EQ(waits, 5);
+  EXPECT_EQ(proxy_->scheduled(), 0u);
+  ASSERT_OK_AND_ASSIGN(auto loaded, direct_->load("big.bin"));
+  ASSERT_TRUE(loaded.has_value());
+  EXPECT_TRUE(*loaded == data_) << "the object differs from the file";
+}
+
+TEST_F(S3MultipartFaultsTest, PartsGiveUpAtTheRetryOptionsAttemptLimit) {
+  options_.transfer.parallel_parts = 1;
+  options_.retry.max_attempts = 2;
+  options_.retry.sleep = [](std::chrono::milliseconds) {};
+  ASSERT_OK_AND_ASSIGN(auto store, S3Backend::Open(options_));
+  proxy_->Schedule({.fault = Fault::kStatus, .status = 503, .method = "PUT"},
+                   2);
+  Status status = store->dump_file("big.bin", input());
+  EXPECT_THAT(status, StatusIs(ErrorCode::kUnavailable));
+  EXPECT_THAT(status.message(), HasSubstr("part 1"));
+  EXPECT_THAT(status.message(), HasSubstr("after 2 attempts"));
+  proxy_->ClearSchedule();
   EXPECT_EQ(MultipartUploadsUnder(prefix_), 0);
 }
 

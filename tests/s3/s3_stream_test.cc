@@ -240,6 +240,28 @@ TEST_F(S3StreamTest, CutRangedGetResumesInsideItsRange) {
   EXPECT_THAT(gets[1], HasSubstr("If-Match: \""));
 }
 
+TEST_F(S3StreamTest, CutGzipGetResumesWithoutDisturbingTheDecoder) {
+  // A gzip-encoded object (incompressible bytes: ~3 MiB stored) cut
+  // mid-body: the resumed bytes go on into the same decoder, in order.
+  const std::string data = Generated(13, 0, 3 * kMiB + 5);
+  BACKENDS_ASSERT_OK(store_->dump("obj.js", data));
+  CutProxy proxy(EnvOr("S3_ENDPOINT"));
+  S3Options through_proxy = options_;
+  through_proxy.endpoint = proxy.endpoint();
+  ASSERT_OK_AND_ASSIGN(auto cut_store, S3Backend::Open(through_proxy));
+  std::string sunk;
+  StringSink sunk_sink(&sunk);
+  proxy.CutNextGet(1'000'003);
+  EXPECT_THAT(cut_store->load_stream("obj.js", sunk_sink), IsOkAndHolds(true));
+  EXPECT_TRUE(sunk == data);
+  const auto path = dir_.path() / "out";
+  proxy.CutNextGet(777);
+  EXPECT_THAT(cut_store->load_to_file("obj.js", path.string()),
+              IsOkAndHolds(true));
+  EXPECT_TRUE(ReadFile(path) == data);
+  EXPECT_EQ(proxy.cuts(), 2);
+}
+
 TEST_F(S3StreamTest, ObjectChangedBeforeTheResumeFailsClearly) {
   CutProxy proxy(EnvOr("S3_ENDPOINT"));
   S3Options options = options_;

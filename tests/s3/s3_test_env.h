@@ -14,11 +14,14 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -112,6 +115,19 @@ inline std::string ShellQuote(std::string_view text) {
   return out + "'";
 }
 
+/// The contents of the file at `path`, or std::nullopt if it cannot be read.
+inline std::optional<std::string> ReadFileOr(const char* path) {
+  FILE* f = std::fopen(path, "rb");
+  if (f == nullptr) return std::nullopt;
+  std::string out;
+  char buffer[65536];
+  std::size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, f)) > 0)
+    out.append(buffer, n);
+  std::fclose(f);
+  return out;
+}
+
 /// What the curl binary gets from `url` without credentials: the HTTP
 /// status and the body.
 struct CurlAnswer {
@@ -128,34 +144,138 @@ inline CurlAnswer CurlGet(const std::string& url) {
   auto result = RunCommand("curl -s -o " + ShellQuote(path) +
                            " -w '%{http_code}' " + ShellQuote(url));
   answer.http_status = std::atoi(result.output.c_str());
-  if (FILE* f = std::fopen(path, "rb")) {
-    char buffer[4096];
-    std::size_t n;
-    while ((n = std::fread(buffer, 1, sizeof buffer, f)) > 0) {
-      answer.body.append(buffer, n);
-    }
-    std::fclose(f);
-  }
+  answer.body = ReadFileOr(path).value_or("");
   ::unlink(path);
   return answer;
 }
 
-/// PUTs `body` to `url` with the curl binary; returns the HTTP status.
-inline int CurlPut(const std::string& url, const std::string& body) {
-  char path[] = "/tmp/backends-s3-curl-XXXXXX";
+/// Writes `data` to a new temporary file; returns its path ("" on failure).
+inline std::string WriteTempFile(const std::string& data) {
+  char path[] = "/tmp/backends-s3-data-XXXXXX";
   int fd = ::mkstemp(path);
-  if (fd < 0) return -1;
+  if (fd < 0) return "";
   std::size_t written = 0;
-  while (written < body.size()) {
-    auto n = ::write(fd, body.data() + written, body.size() - written);
+  while (written < data.size()) {
+    auto n = ::write(fd, data.data() + written, data.size() - written);
     if (n <= 0) break;
     written += static_cast<std::size_t>(n);
   }
   ::close(fd);
+  return path;
+}
+
+/// PUTs `body` to `url` with the curl binary; returns the HTTP status.
+inline int CurlPut(const std::string& url, const std::string& body) {
+  const std::string path = WriteTempFile(body);
+  if (path.empty()) return -1;
   auto result = RunCommand("curl -s -o /dev/null -w '%{http_code}' -T " +
                            ShellQuote(path) + " " + ShellQuote(url));
-  ::unlink(path);
+  ::unlink(path.c_str());
   return std::atoi(result.output.c_str());
 }
+
+/// An object as awscli (/usr/bin/aws s3api) sees it on the test server:
+/// head-object's fields, and get-object's body, which awscli saves as
+/// stored (gzip stays gzip). `ok` is false, with `error`, if a call failed.
+struct AwsObject {
+  bool ok = false;
+  std::string error;
+  std::string content_type;
+  std::string content_encoding;
+  std::string uncompressed_size;  // x-amz-meta-uncompressed-size
+  std::string body;
+};
+
+inline AwsObject AwsGetObject(const std::string& object_key) {
+  AwsObject object;
+  char path[] = "/tmp/backends-s3-aws-XXXXXX";
+  int fd = ::mkstemp(path);
+  if (fd >= 0) ::close(fd);
+  auto get = RunCommand(
+      "/usr/bin/aws --endpoint-url " + ShellQuote(EnvOr("S3_ENDPOINT")) +
+      " --output text s3api get-object --bucket " +
+      ShellQuote(EnvOr("S3_BUCKET")) + " --key " + ShellQuote(object_key) +
+      " --query "
+      "'[ContentType,ContentEncoding,Metadata.\"uncompressed-size\"]' " +
+      ShellQuote(path) + " 2>&1");
+  if (get.status != 0) {
+    object.error = get.output;
+  } else {
+    std::string fields = get.output;
+    if (!fields.empty() && fields.back() == '\n') fields.pop_back();
+    std::vector<std::string> parts;
+    std::size_t start = 0;
+    for (std::size_t tab; (tab = fields.find('\t', start)) != std::string::npos;
+         start = tab + 1) {
+      parts.push_back(fields.substr(start, tab - start));
+    }
+    parts.push_back(fields.substr(start));
+    parts.resize(3);
+    for (auto& part : parts) {
+      if (part == "None") part.clear();
+    }
+    object.content_type = parts[0];
+    object.content_encoding = parts[1];
+    object.uncompressed_size = parts[2];
+    if (auto body = ReadFileOr(path)) {
+      object.body = std::move(*body);
+      object.ok = true;
+    }
+  }
+  ::unlink(path);
+  return object;
+}
+
+/// `data` through the gunzip binary (what a user of the stored object
+/// would run); empty if it is not gzip.
+inline std::string Gunzip(const std::string& data) {
+  const std::string path = WriteTempFile(data);
+  if (path.empty()) return "";
+  auto result = RunCommand("gunzip -c < " + ShellQuote(path) + " 2>/dev/null");
+  ::unlink(path.c_str());
+  return result.status == 0 ? result.output : "";
+}
+
+/// The body curl delivers for `url` with --compressed (it asks for gzip
+/// and decodes it as a browser does); empty on failure.
+inline std::string CurlCompressed(const std::string& url) {
+  auto result = RunCommand("curl -sf --compressed " + ShellQuote(url));
+  return result.status == 0 ? result.output : "";
+}
+
+/// Checks, through awscli, that `object_key` is stored with `type` and,
+/// when `gzipped`, Content-Encoding gzip and the uncompressed size, its
+/// bytes gunzipping to `value`; otherwise stored as `value`, unencoded.
+inline void ExpectAwsSeesContentRules(const std::string& object_key,
+                                      const std::string& value,
+                                      const std::string& type, bool gzipped) {
+  AwsObject aws = AwsGetObject(object_key);
+  ASSERT_TRUE(aws.ok) << aws.error;
+  EXPECT_EQ(aws.content_type, type);
+  if (gzipped) {
+    EXPECT_EQ(aws.content_encoding, "gzip");
+    EXPECT_EQ(aws.uncompressed_size, std::to_string(value.size()));
+    EXPECT_TRUE(Gunzip(aws.body) == value) << "gunzip of the stored bytes";
+  } else {
+    EXPECT_EQ(aws.content_encoding, "");
+    EXPECT_TRUE(aws.body == value) << "the stored bytes differ";
+  }
+}
+
+/// A string as a ByteSource of unknown size, as a pipe is.
+class PipeLikeSource final : public ByteSource {
+ public:
+  explicit PipeLikeSource(std::string bytes) : bytes_(std::move(bytes)) {}
+  Result<std::size_t> Read(std::span<char> buffer) override {
+    const std::size_t n = std::min(buffer.size(), bytes_.size() - offset_);
+    std::copy_n(bytes_.data() + offset_, n, buffer.data());
+    offset_ += n;
+    return n;
+  }
+
+ private:
+  std::string bytes_;
+  std::size_t offset_ = 0;
+};
 
 }  // namespace backends::testing
