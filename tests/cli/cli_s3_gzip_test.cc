@@ -136,7 +136,7 @@ TEST_F(CliS3GzipTest, CpOfAWebsiteFolderFollowsTheContentRules) {
   // The sizes a later `cp --update` compares are the uncompressed ones.
   CliResult again = Run(
       {"cp", "--update", "file://" + (dir_.path() / "site").string(), Url()});
-  EXPECT_EQ(again.err, "cp: 0 copied, 6 unchanged\n");
+  EXPECT_EQ(again.err, "cp: 0 copied, 6 unchanged, 0 skipped, 0 failed\n");
 }
 
 TEST_F(CliS3GzipTest, JsonStoreIsApplicationJsonFromAFileToo) {
