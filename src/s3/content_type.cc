@@ -98,4 +98,21 @@ bool ContentTypeIn(std::string_view content_type,
   return false;
 }
 
+PutPlan PlanPut(const S3Options& options, std::string_view key,
+                const S3PutOptions& put) {
+  PutPlan plan;
+  std::string type = put.content_type.value_or(options.content_type);
+  if (type.empty()) type = GuessContentType(key);
+  plan.gzip = ContentTypeIn(type, options.gzip_types);
+  plan.headers.emplace_back("Content-Type", type);
+  if (auto age = put.cache_age ? put.cache_age : options.cache_age) {
+    plan.headers.emplace_back(
+        "Cache-Control", "public, max-age=" + std::to_string(age->count()));
+  }
+  if (put.public_read.value_or(options.public_read)) {
+    plan.headers.emplace_back("x-amz-acl", "public-read");
+  }
+  return plan;
+}
+
 }  // namespace backends::s3

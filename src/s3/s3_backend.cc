@@ -637,24 +637,16 @@ class S3BackendImpl final : public S3Backend {
                                        const S3PutOptions& put,
                                        std::string& compressed) const {
     BACKENDS_RETURN_IF_ERROR(CheckKey("dump", key));
+    s3::PutPlan plan = s3::PlanPut(options_, key, put);
     S3Client::Request request{.method = "PUT", .key = ObjectKey(key)};
-    std::string type = put.content_type.value_or(options_.content_type);
-    if (type.empty()) type = s3::GuessContentType(key);
-    request.headers.emplace_back("Content-Type", type);
+    request.headers = std::move(plan.headers);
     request.body = value;
-    if (s3::ContentTypeIn(type, options_.gzip_types)) {
+    if (plan.gzip) {
       BACKENDS_ASSIGN_OR_RETURN(compressed, s3::GzipCompress(value));
       request.body = compressed;
       request.headers.emplace_back("Content-Encoding", "gzip");
       request.headers.emplace_back(std::string(kSizeHeader),
                                    std::to_string(value.size()));
-    }
-    if (auto age = put.cache_age ? put.cache_age : options_.cache_age) {
-      request.headers.emplace_back(
-          "Cache-Control", "public, max-age=" + std::to_string(age->count()));
-    }
-    if (put.public_read.value_or(options_.public_read)) {
-      request.headers.emplace_back("x-amz-acl", "public-read");
     }
     return request;
   }

@@ -497,29 +497,6 @@ Result<s3::S3Client*> ClientOf(s3::S3Client* lent, const S3Options& options,
   return owned.get();
 }
 
-// Content-Type, Cache-Control and ACL of a written object, as dump() sets
-// them; `gzip` when the type is one of the gzip types.
-struct PutPlan {
-  s3::HttpHeaders headers;
-  bool gzip = false;
-};
-PutPlan PlanPut(const S3Options& options, std::string_view key,
-                const S3PutOptions& put) {
-  PutPlan plan;
-  std::string type = put.content_type.value_or(options.content_type);
-  if (type.empty()) type = s3::GuessContentType(key);
-  plan.gzip = s3::ContentTypeIn(type, options.gzip_types);
-  plan.headers.emplace_back("Content-Type", type);
-  if (auto age = put.cache_age ? put.cache_age : options.cache_age) {
-    plan.headers.emplace_back(
-        "Cache-Control", "public, max-age=" + std::to_string(age->count()));
-  }
-  if (put.public_read.value_or(options.public_read)) {
-    plan.headers.emplace_back("x-amz-acl", "public-read");
-  }
-  return plan;
-}
-
 constexpr char kSizeHeader[] = "x-amz-meta-uncompressed-size";
 
 // Uploads what `read` yields gzipped, as dump() stores a gzip type, without
@@ -582,7 +559,7 @@ Status S3Backend::dump_file(std::string_view key, const std::string& path,
   std::unique_ptr<s3::S3Client> owned;
   BACKENDS_ASSIGN_OR_RETURN(s3::S3Client * client,
                             ClientOf(stream_client(), opts, owned, context));
-  PutPlan plan = PlanPut(opts, key, put);
+  s3::PutPlan plan = s3::PlanPut(opts, key, put);
   if (!plan.gzip) {
     return s3::UploadObject(*client, opts.prefix + std::string(key),
                             plan.headers, source, opts.transfer, context);
@@ -626,7 +603,7 @@ Status S3Backend::dump_stream(std::string_view key, ByteSource& source,
   std::unique_ptr<s3::S3Client> owned;
   BACKENDS_ASSIGN_OR_RETURN(s3::S3Client * client,
                             ClientOf(stream_client(), opts, owned, context));
-  PutPlan plan = PlanPut(opts, key, put);
+  s3::PutPlan plan = s3::PlanPut(opts, key, put);
   if (!plan.gzip) {
     return s3::UploadObject(*client, opts.prefix + std::string(key),
                             plan.headers, upload, opts.transfer, context);
