@@ -169,6 +169,43 @@ Result<KeyPage> Backend::list_page(std::string_view prefix,
   return page;
 }
 
+namespace {
+// Sorts after every key that starts with what precedes it: keys are UTF-8,
+// which never holds the byte 0xFF.
+constexpr char kAfterEveryKey = '\xff';
+}  // namespace
+
+Result<EntryPage> Backend::list_entries(const ListRequest& request) {
+  BACKENDS_ASSIGN_OR_RETURN(auto all, list(request.prefix));
+  const std::size_t limit = std::max<std::size_t>(request.limit, 1);
+  EntryPage page;
+  auto it = std::upper_bound(all.begin(), all.end(), request.start_after);
+  for (; it != all.end(); ++it) {
+    if (page.entries.size() + page.common_prefixes.size() == limit) {
+      page.more = true;
+      break;
+    }
+    const std::string& key = *it;
+    if (!request.delimiter.empty()) {
+      const auto cut = key.find(request.delimiter, request.prefix.size());
+      if (cut != std::string::npos) {
+        std::string common = key.substr(0, cut + request.delimiter.size());
+        if (page.common_prefixes.empty() ||
+            page.common_prefixes.back() != common) {
+          page.resume_after = common + kAfterEveryKey;
+          page.common_prefixes.push_back(std::move(common));
+        }
+        continue;
+      }
+    }
+    BACKENDS_ASSIGN_OR_RETURN(auto info, stat(key));
+    if (!info) continue;  // removed since the listing
+    page.resume_after = key;
+    page.entries.push_back(ListEntry{key, std::move(*info)});
+  }
+  return page;
+}
+
 Backend::Iterator Backend::begin() { return Iterator(this); }
 
 // Keys read per page while iterating: enough to amortise a listing request
@@ -241,6 +278,10 @@ Result<KeyPage> BackendWrapper::list_page(std::string_view prefix,
                                           std::size_t limit) {
   return inner_->list_page(prefix, start_after, limit);
 }
+Result<EntryPage> BackendWrapper::list_entries(const ListRequest& request) {
+  return Backend::list_entries(request);  // from this layer's list and stat
+}
+
 Result<std::optional<KeyInfo>> BackendWrapper::stat(std::string_view key) {
   return inner_->stat(key);
 }

@@ -75,11 +75,48 @@ struct KeyPage {
   bool more = false;
 };
 
-/// What stat() knows of a stored value.
+/// What stat() and listings know of a stored value.
 struct KeyInfo {
   std::uint64_t size = 0;
   /// Unknown for stores that keep no time (memory).
   std::optional<std::chrono::system_clock::time_point> modified;
+  /// Differs whenever the value was replaced: the ETag on S3, a generation
+  /// the store keeps elsewhere. Empty when the store keeps none.
+  std::string version;
+  /// Kept by some stores (S3) and filled by stat() only; empty otherwise.
+  std::string content_type;
+  std::string content_encoding;
+  std::vector<std::pair<std::string, std::string>> metadata;
+};
+
+/// What Backend::list_entries reads: a page of a sorted listing.
+struct ListRequest {
+  std::string prefix;
+  /// The page starts after this position (from the first when empty): a
+  /// key, or the `resume_after` of the page before.
+  std::string start_after;
+  /// At most this many entries and common prefixes together (at least 1).
+  std::size_t limit = 1000;
+  /// When not empty, keys that hold it after the prefix are rolled up into
+  /// one common prefix (up to and including its first occurrence), as S3's
+  /// ListObjectsV2 does with delimiter=/: one level of a tree.
+  std::string delimiter;
+};
+
+struct ListEntry {
+  std::string key;
+  KeyInfo info;  // size, modified and version; no content type or metadata
+};
+
+struct EntryPage {
+  /// Sorted bytewise by key.
+  std::vector<ListEntry> entries;
+  /// With a delimiter: the common prefixes of this page, sorted, each
+  /// ending with the delimiter.
+  std::vector<std::string> common_prefixes;
+  /// Whether more may follow; the next page starts after `resume_after`.
+  bool more = false;
+  std::string resume_after;
 };
 
 class Backend {
@@ -154,9 +191,15 @@ class Backend {
                                     std::string_view start_after,
                                     std::size_t limit);
 
-  /// Returns the size and, where the store knows it, the modification time
-  /// of the value under `key`, or std::nullopt if there is none. The default
-  /// loads the value.
+  /// Like list_page, with each key's size, modification time and version
+  /// (where the store keeps them) read from the listing itself, and with an
+  /// optional delimiter. The default lists, then stats each key.
+  virtual Result<EntryPage> list_entries(const ListRequest& request);
+
+  /// Returns the size and, where the store knows them, the modification
+  /// time, version, content type, encoding and user metadata of the value
+  /// under `key`, or std::nullopt if there is none. The default loads the
+  /// value.
   virtual Result<std::optional<KeyInfo>> stat(std::string_view key);
 
   /// Returns whether `key` holds a value. The default loads the value.
@@ -221,10 +264,10 @@ class Backend::Iterator {
 /// fault injection) derive from it and override what they change. Every
 /// method forwards, the derived ones (contains, size, items, stat,
 /// list_page) too, so a layer that changes load or list must also override
-/// those it affects. The one
-/// exception is streaming: dump_stream and load_stream are NOT forwarded (the
-/// buffered defaults call the layer's own dump and load), so a layer that
-/// transforms values can never be bypassed by a stream.
+/// those it affects. The exceptions are built from the layer's own calls,
+/// so a layer that transforms values or hides keys can never be bypassed:
+/// dump_stream and load_stream (the buffered defaults call the layer's dump
+/// and load) and list_entries (the layer's list and stat).
 class BackendWrapper : public Backend {
  public:
   explicit BackendWrapper(std::unique_ptr<Backend> inner);
@@ -239,6 +282,7 @@ class BackendWrapper : public Backend {
   Result<KeyPage> list_page(std::string_view prefix,
                             std::string_view start_after,
                             std::size_t limit) override;
+  Result<EntryPage> list_entries(const ListRequest& request) override;
   Result<std::optional<KeyInfo>> stat(std::string_view key) override;
   Result<bool> contains(std::string_view key) override;
   Result<std::size_t> size() override;
