@@ -1,5 +1,8 @@
 #include "backends/status.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 namespace backends {
 
 std::string_view ErrorCodeName(ErrorCode code) {
@@ -71,5 +74,23 @@ BACKENDS_DEFINE_ERROR_(UnimplementedError, kUnimplemented)
 BACKENDS_DEFINE_ERROR_(IOError, kIOError)
 BACKENDS_DEFINE_ERROR_(InternalError, kInternal)
 #undef BACKENDS_DEFINE_ERROR_
+
+namespace internal {
+
+void DieOfValueOfError(const Status& status) {
+  // A bug in the caller, found in a Release build too: say which error the
+  // unchecked Result held rather than crash without a word.
+  std::fprintf(stderr,
+               "backends: the value of a failed Result was read; it holds %s\n",
+               status.ToString().c_str());
+  std::fflush(stderr);
+  std::abort();
+}
+
+Status OkStatusWithoutValue() {
+  return InternalError("a Result was made from an OK Status, without a value");
+}
+
+}  // namespace internal
 
 }  // namespace backends

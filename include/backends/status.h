@@ -17,6 +17,7 @@
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 namespace backends {
@@ -100,14 +101,48 @@ Status UnimplementedError(std::string message);
 Status IOError(std::string message);
 Status InternalError(std::string message);
 
+namespace internal {
+/// Prints `status` and why it is fatal to stderr, then aborts: reading the
+/// value of a failed Result is a bug, reported in every build type.
+[[noreturn]] void DieOfValueOfError(const Status& status);
+/// The error a Result made from an OK Status holds instead (a bug too).
+Status OkStatusWithoutValue();
+}  // namespace internal
+
+template <typename T>
+class Result;
+
+namespace internal {
+template <typename U>
+struct IsResult : std::false_type {};
+template <typename U>
+struct IsResult<Result<U>> : std::true_type {};
+}  // namespace internal
+
 /// A value of type T, or the Status explaining why there is none.
-/// Accessing the value of a failed Result is a programming error.
+/// Reading the value of a failed Result aborts the program, printing the
+/// status, in every build type (as absl::StatusOr and arrow::Result do).
+/// A Result<U> converts to a Result<T> when U converts to T, e.g.
+/// Result<std::unique_ptr<FileBackend>> to Result<std::unique_ptr<Backend>>.
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  /// REQUIRES: `status` is not OK.
+  /// REQUIRES: `status` is not OK (if it is, the Result holds an
+  /// Internal error saying so).
   Result(Status status) : status_(std::move(status)) {  // NOLINT
-    assert(!status_.ok());
+    if (status_.ok()) status_ = internal::OkStatusWithoutValue();
+  }
+  template <typename U>
+  requires(std::is_constructible_v<T, U&&> &&
+           !std::is_same_v<T, U>) Result(Result<U>&& other)  // NOLINT
+      : status_(other.status()) {
+    if (other.ok()) value_.emplace(std::move(other).value());
+  }
+  template <typename U>
+  requires(std::is_constructible_v<T, const U&> &&
+           !std::is_same_v<T, U>) Result(const Result<U>& other)  // NOLINT
+      : status_(other.status()) {
+    if (other.ok()) value_.emplace(other.value());
   }
   // std::in_place: for T = std::optional<X>, `return std::nullopt;` must
   // make an OK Result holding an empty optional, not an empty Result.
@@ -117,7 +152,7 @@ class [[nodiscard]] Result {
   requires(std::is_constructible_v<T, U&&> &&
            !std::is_same_v<std::remove_cvref_t<U>, T> &&
            !std::is_same_v<std::remove_cvref_t<U>, Status> &&
-           !std::is_same_v<std::remove_cvref_t<U>, Result>) Result(U&& value)
+           !internal::IsResult<std::remove_cvref_t<U>>::value) Result(U&& value)
       : value_(std::in_place, std::forward<U>(value)) {}  // NOLINT
 
   bool ok() const { return status_.ok(); }
@@ -125,15 +160,15 @@ class [[nodiscard]] Result {
   Status status() && { return std::move(status_); }
 
   const T& value() const& {
-    assert(ok());
+    if (!ok()) internal::DieOfValueOfError(status_);
     return *value_;
   }
   T& value() & {
-    assert(ok());
+    if (!ok()) internal::DieOfValueOfError(status_);
     return *value_;
   }
   T&& value() && {
-    assert(ok());
+    if (!ok()) internal::DieOfValueOfError(status_);
     return std::move(*value_);
   }
   const T& operator*() const& { return value(); }

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+
 #include "testutil/status_matchers.h"
 
 namespace backends::testing {
@@ -61,6 +63,45 @@ TEST(StatusTest, EveryCodeHasAName) {
   for (int c = 0; c <= static_cast<int>(ErrorCode::kInternal); ++c) {
     EXPECT_NE(ErrorCodeName(static_cast<ErrorCode>(c)), "Unknown") << c;
   }
+}
+
+struct Base {
+  virtual ~Base() = default;
+  virtual int id() const { return 0; }
+};
+struct Derived : Base {
+  int id() const override { return 7; }
+};
+
+Result<std::unique_ptr<Derived>> MakeDerived(bool fail) {
+  if (fail) return NotFoundError("no derived");
+  return std::make_unique<Derived>();
+}
+
+TEST(StatusTest, ResultConvertsWhereItsValueConverts) {
+  Result<std::unique_ptr<Base>> base = MakeDerived(false);
+  ASSERT_THAT(base, IsOk());
+  EXPECT_EQ((*base)->id(), 7);
+
+  Result<std::unique_ptr<Base>> failed = MakeDerived(true);
+  EXPECT_THAT(failed, StatusIs(ErrorCode::kNotFound));
+  EXPECT_EQ(failed.status().message(), "no derived");
+
+  const Result<int> small = 5;
+  const Result<long> wide = small;
+  EXPECT_THAT(wide, IsOkAndHolds(5L));
+}
+
+TEST(StatusTest, ResultFromAnOkStatusIsAnInternalError) {
+  const Result<int> r = Status::OK();
+  EXPECT_THAT(r, StatusIs(ErrorCode::kInternal));
+}
+
+TEST(StatusDeathTest, ReadingTheValueOfAFailedResultAbortsSayingWhy) {
+  // In every build type, not only where assert() is on.
+  const Result<int> failed = Half(3);
+  EXPECT_DEATH((void)failed.value(), "failed Result.*InvalidArgument: odd 3");
+  EXPECT_DEATH((void)*Half(5), "InvalidArgument: odd 5");
 }
 
 }  // namespace
