@@ -22,6 +22,7 @@
 // Thread and process safety: safe for concurrent use by many threads and by
 // many processes sharing one root.
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -83,6 +84,16 @@ class FileBackend : public Backend {
   /// local, whose times come from another clock) `settled` is nullopt.
   virtual Result<std::optional<std::string>> load_stamped(
       std::string_view key, std::optional<FileStamp>& settled) = 0;
+
+  /// Removes the temporary files that writers killed part-way left behind,
+  /// and returns how many. A writer holds a lock on its temporary file until
+  /// the file is renamed into place; the lock goes with the writer's process,
+  /// so a file whose lock can be taken and that is older than `min_age` is
+  /// provably abandoned. A live writer's file is never touched (nor one on a
+  /// filesystem without locks). The CLI's cp and sync call this on a folder
+  /// they write to.
+  virtual Result<std::size_t> remove_abandoned_temp_files(
+      std::chrono::seconds min_age = std::chrono::minutes(1)) = 0;
 };
 
 /// Checks the filesystem key rules above (ValidateKey included).

@@ -9,7 +9,9 @@
 // key's folder, write the value, optionally fsync, then renameat() it over
 // the key's file. rename is atomic, so readers and crashes see either the
 // old file or the new one. A crash leaves at most a temporary file, which
-// list() never reports and clear() removes.
+// list() never reports, clear() removes, and remove_abandoned_temp_files()
+// removes once provably abandoned: a writer holds a lock on its file until
+// the rename, and the lock dies with the process.
 //
 // Stamps (load_stamped): a file's change time is set by the kernel from
 // CLOCK_REALTIME_COARSE (or a finer clock never behind it) and no program
@@ -74,6 +76,14 @@ std::string TempName() {
   std::string name(kTempFilePrefix);
   for (int i = 0; i < 16; ++i) name += kHex[(bits >> (i * 4)) & 0xF];
   return name;
+}
+
+void MarkTempFileInUse(int fd) {
+  const int mode = ::fcntl(fd, F_GETFL);
+  struct flock lock = {};
+  lock.l_type = (mode & O_ACCMODE) == O_RDONLY ? F_RDLCK : F_WRLCK;
+  lock.l_whence = SEEK_SET;
+  ::fcntl(fd, F_OFD_SETLK, &lock);
 }
 
 namespace {
@@ -337,6 +347,7 @@ Status FileBackendImpl::DumpOnce(std::string_view key,
     retry = errno == ENOENT || errno == EEXIST;
     return PosixError("dump", key, "create temporary file", errno);
   }
+  MarkTempFileInUse(fd.get());
   auto discard = [&](std::string_view what, int err) {
     ::unlinkat(dir, temp.c_str(), 0);
     return PosixError("dump", key, what, err);
@@ -347,7 +358,8 @@ Status FileBackendImpl::DumpOnce(std::string_view key,
   }
   if (options_.durable && ::fsync(fd.get()) != 0)
     return discard("fsync", errno);
-  if (::close(fd.release()) != 0) return discard("close", errno);
+  // Renamed while still open, so the file stays marked in use until it
+  // holds the key.
   std::string leaf(parts.back());
   if (::renameat(dir, temp.c_str(), dir, leaf.c_str()) != 0) {
     int err = errno;
@@ -359,6 +371,7 @@ Status FileBackendImpl::DumpOnce(std::string_view key,
     }
     return PosixError("dump", key, "rename temporary file", err);
   }
+  if (::close(fd.release()) != 0) return PosixError("dump", key, "close", errno);
   return SyncFolder("dump", key, dir);
 }
 

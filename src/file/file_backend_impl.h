@@ -29,6 +29,11 @@ constexpr std::size_t kStreamChunk = 256 * 1024;
 std::vector<std::string_view> SplitKey(std::string_view key);
 // A fresh kTempFilePrefix name.
 std::string TempName();
+// Locks a temporary file we hold (written, or a value taken aside) for as
+// long as `fd` stays open: the mark of a live process that
+// remove_abandoned_temp_files respects. Best effort: on a filesystem without
+// locks the sweep cannot take its own lock either, so it removes nothing.
+void MarkTempFileInUse(int fd);
 // Reads to EOF, not st.st_size bytes: a foreign program may be growing the
 // file.
 Result<std::string> ReadToEnd(int fd, const struct stat& st,
@@ -86,6 +91,8 @@ class FileBackendImpl final : public FileBackend {
   Result<std::optional<KeyInfo>> stat(std::string_view key) override;
   Result<bool> contains(std::string_view key) override;
   Status clear() override;
+  Result<std::size_t> remove_abandoned_temp_files(
+      std::chrono::seconds min_age) override;
   std::string url() const override {
     return "file://" + PercentEncode(root_.string(), "/") +
            (options_.durable ? "?durable=1" : "");

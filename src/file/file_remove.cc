@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -92,6 +93,7 @@ Result<bool> FileBackendImpl::remove_if(std::string_view key,
   }
   UniqueFd fd(::openat(dir, aside.c_str(),
                        O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+  if (fd.valid()) MarkTempFileInUse(fd.get());
   Status checked = Status::OK();
   bool approved = false;
   if (!fd.valid() || ::fstat(fd.get(), &st) != 0) {
@@ -178,6 +180,80 @@ Status FileBackendImpl::ClearFolder(int dir_fd,
   }
   ::closedir(dir);
   return status;
+}
+
+namespace {
+
+// Whether the temporary file `name` in `dir` is provably abandoned: older
+// than `min_age` (a writer marks its file right after creating it) and not
+// marked in use by any live process (the lock is taken here, then dropped
+// on return with the descriptor).
+bool Abandoned(int dir, const char* name, std::chrono::seconds min_age) {
+  UniqueFd fd(
+      ::openat(dir, name, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  struct stat st;
+  if (!fd.valid() || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return false;
+  }
+  const auto changed = std::chrono::system_clock::time_point(
+      std::chrono::seconds(st.st_ctim.tv_sec) +
+      std::chrono::nanoseconds(st.st_ctim.tv_nsec));
+  if (std::chrono::system_clock::now() - changed < min_age) return false;
+  struct flock lock = {};
+  lock.l_type = F_WRLCK;
+  lock.l_whence = SEEK_SET;
+  if (::fcntl(fd.get(), F_OFD_SETLK, &lock) != 0) return false;
+  // Still the same file under that name (not renamed away and replaced).
+  struct stat now;
+  return ::fstatat(dir, name, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+         now.st_ino == st.st_ino && now.st_dev == st.st_dev;
+}
+
+Status SweepFolder(int dir_fd, const std::string& where,
+                   std::chrono::seconds min_age, std::size_t& removed) {
+  int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return PosixError("sweep", where, "open folder", errno);
+  DIR* dir = ::fdopendir(fd);
+  if (dir == nullptr) {
+    int err = errno;
+    ::close(fd);
+    return PosixError("sweep", where, "read folder", err);
+  }
+  std::vector<std::string> temps;
+  std::vector<std::string> folders;
+  while (dirent* entry = ::readdir(dir)) {
+    std::string_view name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    if (name.starts_with(kTempFilePrefix)) {
+      temps.emplace_back(name);
+    } else if (entry->d_type == DT_DIR || entry->d_type == DT_UNKNOWN) {
+      folders.emplace_back(name);
+    }
+  }
+  Status status;
+  for (const auto& name : temps) {
+    if (Abandoned(::dirfd(dir), name.c_str(), min_age) &&
+        ::unlinkat(::dirfd(dir), name.c_str(), 0) == 0) {
+      ++removed;
+    }
+  }
+  for (const auto& name : folders) {
+    UniqueFd child(::openat(::dirfd(dir), name.c_str(), kDirFlags));
+    if (!child.valid()) continue;  // not a folder, or gone meanwhile
+    status = SweepFolder(child.get(), where + name + "/", min_age, removed);
+    if (!status.ok()) break;
+  }
+  ::closedir(dir);
+  return status;
+}
+
+}  // namespace
+
+Result<std::size_t> FileBackendImpl::remove_abandoned_temp_files(
+    std::chrono::seconds min_age) {
+  std::size_t removed = 0;
+  BACKENDS_RETURN_IF_ERROR(SweepFolder(root_fd_.get(), "", min_age, removed));
+  return removed;
 }
 
 Status FileBackendImpl::clear() {
