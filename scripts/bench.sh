@@ -5,7 +5,11 @@
 # folder, runs the Python peers in the same folder, and prints one table of
 # ratios (ours / baseline; median of several repetitions, with min and max).
 #
-#   scripts/bench.sh
+#   scripts/bench.sh            the table (5-7 minutes)
+#   scripts/bench.sh --scale    only the millions-of-keys rows of the tool
+#                               (bench/cli_scale.py: ls, cp, cp --update of
+#                               100,000 and 1,000,000 keys; the first run
+#                               fills the stores, about 10 minutes)
 #
 # Environment (all optional):
 #   BENCH_REPETITIONS   repetitions per benchmark (default 9)
@@ -15,6 +19,7 @@
 #   BACKENDS_BENCH_DIR  the folder benchmarks write in (default
 #                       build-bench/bench-data); filesystem speed varies
 #                       3-10x between folders, so compare ratios, not times.
+#   BENCH_SCALE_KEYS    the key counts of --scale (default 100000,1000000)
 #   BENCH_S3=0          skip the S3 part (radosgw, nginx, wrk, awscli, rclone)
 #   BENCH_S3_MIN_TIME   seconds per repetition of s3_bench (default 0.3)
 #   BENCH_S3_PEER_REPS  repetitions of the bulk peers and wrk (default 3)
@@ -25,6 +30,13 @@
 # Needs root for apt-get on a fresh machine (otherwise the packages must be
 # there). Takes 5-7 minutes on 2 cores.
 set -euo pipefail
+
+scale=0
+case "${1:-}" in
+  "") ;;
+  --scale) scale=1 ;;
+  *) echo "usage: $0 [--scale]" >&2; exit 2 ;;
+esac
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${BACKENDS_BENCH_BUILD:-$root/build-bench}
@@ -51,11 +63,18 @@ fi
 say "building (Release) in $build"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DBACKENDS_BUILD_BENCHMARKS=ON -DBACKENDS_BUILD_TESTS=OFF \
-  -DBACKENDS_BUILD_TOOLS=OFF -DBACKENDS_BUILD_PYTHON=ON \
+  -DBACKENDS_BUILD_TOOLS=ON -DBACKENDS_BUILD_PYTHON=ON \
   >"$build.configure.log" 2>&1 ||
   { cat "$build.configure.log" >&2; exit 1; }
 cmake --build "$build" -j"$(nproc)" >"$build.build.log" 2>&1 ||
   { tail -40 "$build.build.log" >&2; exit 1; }
+
+if [[ $scale == 1 ]]; then
+  say "running bench/cli_scale.py (the tool at 100,000 and 1,000,000 keys)"
+  mkdir -p "$data/scale"
+  exec "$python" "$root/bench/cli_scale.py" "$build/tools/backends" \
+    "$data/scale" --keys "${BENCH_SCALE_KEYS:-100000,1000000}"
+fi
 
 rm -rf "$results"
 mkdir -p "$results" "$data"
