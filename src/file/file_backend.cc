@@ -358,8 +358,11 @@ Status FileBackendImpl::DumpOnce(std::string_view key,
   }
   if (options_.durable && ::fsync(fd.get()) != 0)
     return discard("fsync", errno);
-  // Renamed while still open, so the file stays marked in use until it
-  // holds the key.
+  // The mark (a lock) belongs to the open file description: a duplicate
+  // keeps it until the rename, while close reports write-back errors before
+  // the value is in place.
+  UniqueFd marked(::dup(fd.get()));
+  if (::close(fd.release()) != 0) return discard("close", errno);
   std::string leaf(parts.back());
   if (::renameat(dir, temp.c_str(), dir, leaf.c_str()) != 0) {
     int err = errno;
@@ -371,7 +374,6 @@ Status FileBackendImpl::DumpOnce(std::string_view key,
     }
     return PosixError("dump", key, "rename temporary file", err);
   }
-  if (::close(fd.release()) != 0) return PosixError("dump", key, "close", errno);
   return SyncFolder("dump", key, dir);
 }
 
