@@ -7,7 +7,7 @@
 # Runs as root (apt-get); does nothing that is already installed.
 set -euo pipefail
 
-build=(build-essential cmake ninja-build g++ pkg-config git
+build=(build-essential cmake ninja-build g++ pkg-config git lld
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libsimdjson-dev libcli11-dev
   libcurl4-openssl-dev libssl-dev libpugixml-dev libdeflate-dev zlib1g-dev
