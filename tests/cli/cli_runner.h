@@ -18,6 +18,7 @@ struct CliResult {
   int exit_code = -1;  // 128 + N when killed by signal N.
   std::string out;
   std::string err;
+  long max_rss_kib = -1;  // The tool's peak resident set (wait4's ru_maxrss).
 };
 
 struct CliOptions {
