@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -249,6 +250,12 @@ Status SqliteBackend::dump_stream(std::string_view key, ByteSource& source) {
   // Longer than kInlineBytes: spool it next to the database.
   const auto folder = pool_.path().parent_path();
   FdCloser spool(::open(folder.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  if (spool.fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR)) {
+    // A filesystem without unnamed files: a named one, unlinked at once.
+    std::string name = (folder / ".backends-sqlite-spool.XXXXXX").string();
+    spool.fd = ::mkostemp(name.data(), O_CLOEXEC);
+    if (spool.fd >= 0) ::unlink(name.c_str());
+  }
   if (spool.fd < 0) {
     return IOError("dump " + QuoteKey(key) + ": temporary file in " +
                    folder.string() + ": " + std::strerror(errno));

@@ -173,8 +173,9 @@ Status SqliteError(std::string_view context, const std::filesystem::path& path,
     message += kind;
     message += " (left as it is)";
   } else {
-    message += db != nullptr && sqlite3_errcode(db) == rc ? sqlite3_errmsg(db)
-                                                          : sqlite3_errstr(rc);
+    const bool from_db = db != nullptr && (sqlite3_extended_errcode(db) == rc ||
+                                           sqlite3_errcode(db) == rc);
+    message += from_db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     const int err = db != nullptr ? sqlite3_system_errno(db) : 0;
     if ((rc & 0xFF) == SQLITE_IOERR || (rc & 0xFF) == SQLITE_CANTOPEN ||
         (rc & 0xFF) == SQLITE_FULL) {
