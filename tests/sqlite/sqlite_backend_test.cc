@@ -78,6 +78,12 @@ void WriteBytes(const fs::path& path, std::string_view bytes) {
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
+// Detaches a mount when the test ends, however it ends.
+struct Unmount {
+  fs::path path;
+  ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+};
+
 class SqliteTest : public ::testing::Test {
  protected:
   ScopedTempDir temp_;
@@ -221,6 +227,7 @@ TEST_F(SqliteTest, ReadOnlyFilesystemIsReported) {
     GTEST_SKIP() << "cannot mount a tmpfs here (" << std::strerror(errno)
                  << ")";
   }
+  Unmount unmount{mnt};
   const fs::path db = mnt / "ro.db";
   {
     auto store = NewSqliteBackend(db);
@@ -234,13 +241,41 @@ TEST_F(SqliteTest, ReadOnlyFilesystemIsReported) {
       << std::strerror(errno);
   auto opened = NewSqliteBackend(db);
   auto fresh = NewSqliteBackend(mnt / "new.db");
-  ::umount2(mnt.c_str(), MNT_DETACH);
   EXPECT_THAT(opened, StatusIs(ErrorCode::kPermissionDenied))
       << opened.status().ToString();
   EXPECT_THAT(opened.status().message(), HasSubstr(db.string()));
   EXPECT_THAT(fresh, StatusIs(ErrorCode::kPermissionDenied))
       << fresh.status().ToString();
   EXPECT_THAT(fresh.status().message(), HasSubstr("new.db"));
+}
+
+TEST_F(SqliteTest, FullFilesystemIsIOErrorAndKeepsEveryValue) {
+  const fs::path mnt = temp_.path() / "mnt";
+  fs::create_directories(mnt);
+  if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=1m") != 0) {
+    GTEST_SKIP() << "cannot mount a tmpfs here (" << std::strerror(errno)
+                 << ")";
+  }
+  Unmount unmount{mnt};
+  auto store = NewSqliteBackend(mnt / "full.db");
+  BACKENDS_ASSERT_OK(store);
+  Status failed;
+  int written = 0;
+  for (; written < 10000; ++written) {
+    failed = (*store)->dump(
+        "k" + std::to_string(written),
+        std::string(4000, static_cast<char>('a' + written % 26)));
+    if (!failed.ok()) break;
+  }
+  EXPECT_THAT(failed, StatusIs(ErrorCode::kIOError));
+  EXPECT_THAT(failed.message(), HasSubstr("full.db"));
+  for (int i = 0; i < written; ++i) {
+    EXPECT_THAT((*store)->load("k" + std::to_string(i)),
+                IsOkAndHolds(Optional(
+                    std::string(4000, static_cast<char>('a' + i % 26)))));
+  }
+  EXPECT_THAT((*store)->contains("k" + std::to_string(written)),
+              IsOkAndHolds(false));
 }
 
 TEST_F(SqliteTest, MissingFolderIsReported) {
