@@ -68,7 +68,9 @@ Result<std::unique_ptr<Backend>> OpenSqlite(const Url& url) {
   if (auto durable = url.Param("durable")) {
     options.durable = *durable == "1" || *durable == "true";
   }
-  return NewSqliteBackend(path, std::move(options));
+  BACKENDS_ASSIGN_OR_RETURN(auto store,
+                            NewSqliteBackend(path, std::move(options)));
+  return std::unique_ptr<Backend>(std::move(store));
 }
 #endif
 

@@ -31,8 +31,10 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "backends/backend.h"
 
@@ -56,13 +58,25 @@ struct SqliteOptions {
   bool create = true;
 };
 
+/// The store, with what SQLite adds to the Backend contract.
+class SqliteBackend : public Backend {
+ public:
+  /// Stores every pair in one transaction: after an error none of them is
+  /// stored, and on success all are, each replacing its key's value. A key
+  /// given twice keeps its last value. Every key and size is checked before
+  /// anything is written. Errors: as dump's (kInvalidArgument naming the
+  /// first bad key or value too large).
+  virtual Status dump_many(
+      std::span<const std::pair<std::string, std::string>> items) = 0;
+};
+
 /// Opens (creating if allowed) the store in table options.table of the
 /// database file at `path`. Errors: kInvalidArgument for a bad table name;
 /// kNotFound if the file is missing and options.create is false; kDataLoss
 /// if the file is not a SQLite database or is corrupt; kFailedPrecondition
 /// if the table exists with other columns; kPermissionDenied if the file
 /// or its folder cannot be written; kIOError for other filesystem failures.
-Result<std::unique_ptr<Backend>> NewSqliteBackend(std::filesystem::path path,
-                                                  SqliteOptions options = {});
+Result<std::unique_ptr<SqliteBackend>> NewSqliteBackend(
+    std::filesystem::path path, SqliteOptions options = {});
 
 }  // namespace backends

@@ -1,5 +1,5 @@
-// SqliteBackend: one table of a SQLite database (schema in sqlite.h and
-// docs/backends/sqlite.md).
+// SqliteStore, the SqliteBackend: one table of a SQLite database (schema in
+// sqlite.h and docs/backends/sqlite.md).
 //
 // Every call borrows a pooled connection, so threads never share one and
 // each keeps its prepared statements. A single statement is its own
@@ -115,14 +115,16 @@ struct FdCloser {
   }
 };
 
-class SqliteBackend final : public Backend {
+class SqliteStore final : public SqliteBackend {
  public:
-  SqliteBackend(std::filesystem::path path, SqliteOptions options,
-                std::unique_ptr<Connection> first)
+  SqliteStore(std::filesystem::path path, SqliteOptions options,
+              std::unique_ptr<Connection> first)
       : pool_(std::move(path), std::move(options), std::move(first)) {}
 
   Result<std::optional<std::string>> load(std::string_view key) override;
   Status dump(std::string_view key, std::string_view value) override;
+  Status dump_many(
+      std::span<const std::pair<std::string, std::string>> items) override;
   Status dump_stream(std::string_view key, ByteSource& source) override;
   Result<bool> load_stream(std::string_view key, ByteSink& sink) override;
   Result<bool> remove(std::string_view key) override;
@@ -199,7 +201,7 @@ class SqliteBackend final : public Backend {
   ConnectionPool pool_;
 };
 
-Result<std::optional<std::string>> SqliteBackend::load(std::string_view key) {
+Result<std::optional<std::string>> SqliteStore::load(std::string_view key) {
   BACKENDS_RETURN_IF_ERROR(ValidateKey("load", key));
   BACKENDS_ASSIGN_OR_RETURN(auto connection, pool_.Acquire());
   BACKENDS_ASSIGN_OR_RETURN(Stmt stmt, connection->Get(Sql::kLoad));
@@ -210,7 +212,7 @@ Result<std::optional<std::string>> SqliteBackend::load(std::string_view key) {
   return std::optional<std::string>(ColumnBytes(stmt, 0));
 }
 
-Status SqliteBackend::dump(std::string_view key, std::string_view value) {
+Status SqliteStore::dump(std::string_view key, std::string_view value) {
   BACKENDS_RETURN_IF_ERROR(ValidateKey("dump", key));
   BACKENDS_ASSIGN_OR_RETURN(auto connection, pool_.Acquire());
   if (value.size() > MaxValueBytes(*connection)) {
@@ -226,7 +228,32 @@ Status SqliteBackend::dump(std::string_view key, std::string_view value) {
   return Status::OK();
 }
 
-Status SqliteBackend::dump_stream(std::string_view key, ByteSource& source) {
+Status SqliteStore::dump_many(
+    std::span<const std::pair<std::string, std::string>> items) {
+  for (const auto& [key, value] : items) {
+    BACKENDS_RETURN_IF_ERROR(ValidateKey("dump", key));
+  }
+  BACKENDS_ASSIGN_OR_RETURN(auto connection, pool_.Acquire());
+  const std::uint64_t max = MaxValueBytes(*connection);
+  for (const auto& [key, value] : items) {
+    if (value.size() > max) return TooBig("dump", key, value.size(), max);
+  }
+  Transaction transaction(*connection, "dump_many");
+  BACKENDS_RETURN_IF_ERROR(transaction.Begin(Sql::kBeginWrite));
+  const std::int64_t now = NowNs();
+  for (const auto& [key, value] : items) {
+    BACKENDS_ASSIGN_OR_RETURN(Stmt stmt, connection->Get(Sql::kDump));
+    BindText(stmt, 1, key);
+    sqlite3_bind_int64(stmt, 2, now);
+    sqlite3_bind_int64(stmt, 3, NewVersion());
+    BindBlob(stmt, 4, value);
+    const int rc = Step(stmt);
+    if (rc != SQLITE_DONE) return Error("dump", key, *connection, rc);
+  }
+  return transaction.Commit();
+}
+
+Status SqliteStore::dump_stream(std::string_view key, ByteSource& source) {
   BACKENDS_RETURN_IF_ERROR(ValidateKey("dump", key));
   std::uint64_t max = 0;
   {
@@ -284,8 +311,8 @@ Status SqliteBackend::dump_stream(std::string_view key, ByteSource& source) {
   return DumpSpooled(key, spool.fd, total + head.size());
 }
 
-Status SqliteBackend::DumpSpooled(std::string_view key, int fd,
-                                  std::uint64_t size) {
+Status SqliteStore::DumpSpooled(std::string_view key, int fd,
+                                std::uint64_t size) {
   BACKENDS_ASSIGN_OR_RETURN(auto connection, pool_.Acquire());
   Transaction transaction(*connection, "dump " + QuoteKey(key));
   BACKENDS_RETURN_IF_ERROR(transaction.Begin(Sql::kBeginWrite));
@@ -330,7 +357,7 @@ Status SqliteBackend::DumpSpooled(std::string_view key, int fd,
   return transaction.Commit();
 }
 
-Result<bool> SqliteBackend::load_stream(std::string_view key, ByteSink& sink) {
+Result<bool> SqliteStore::load_stream(std::string_view key, ByteSink& sink) {
   BACKENDS_RETURN_IF_ERROR(ValidateKey("load", key));
   BACKENDS_ASSIGN_OR_RETURN(auto connection, pool_.Acquire());
   // One read transaction: the row found is the row read.
@@ -374,7 +401,7 @@ Result<bool> SqliteBackend::load_stream(std::string_view key, ByteSink& sink) {
   return true;
 }
 
-Result<bool> SqliteBackend::remove(std::string_view key) {
+Result<bool> SqliteStore::remove(std::string_view key) {
   BACKENDS_RETURN_IF_ERROR(ValidateKey("remove", key));
   BACKENDS_ASSIGN_OR_RETURN(auto connection, pool_.Acquire());
   BACKENDS_ASSIGN_OR_RETURN(Stmt stmt, connection->Get(Sql::kRemove));
@@ -384,8 +411,8 @@ Result<bool> SqliteBackend::remove(std::string_view key) {
   return sqlite3_changes(connection->db()) > 0;
 }
 
-Result<bool> SqliteBackend::remove_if(std::string_view key,
-                                      const RemovalCheck& should_remove) {
+Result<bool> SqliteStore::remove_if(std::string_view key,
+                                    const RemovalCheck& should_remove) {
   BACKENDS_RETURN_IF_ERROR(ValidateKey("remove", key));
   BACKENDS_ASSIGN_OR_RETURN(auto connection, pool_.Acquire());
   // The write lock is taken first, so no value can arrive between the check
@@ -416,20 +443,20 @@ Result<bool> SqliteBackend::remove_if(std::string_view key,
   return approved;
 }
 
-Result<std::vector<std::string>> SqliteBackend::list(std::string_view prefix) {
+Result<std::vector<std::string>> SqliteStore::list(std::string_view prefix) {
   BACKENDS_ASSIGN_OR_RETURN(KeyPage page, ListKeys(prefix, "", 0));
   return std::move(page.keys);
 }
 
-Result<KeyPage> SqliteBackend::list_page(std::string_view prefix,
-                                         std::string_view start_after,
-                                         std::size_t limit) {
+Result<KeyPage> SqliteStore::list_page(std::string_view prefix,
+                                       std::string_view start_after,
+                                       std::size_t limit) {
   return ListKeys(prefix, start_after, std::max<std::size_t>(limit, 1));
 }
 
-Result<KeyPage> SqliteBackend::ListKeys(std::string_view prefix,
-                                        std::string_view start_after,
-                                        std::size_t limit) {
+Result<KeyPage> SqliteStore::ListKeys(std::string_view prefix,
+                                      std::string_view start_after,
+                                      std::size_t limit) {
   BACKENDS_ASSIGN_OR_RETURN(auto connection, pool_.Acquire());
   BACKENDS_ASSIGN_OR_RETURN(Stmt stmt, connection->Get(Sql::kListKeys));
   const std::string upper = std::string(prefix) + kAfterEveryKey;
@@ -453,7 +480,7 @@ Result<KeyPage> SqliteBackend::ListKeys(std::string_view prefix,
   return page;
 }
 
-Result<EntryPage> SqliteBackend::list_entries(const ListRequest& request) {
+Result<EntryPage> SqliteStore::list_entries(const ListRequest& request) {
   const std::size_t limit = std::max<std::size_t>(request.limit, 1);
   const std::string& prefix = request.prefix;
   const std::string upper = prefix + kAfterEveryKey;
@@ -501,7 +528,7 @@ Result<EntryPage> SqliteBackend::list_entries(const ListRequest& request) {
   return page;
 }
 
-Result<std::optional<KeyInfo>> SqliteBackend::stat(std::string_view key) {
+Result<std::optional<KeyInfo>> SqliteStore::stat(std::string_view key) {
   BACKENDS_RETURN_IF_ERROR(ValidateKey("stat", key));
   BACKENDS_ASSIGN_OR_RETURN(auto connection, pool_.Acquire());
   BACKENDS_ASSIGN_OR_RETURN(Stmt stmt, connection->Get(Sql::kStat));
@@ -512,7 +539,7 @@ Result<std::optional<KeyInfo>> SqliteBackend::stat(std::string_view key) {
   return std::optional<KeyInfo>(InfoFrom(stmt, 0));
 }
 
-Result<bool> SqliteBackend::contains(std::string_view key) {
+Result<bool> SqliteStore::contains(std::string_view key) {
   BACKENDS_RETURN_IF_ERROR(ValidateKey("contains", key));
   BACKENDS_ASSIGN_OR_RETURN(auto connection, pool_.Acquire());
   BACKENDS_ASSIGN_OR_RETURN(Stmt stmt, connection->Get(Sql::kContains));
@@ -523,7 +550,7 @@ Result<bool> SqliteBackend::contains(std::string_view key) {
   return true;
 }
 
-Result<std::size_t> SqliteBackend::size() {
+Result<std::size_t> SqliteStore::size() {
   BACKENDS_ASSIGN_OR_RETURN(auto connection, pool_.Acquire());
   BACKENDS_ASSIGN_OR_RETURN(Stmt stmt, connection->Get(Sql::kSize));
   const int rc = Step(stmt);
@@ -531,7 +558,7 @@ Result<std::size_t> SqliteBackend::size() {
   return static_cast<std::size_t>(sqlite3_column_int64(stmt, 0));
 }
 
-Result<std::vector<Backend::Entry>> SqliteBackend::items() {
+Result<std::vector<Backend::Entry>> SqliteStore::items() {
   BACKENDS_ASSIGN_OR_RETURN(auto connection, pool_.Acquire());
   BACKENDS_ASSIGN_OR_RETURN(Stmt stmt, connection->Get(Sql::kItems));
   std::vector<Entry> out;
@@ -543,12 +570,12 @@ Result<std::vector<Backend::Entry>> SqliteBackend::items() {
   return out;
 }
 
-Status SqliteBackend::clear() {
+Status SqliteStore::clear() {
   BACKENDS_ASSIGN_OR_RETURN(auto connection, pool_.Acquire());
   return connection->Run(Sql::kClear, "clear");
 }
 
-std::string SqliteBackend::url() const {
+std::string SqliteStore::url() const {
   std::string url = "sqlite://" + PercentEncode(pool_.path().string(), "/");
   char separator = '?';
   if (pool_.options().table != kSqliteDefaultTable) {
@@ -561,8 +588,8 @@ std::string SqliteBackend::url() const {
 
 }  // namespace
 
-Result<std::unique_ptr<Backend>> NewSqliteBackend(std::filesystem::path path,
-                                                  SqliteOptions options) {
+Result<std::unique_ptr<SqliteBackend>> NewSqliteBackend(
+    std::filesystem::path path, SqliteOptions options) {
   BACKENDS_RETURN_IF_ERROR(sqlite::ValidateTableName(options.table));
   if (path.empty()) return InvalidArgumentError("sqlite: empty database path");
   std::error_code error;
@@ -572,7 +599,7 @@ Result<std::unique_ptr<Backend>> NewSqliteBackend(std::filesystem::path path,
   }
   BACKENDS_ASSIGN_OR_RETURN(auto first,
                             Connection::Open(path, options, /*first=*/true));
-  return std::unique_ptr<Backend>(std::make_unique<SqliteBackend>(
+  return std::unique_ptr<SqliteBackend>(std::make_unique<SqliteStore>(
       std::move(path), std::move(options), std::move(first)));
 }
 

@@ -33,7 +33,9 @@ using ::testing::HasSubstr;
 using ::testing::Optional;
 
 FactoryResult MakeSqlite(const fs::path& dir, SqliteOptions options = {}) {
-  return NewSqliteBackend(dir / "store.db", std::move(options));
+  BACKENDS_ASSIGN_OR_RETURN(
+      auto store, NewSqliteBackend(dir / "store.db", std::move(options)));
+  return std::unique_ptr<Backend>(std::move(store));
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -259,6 +261,13 @@ TEST_F(SqliteTest, FullFilesystemIsIOErrorAndKeepsEveryValue) {
   Unmount unmount{mnt};
   auto store = NewSqliteBackend(mnt / "full.db");
   BACKENDS_ASSERT_OK(store);
+  // A batch that does not fit fails as a whole: nothing of it is stored.
+  std::vector<std::pair<std::string, std::string>> batch;
+  for (int i = 0; i < 400; ++i) {
+    batch.emplace_back("batch" + std::to_string(i), std::string(4000, 'b'));
+  }
+  EXPECT_THAT((*store)->dump_many(batch), StatusIs(ErrorCode::kIOError));
+  EXPECT_THAT((*store)->size(), IsOkAndHolds(0u));
   Status failed;
   int written = 0;
   for (; written < 10000; ++written) {
@@ -446,6 +455,22 @@ TEST_F(SqliteTest, StreamLargerThanTheLimitIsRefusedBeforeReading) {
   EXPECT_EQ(source.reads_, 0);
   EXPECT_THAT((*store)->load("big"),
               IsOkAndHolds(Optional(std::string("old"))));
+}
+
+TEST_F(SqliteTest, DumpManyStoresAllOrNothing) {
+  auto store = NewSqliteBackend(db_);
+  BACKENDS_ASSERT_OK(store);
+  BACKENDS_ASSERT_OK((*store)->dump("a", "old"));
+  std::vector<std::pair<std::string, std::string>> items = {
+      {"a", "1"}, {"b", "2"}, {"a", "3"}};
+  BACKENDS_ASSERT_OK((*store)->dump_many(items));
+  EXPECT_THAT((*store)->load("a"), IsOkAndHolds(Optional(std::string("3"))));
+  EXPECT_THAT((*store)->load("b"), IsOkAndHolds(Optional(std::string("2"))));
+  items = {{"c", "x"}, {"bad\n", "y"}};
+  EXPECT_THAT((*store)->dump_many(items),
+              StatusIs(ErrorCode::kInvalidArgument));
+  EXPECT_THAT((*store)->contains("c"), IsOkAndHolds(false));
+  EXPECT_THAT((*store)->size(), IsOkAndHolds(2u));
 }
 
 TEST_F(SqliteTest, PythonReadsTheDocumentedSchema) {
