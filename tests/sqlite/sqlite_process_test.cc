@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -91,13 +92,14 @@ TEST(SqliteProcessTest, SigkilledWriterKeepsEveryAcknowledgedWrite) {
                        std::to_string((round + 1) * 10'000'000ull)},
                       temp.path() / "writer.err");
     ASSERT_TRUE(writer.ok());
-    // Read acknowledgements for a while, then kill mid-write.
-    const auto deadline = std::chrono::steady_clock::now() +
-                          std::chrono::milliseconds(20 + random() % 120);
+    // Read acknowledgements for a while (timed from the first, so a slow
+    // start, as under a sanitizer, still writes), then kill mid-write.
+    const auto pause = std::chrono::milliseconds(20 + random() % 120);
+    std::optional<std::chrono::steady_clock::time_point> deadline;
     std::string line;
     char c;
     bool alive = true;
-    while (std::chrono::steady_clock::now() < deadline) {
+    while (!deadline || std::chrono::steady_clock::now() < *deadline) {
       if (!writer.ReadByte(c)) {
         alive = false;
         break;
@@ -109,6 +111,7 @@ TEST(SqliteProcessTest, SigkilledWriterKeepsEveryAcknowledgedWrite) {
       const auto space = line.find(' ');
       acknowledged[line.substr(0, space)] = std::stoull(line.substr(space + 1));
       line.clear();
+      if (!deadline) deadline = std::chrono::steady_clock::now() + pause;
     }
     ASSERT_TRUE(alive) << writer.Stderr();
     writer.Kill();
