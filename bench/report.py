@@ -63,6 +63,17 @@ PAIRS = [
         ("diskcache get vs open+read+close", "diskcache/json_get", "cache/json_get/raw", None),
         ("diskcache set vs temp+write+rename", "diskcache/json_set", "cache/json_set/raw", None),
     ]),
+    ("SQLite, 1 KiB values (SqliteBackend; raw = bare prepared statements, WAL, synchronous=NORMAL)", [
+        ("dump vs bare UPSERT, WITHOUT ROWID (k, v)", "sqlite/dump/ours", "sqlite/dump/raw", ("<=", 1.2)),
+        ("dump vs bare UPSERT on our schema", "sqlite/dump/ours", "sqlite/dump/raw_rowid", None),
+        ("load vs bare SELECT, WITHOUT ROWID (k, v)", "sqlite/load/ours/threads:1", "sqlite/load/raw", ("<=", 1.2)),
+        ("load vs bare SELECT on our schema", "sqlite/load/ours/threads:1", "sqlite/load/raw_rowid", None),
+        ("load, 2 threads vs 1 (rate >= 1.6x)", "sqlite/load/ours/threads:2", "sqlite/load/ours/threads:1", ("<=", 0.625)),
+        ("dump_many 100k, per key vs bare loop in one transaction", "sqlite/dump_many/ours/iterations:1", "sqlite/dump_many/raw/iterations:1", ("<=", 1.3)),
+        ("dump_many 100k, per key vs single dump (>= 10x faster)", "sqlite/dump_many/ours/iterations:1", "sqlite/dump/ours", ("<=", 0.1)),
+        ("dump vs diskcache set (1 KiB text)", "sqlite/dump/ours", "diskcache/text_set", ("<=", 0.65)),
+        ("load vs diskcache get (1 KiB text)", "sqlite/load/ours/threads:1", "diskcache/text_get", ("<=", 0.6)),
+    ]),
     ("gzip, libdeflate (ours) vs zlib, both at level 6", [
         ("jquery.js: compress time", "gzip/compress/ours/jquery.js/level:6", "gzip/compress/zlib/jquery.js/level:6", ("<=", 0.5)),
         ("jquery.js: compressed size", "gzip/compress/ours/jquery.js/level:6#compressed", "gzip/compress/zlib/jquery.js/level:6#compressed", ("<=", 1.01)),

@@ -105,6 +105,7 @@ run json_bench
 run memory_bench
 run cache_bench
 run gzip_bench
+run sqlite_bench
 
 say "running the original's approach (Python 3) in the same folder"
 "$python" "$root/bench/original_baseline.py" "$data" \

@@ -11,6 +11,7 @@ build=(build-essential cmake ninja-build g++ pkg-config git lld
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libsimdjson-dev libcli11-dev
   libcurl4-openssl-dev libssl-dev libpugixml-dev libdeflate-dev zlib1g-dev
+  libsqlite3-dev
   python3 curl ca-certificates)
 python=(pybind11-dev python3-pybind11 python3-dev python3-venv python3-pip
   python3-setuptools python3-wheel)

@@ -10,6 +10,9 @@
 #if BACKENDS_WITH_S3
 #include "s3/s3_url.h"
 #endif
+#if BACKENDS_WITH_SQLITE
+#include "backends/sqlite.h"
+#endif
 
 namespace backends {
 namespace {
@@ -52,6 +55,25 @@ Result<std::unique_ptr<Backend>> OpenFile(const Url& url) {
   return std::unique_ptr<Backend>(std::move(store));
 }
 
+#if BACKENDS_WITH_SQLITE
+Result<std::unique_ptr<Backend>> OpenSqlite(const Url& url) {
+  BACKENDS_RETURN_IF_ERROR(CheckParams(url, {"table", "durable"}));
+  // sqlite:///abs/file.db is absolute; sqlite://rel/file.db is relative.
+  std::string path = url.authority.empty() || url.authority == "localhost"
+                         ? url.path
+                         : url.authority + url.path;
+  if (path.empty()) return InvalidArgumentError("sqlite:// needs a file");
+  SqliteOptions options;
+  if (auto table = url.Param("table")) options.table = *table;
+  if (auto durable = url.Param("durable")) {
+    options.durable = *durable == "1" || *durable == "true";
+  }
+  BACKENDS_ASSIGN_OR_RETURN(auto store,
+                            NewSqliteBackend(path, std::move(options)));
+  return std::unique_ptr<Backend>(std::move(store));
+}
+#endif
+
 }  // namespace
 
 Result<std::unique_ptr<Backend>> OpenBackend(std::string_view text) {
@@ -61,9 +83,12 @@ Result<std::unique_ptr<Backend>> OpenBackend(std::string_view text) {
 #if BACKENDS_WITH_S3
   if (url.scheme == "s3") return s3::OpenS3Url(url);
 #endif
+#if BACKENDS_WITH_SQLITE
+  if (url.scheme == "sqlite") return OpenSqlite(url);
+#endif
   return InvalidArgumentError("URL \"" + std::string(text) +
                               "\": unknown scheme \"" + url.scheme +
-                              "\" (known: memory, file, s3)");
+                              "\" (known: memory, file, s3, sqlite)");
 }
 
 }  // namespace backends

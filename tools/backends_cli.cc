@@ -30,6 +30,10 @@ constexpr const char* kFooter = R"(Store URLs:
   s3://bucket/prefix?region=R&endpoint=http://127.0.0.1:7480&path_style=1
                                    S3; credentials from the standard AWS
                                    places (environment, ~/.aws), never here
+  sqlite:///abs/app.db?table=T, sqlite://app.db
+                                   a table (default "backends") of a SQLite
+                                   database file; reading verbs never create
+                                   it. &durable=1: synchronous=FULL
 Parameters the tool adds to any URL:
   ?format=raw|text|json            raw bytes (default), UTF-8 text, or JSON
                                    (checked, stored in the original's format)

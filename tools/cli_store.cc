@@ -146,6 +146,15 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreSpec& spec,
                            " (nothing was created)");
     }
   }
+  if (mode == OpenMode::kExisting && spec.store_url.starts_with("sqlite:")) {
+    BACKENDS_ASSIGN_OR_RETURN(Url url, Url::Parse(spec.store_url));
+    const std::string file = FolderOf(url);
+    std::error_code error;
+    if (!file.empty() && !std::filesystem::exists(file, error)) {
+      return NotFoundError("no such database file " + QuoteKey(file) +
+                           " (nothing was created)");
+    }
+  }
   BACKENDS_ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend,
                             OpenBackend(spec.store_url));
   if (spec.cache == CacheKind::kJson) {

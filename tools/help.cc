@@ -9,6 +9,8 @@ std::string VerbFooter(const VerbParams& params, std::string_view notes,
   out += "URL parameters it honours:\n";
   out += params.file_writes ? "  file://  durable=1 (fsync every write)\n"
                             : "  file://  none\n";
+  out += params.file_writes ? "  sqlite:// table=NAME durable=1\n"
+                            : "  sqlite:// table=NAME\n";
   if (params.s3_connection) {
     out +=
         "  s3://    region endpoint path_style verify_tls profile anonymous\n"

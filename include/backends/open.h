@@ -5,6 +5,7 @@
 //   memory://                         a new VolatileBackend
 //   file:///abs/dir, file://rel/dir   a FileBackend rooted there
 //   s3://bucket/prefix?region=..&endpoint=http://127.0.0.1:PORT&path_style=1
+//   sqlite:///abs/file.db?table=NAME, sqlite://rel/file.db   (sqlite.h)
 //
 // Backend::url() gives a URL that reopens an equivalent store. URLs never
 // carry secrets: credentials come from the standard places.
