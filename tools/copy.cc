@@ -423,6 +423,8 @@ Result<int> RunCp(const CpArgs& args) {
   Result<bool> listed = QueueKeys(args, *source, destination.get(), rules,
                                   queue, counts, progress);
   if (!listed.ok()) queue.Stop();
+  // The count is known once the listing ends: the bar gains a total.
+  if (listed.ok() && *listed) progress.SetTotal(counts.listed.load());
   queue.Close();
   for (std::thread& worker : workers) worker.join();
 
