@@ -307,5 +307,43 @@ TEST_F(CliSyncTest, RmRecursiveStopsBetweenKeysOnASignal) {
   EXPECT_EQ(ReadFile(dir_.path() / "s" / "kept"), "k");
 }
 
+TEST_F(CliSyncTest, SyncDeleteStopsBetweenKeysOnASignal) {
+  constexpr int kKeys = 20000;
+  Put("s", "kept", "new");
+  for (int i = 0; i < kKeys; ++i) {
+    Put("t", "extra/" + std::to_string(100000 + i), "x");
+  }
+  CliProcess sync({.args = {"sync", "--delete", "s", "t"}, .cwd = dir_.path()});
+  // Copies first, then deletions in key order: signal after the first.
+  const fs::path first = dir_.path() / "t" / "extra" / "100000";
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::minutes(1);
+  while (fs::exists(first)) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "sync hangs";
+  }
+  ASSERT_EQ(::kill(sync.pid(), SIGINT), 0);
+  CliResult r = sync.Wait();
+  ASSERT_EQ(r.exit_code, 128 + SIGINT) << r.err;
+  EXPECT_THAT(r.err, MatchesRegex("backends: sync: interrupted by SIGINT "
+                                  "after 1 of 1 keys listed, [0-9]+ deleted;"
+                                  ".*\n"));
+  const std::size_t deleted =
+      std::stoul(r.err.substr(r.err.find("listed, ") + 8));
+  EXPECT_EQ(ReadFile(dir_.path() / "t" / "kept"), "new");
+  std::size_t left = 0;
+  for (int i = 0; i < kKeys; ++i) {
+    const fs::path file =
+        dir_.path() / "t" / "extra" / std::to_string(100000 + i);
+    if (static_cast<std::size_t>(i) < deleted) {
+      EXPECT_FALSE(fs::exists(file)) << i;
+    } else {
+      EXPECT_EQ(ReadFile(file), "x") << i;
+      ++left;
+    }
+  }
+  EXPECT_GE(deleted, 1u);
+  EXPECT_GT(left, 0u) << "sync was done before the signal came";
+}
+
 }  // namespace
 }  // namespace backends::testing
