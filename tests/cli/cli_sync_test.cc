@@ -13,6 +13,7 @@
 #include <ctime>
 #include <filesystem>
 #include <map>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -163,6 +164,42 @@ TEST_F(CliSyncTest, CpUpdateDecidesFromTheListingsAndRewritesNothing) {
   EXPECT_EQ(update.err, "cp: 2 copied, 998 unchanged, 0 skipped, 0 failed\n");
   EXPECT_EQ(ReadFile(dir_.path() / "t" / "k" / "1"), "w");
   EXPECT_EQ(ReadFile(dir_.path() / "t" / "k" / "2"), "v");
+}
+
+TEST_F(CliSyncTest, CpUpdateAfterSigkillCopiesOnlyWhatIsMissing) {
+  constexpr int kKeys = 3000;
+  for (int i = 0; i < kKeys; ++i) {
+    Put("s", "k/" + std::to_string(100000 + i),
+        std::string(4096, static_cast<char>('a' + i % 26)));
+  }
+  CliProcess cp({.args = {"cp", "s", "t", "--jobs", "2"}, .cwd = dir_.path()});
+  const fs::path some = dir_.path() / "t" / "k" / "100100";
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::minutes(1);
+  while (!fs::exists(some)) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "cp hangs";
+  }
+  ASSERT_EQ(::kill(cp.pid(), SIGKILL), 0);
+  ASSERT_EQ(cp.Wait().exit_code, 128 + SIGKILL);
+
+  CliResult resumed = Run({"cp", "--update", "s", "t"});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(
+      resumed.err, m, std::regex(R"(cp: (\d+) copied, (\d+) unchanged)")))
+      << resumed.err;
+  const int copied = std::stoi(m[1]);
+  const int unchanged = std::stoi(m[2]);
+  EXPECT_EQ(copied + unchanged, kKeys);
+  // Keys go in order: k/100000 to k/100100 were done but one or two.
+  EXPECT_GE(unchanged, 98);
+  EXPECT_GT(copied, 0) << "cp was done before SIGKILL came";
+  for (int i = 0; i < kKeys; ++i) {
+    const std::string key = "k/" + std::to_string(100000 + i);
+    ASSERT_EQ(ReadFile(dir_.path() / "t" / key),
+              std::string(4096, static_cast<char>('a' + i % 26)))
+        << key;
+  }
 }
 
 TEST_F(CliSyncTest, ChecksumComparesTheBytesOfKeysOfTheSameSize) {
