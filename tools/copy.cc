@@ -299,6 +299,8 @@ Result<bool> QueueKeys(const CpArgs& args, const Store& source,
       args.prefix, ListingWalker::Detail::kEntries);
   BACKENDS_ASSIGN_OR_RETURN(bool have_to, to.Next());
   while (true) {
+    // Unchanged keys queue nothing, so a signal is noticed here too.
+    if (InterruptSignal() != 0) return false;
     BACKENDS_ASSIGN_OR_RETURN(bool have_from, from.Next());
     if (!have_from) return true;
     const ListEntry& entry = from.entry();
