@@ -1,5 +1,6 @@
-// The single-store verbs: put, get, rm, ls, url, presign, make-public /
-// make-private, cache prune. (cp lives in copy.cc.)
+// The single-store verbs: put, get, rm (and rm --recursive), ls, stat, url,
+// presign, make-public / make-private, cache prune. (cp and sync live in
+// copy.cc.)
 
 #include "commands.h"
 

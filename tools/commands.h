@@ -3,7 +3,7 @@
 // The verbs of the `backends` tool. Each returns the process exit code, or
 // an error that main() prints as one line on stderr and turns into exit 3.
 //
-// Exit codes: 0 success; 1 a key does not exist (get, rm); 2 usage error
+// Exit codes: 0 success; 1 a key does not exist (get, stat, rm); 2 usage error
 // (the command line does not parse, or a URL's format/cache/timeout
 // parameter is wrong); 3 any other failure, including keys the store
 // refuses (invalid keys are reported by the store, so they are exit 3).

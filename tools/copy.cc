@@ -12,9 +12,9 @@
 // Safety: every value is written with the destination's dump(), which
 // replaces a value atomically, so an interrupted or failed cp leaves each
 // destination key with its old value or its new one, never a mix, and
-// never touches the source. On the first failure workers finish the key in
-// hand and take no new one; on SIGINT/SIGTERM/SIGHUP they also drop the
-// key in hand between two chunks (interrupt.h).
+// never touches the source. With --fail-fast, on the first failure the
+// workers finish the key in hand and take no new one; on SIGINT/SIGTERM/
+// SIGHUP they also drop the key in hand between two chunks (interrupt.h).
 
 #include <algorithm>
 #include <atomic>
