@@ -133,13 +133,19 @@ std::int64_t Seconds(std::chrono::system_clock::time_point time) {
       .count();
 }
 
+// A single-part S3 ETag is the MD5 of the bytes; a multipart one ("...-N")
+// depends on the part size too, so it proves nothing about the bytes.
+bool IsContentDigest(std::string_view etag) {
+  return !etag.empty() && etag.find('-') == std::string_view::npos;
+}
+
 Verdict Decide(const KeyInfo& source, const KeyInfo& destination,
                const CompareRules& rules) {
   if (!rules.sizes_comparable) return Verdict::kCompareContents;
   if (source.size != destination.size) return Verdict::kCopy;
   if (rules.checksum) return Verdict::kCompareContents;
-  if (rules.versions_comparable && !source.version.empty() &&
-      !destination.version.empty()) {
+  if (rules.versions_comparable && IsContentDigest(source.version) &&
+      IsContentDigest(destination.version)) {
     return source.version == destination.version ? Verdict::kUnchanged
                                                  : Verdict::kCopy;
   }

@@ -134,6 +134,26 @@ TEST_F(CliS3SyncTest, CpUpdateOfAThousandUnchangedKeysMovesNoValue) {
   EXPECT_EQ(Run({"get", Url(), "k/7"}).out, "a longer value 7");
 }
 
+TEST_F(CliS3SyncTest, S3ToS3UpdateCopiesOnlyWhatDiffers) {
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_EQ(
+        Run({"put", Url("a/"), "k" + std::to_string(i), "same"}).exit_code, 0);
+  }
+  ASSERT_EQ(Run({"cp", Url("a/"), Url("b/")}).exit_code, 0);
+  const int gets = proxy_->requests("GET");
+  const int puts = proxy_->requests("PUT");
+  CliResult again = Run({"sync", Url("a/"), Url("b/")});
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(again.err, "sync: 0 copied, 20 unchanged, 0 skipped, 0 failed\n");
+  EXPECT_EQ(proxy_->requests("PUT"), puts);
+  EXPECT_LT(proxy_->requests("GET") - gets, 10);  // Listings, no values.
+
+  ASSERT_EQ(Run({"put", Url("a/"), "k3", "longer now"}).exit_code, 0);
+  CliResult one = Run({"sync", Url("a/"), Url("b/")});
+  EXPECT_EQ(one.err, "sync: 1 copied, 19 unchanged, 0 skipped, 0 failed\n");
+  EXPECT_EQ(Run({"get", Url("b/"), "k3"}).out, "longer now");
+}
+
 TEST_F(CliS3SyncTest, SyncDeleteDryRunThenExactly) {
   for (const char* key : {"a", "b/1", "c.keep"}) {
     WriteFile(dir_.path() / "src" / key, key);
