@@ -131,6 +131,12 @@ PAIRS = [
         ("CLI cp down 1000 x 1 KiB vs awscli (>= 5x faster)", "s3/cp_down/cli", "s3peer/bulk_down/awscli", ("<=", 0.2)),
         ("CLI cp down 1000 x 1 KiB vs rclone (>= 2x faster)", "s3/cp_down/cli", "s3peer/bulk_down/rclone", ("<=", 0.5)),
     ]),
+    # bench/cli_bench.py: whole commands, process start included.
+    ("CLI as a sync tool (backends; whole commands)", [
+        ("cp --update 10k unchanged vs first cp, file->file", "cli/cp_update/file_file", "cli/cp_first/file_file", ("<=", 0.1)),
+        ("cp --update 10k unchanged vs first cp, file->S3", "cli/cp_update/file_s3", "cli/cp_first/file_s3", ("<=", 0.1)),
+        ("ls -l vs ls, 5000 S3 keys", "cli/ls_long/s3", "cli/ls/s3", ("<=", 1.5)),
+    ]),
 ]
 
 # Absolute figures (bench/rss_probe.cc): (label, name, goal or None).

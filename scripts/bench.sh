@@ -240,6 +240,16 @@ if [[ ${BENCH_S3:-1} != 0 && -x $build/bench/s3_bench ]]; then
   fi
 fi
 
+# The CLI as a sync tool: cp --update against the first copy, ls -l against
+# ls (the S3 rows while radosgw, if it started, still runs).
+if [[ -x $build/tools/backends ]]; then
+  say "running bench/cli_bench.py (cp --update, ls -l)"
+  "$python" "$root/bench/cli_bench.py" "$build/tools/backends" \
+    "$results/cli_bench.json" --repetitions "${BENCH_CLI_REPS:-3}" \
+    ${S3_ENDPOINT:+--s3} 2>"$results/cli_bench.log" ||
+    { tail -5 "$results/cli_bench.log" >&2; say "cli_bench.py failed"; }
+fi
+
 # The Python package vs json, diskcache and boto3 (S3 rows while radosgw,
 # if it started, still runs).
 say "running bench/python_bench.py (the Python package)"

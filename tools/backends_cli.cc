@@ -10,11 +10,13 @@
 #include <iostream>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "cli_store.h"
 #include "commands.h"
 #include "help.h"
 #include "interrupt.h"
+#include "listing.h"
 
 namespace {
 
@@ -25,7 +27,8 @@ constexpr const char* kFooter = R"(Store URLs:
   file://./dir, file:///abs/dir    a folder: key K is the file dir/K
   ./dir, /abs/dir, dir             the same, as a plain path (anything not
                                    SCHEME://; no ?parameters). Verbs that
-                                   read (get, ls, rm, cp's SRC, cache prune)
+                                   read (get, ls, stat, rm, the SRC of cp
+                                   and sync, cache prune)
                                    never create it: "no such folder", exit 3
   s3://bucket/prefix?region=R&endpoint=http://127.0.0.1:7480&path_style=1
                                    S3; credentials from the standard AWS
@@ -45,10 +48,14 @@ Examples:
   echo '{"b": 1, "a": [1, 2]}' | backends put 'file://./data?format=json' cfg
   backends get file://./data greeting
   backends ls -l file://./data
+  backends ls --delimiter / file://./data users/
+  backends stat s3://bucket/site index.html
   backends cp file://./data s3://bucket/backup/ --jobs 8 --update
+  backends sync ./site s3://bucket/site --delete --dry-run
+  backends rm --recursive file://./data tmp/
   backends get file://./data photo.jpg -o photo.jpg
 
-Exit codes: 0 ok; 1 key missing (get, rm); 2 usage error; 3 other failure
+Exit codes: 0 ok; 1 key missing (get, stat, rm); 2 usage error; 3 other failure
 (one line on stderr naming the key and the cause; invalid keys are 3);
 130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP, after removing temporary
 files and aborting open uploads (a second Ctrl-C exits at once).)";
@@ -92,6 +99,82 @@ void AddUrlKey(CLI::App* verb, std::string& url, std::string* key,
   if (key != nullptr) verb->add_option("KEY", *key, "Key")->required();
 }
 
+// --include / --exclude on `verb`; FilterRules() reads them back in
+// command-line order (the last matching rule decides).
+struct FilterOptions {
+  CLI::Option* include = nullptr;
+  CLI::Option* exclude = nullptr;
+  std::vector<std::string> includes;
+  std::vector<std::string> excludes;
+};
+
+void AddFilterOptions(CLI::App* verb, FilterOptions& filter) {
+  filter.include =
+      verb->add_option("--include", filter.includes,
+                       "Select keys matching GLOB (* ? [..]; * crosses /)")
+          ->allow_extra_args(false)
+          ->type_name("GLOB");
+  filter.exclude =
+      verb->add_option("--exclude", filter.excludes,
+                       "Leave out keys matching GLOB; the last matching "
+                       "--include/--exclude decides")
+          ->allow_extra_args(false)
+          ->type_name("GLOB");
+}
+
+KeyFilter FilterRules(const CLI::App* verb, const FilterOptions& filter) {
+  std::vector<FilterRule> rules;
+  std::size_t next_include = 0;
+  std::size_t next_exclude = 0;
+  for (const CLI::Option* option : verb->parse_order()) {
+    if (option == filter.include && next_include < filter.includes.size()) {
+      rules.push_back({true, filter.includes[next_include++]});
+    } else if (option == filter.exclude &&
+               next_exclude < filter.excludes.size()) {
+      rules.push_back({false, filter.excludes[next_exclude++]});
+    }
+  }
+  return KeyFilter(std::move(rules));
+}
+
+constexpr const char* kFilterNotes =
+    "--include/--exclude GLOB (repeatable): the whole key (with any PREFIX)\n"
+    "is matched; '*' and '?' match any character, '/' too. The last rule\n"
+    "that matches decides; a key none matches is selected unless an\n"
+    "--include was given.";
+
+constexpr const char* kUpdateNotes =
+    "--update reads the destination's listing along with the source's and\n"
+    "reads no value: a key is unchanged when the sizes match and the ETags\n"
+    "match (S3 to S3), the times are equal (folder to folder: cp keeps\n"
+    "them), or else the destination is not older, to the second. With\n"
+    "format=json or a cache on a side, or a store without times, contents\n"
+    "decide; --checksum compares contents of keys of the same size.\n";
+
+// cp and sync share their options.
+void AddCopyOptions(CLI::App* verb, CpArgs& args, FilterOptions& filter) {
+  verb->add_option("SRC", args.source_url, "Source store URL")
+      ->required()
+      ->check(CLI::Validator(CheckStoreUrl, "URL", "store URL"));
+  verb->add_option("DST", args.destination_url, "Destination store URL")
+      ->required()
+      ->check(CLI::Validator(CheckStoreUrl, "URL", "store URL"));
+  verb->add_option("--prefix", args.prefix, "Only keys starting with P");
+  verb->add_option("-j,--jobs", args.jobs, "Parallel copies")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  verb->add_flag("--checksum", args.checksum,
+                 "--update, but keys of the same size are compared by their "
+                 "bytes (both values are read)");
+  verb->add_flag("-n,--dry-run", args.dry_run,
+                 "Print the plan (copy KEY, delete KEY) on stdout and change "
+                 "nothing");
+  verb->add_flag("--fail-fast", args.fail_fast,
+                 "Stop at the first key that fails (default: go on, "
+                 "name each failure, exit 3 at the end)");
+  AddFilterOptions(verb, filter);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -133,51 +216,97 @@ int main(int argc, char** argv) {
                  "backends get ./data photo.jpg -o photo.jpg"));
 
   RmArgs rm;
+  FilterOptions rm_filter;
   auto* rm_cmd = app.add_subcommand("rm", "Remove keys");
   AddUrlKey(rm_cmd, rm.url, nullptr);
-  rm_cmd->add_option("KEY", rm.keys, "Keys")->required();
+  rm_cmd->add_option("KEY", rm.keys, "Keys (with -r: one PREFIX)")->required();
+  rm_cmd->add_flag("-r,--recursive", rm.recursive,
+                   "Remove every key starting with PREFIX (not empty)");
+  AddFilterOptions(rm_cmd, rm_filter);
   rm_cmd->footer(VerbFooter(
       {.file_writes = true, .cache = true},
-      "Exit 1 if a key did not exist (the others are still removed).",
+      std::string(
+          "Exit 1 if a key did not exist (the others are still removed).\n"
+          "-r PREFIX walks the listing in pages and removes each selected "
+          "key;\n"
+          "Ctrl-C stops it between two keys (those removed stay removed).\n"
+          "Ends with 'rm: removed N keys' on stderr. ") +
+          kFilterNotes +
+          "\nAlso: backends rm -r ./data tmp/ --exclude '*.keep'",
       "backends rm file://./data notes/today notes/old"));
 
   LsArgs ls;
+  FilterOptions ls_filter;
   auto* ls_cmd = app.add_subcommand("ls", "List keys, one per line, sorted");
   AddUrlKey(ls_cmd, ls.url, nullptr);
   ls_cmd->add_option("PREFIX", ls.prefix, "Only keys starting with PREFIX");
   ls_cmd->add_flag("-l,--long", ls.long_format,
-                   "Size in bytes and modification time (UTC) too");
-  ls_cmd->footer(
-      VerbFooter({.cache = true}, "",
-                 "backends ls -l 's3://bucket/site?region=eu-west-1' "
-                 "img/"));
+                   "Size in bytes and modification time (UTC) too, from "
+                   "the listing");
+  ls_cmd
+      ->add_option("-d,--delimiter", ls.delimiter,
+                   "One level: keys holding D after PREFIX are shown once "
+                   "as their common prefix, ending with D")
+      ->type_name("D");
+  AddFilterOptions(ls_cmd, ls_filter);
+  ls_cmd->footer(VerbFooter(
+      {.cache = true},
+      std::string("Reads the listing in pages of 1000 keys. With -l a\n"
+                  "common prefix shows PRE instead of a size.\n") +
+          kFilterNotes + "\nAlso: backends ls --delimiter / ./data photos/",
+      "backends ls -l 's3://bucket/site?region=eu-west-1' img/"));
+
+  StatArgs stat;
+  auto* stat_cmd = app.add_subcommand(
+      "stat", "What the store knows of KEY: size, time, ETag, type, metadata");
+  AddUrlKey(stat_cmd, stat.url, &stat.key);
+  stat_cmd->footer(VerbFooter(
+      {.cache = true},
+      "One 'name: value' line each: key, size, modified (UTC), and where\n"
+      "the store keeps them etag (S3) or version, content-type,\n"
+      "content-encoding, 'metadata NAME: VALUE'. Exit 1 if KEY does not\n"
+      "exist.",
+      "backends stat 's3://bucket/site?region=eu-west-1' index.html"));
 
   CpArgs cp;
+  FilterOptions cp_filter;
   auto* cp_cmd = app.add_subcommand(
       "cp", "Copy every key (or --prefix P) from one store to another");
-  cp_cmd->add_option("SRC", cp.source_url, "Source store URL")
-      ->required()
-      ->check(CLI::Validator(CheckStoreUrl, "URL", "store URL"));
-  cp_cmd->add_option("DST", cp.destination_url, "Destination store URL")
-      ->required()
-      ->check(CLI::Validator(CheckStoreUrl, "URL", "store URL"));
-  cp_cmd->add_option("--prefix", cp.prefix, "Only keys starting with P");
-  cp_cmd->add_option("-j,--jobs", cp.jobs, "Parallel copies")
-      ->check(CLI::Range(1, 256))
-      ->capture_default_str();
+  AddCopyOptions(cp_cmd, cp, cp_filter);
   cp_cmd->add_flag("-u,--update", cp.update,
-                   "Skip keys whose destination value is already the same");
-  cp_cmd->add_flag("--fail-fast", cp.fail_fast,
-                   "Stop at the first key that fails (default: go on, "
-                   "name each failure, exit 3 at the end)");
+                   "Skip keys whose destination is the same by the "
+                   "listings (size, then ETag or time; see below)");
   cp_cmd->footer(VerbFooter(
       {.file_writes = true, .s3_writes = true, .format = true, .cache = true},
-      "Each value is written atomically: an interrupted cp (Ctrl-C) stops\n"
-      "between chunks and leaves every destination value old or new.\n"
-      "SRC is read with SRC's parameters, DST written with DST's (durable,\n"
-      "content_type... matter on DST only).",
+      std::string(
+          "Each value is written atomically: an interrupted cp (Ctrl-C) "
+          "stops\nbetween chunks and leaves every destination value old or "
+          "new.\nSRC is read with SRC's parameters, DST written with DST's\n"
+          "(durable, content_type... matter on DST only). SRC is read in\n"
+          "listing pages.\n") +
+          kUpdateNotes + kFilterNotes,
       "backends cp ./site 's3://bucket/site?content_type=text/html' "
       "--jobs 8 --update"));
+
+  CpArgs sync{.update = true, .verb = "sync"};
+  FilterOptions sync_filter;
+  auto* sync_cmd = app.add_subcommand(
+      "sync", "Make DST like SRC: cp --update, and --delete what SRC lacks");
+  AddCopyOptions(sync_cmd, sync, sync_filter);
+  sync_cmd->add_flag("--delete", sync.delete_extra,
+                     "Remove destination keys the source lacks (only keys "
+                     "the filters select; only if every copy succeeded)");
+  sync_cmd->footer(VerbFooter(
+      {.file_writes = true, .s3_writes = true, .format = true, .cache = true},
+      std::string(
+          "Copies the keys that are new or differ (as cp --update), then "
+          "with\n--delete removes the destination keys under --prefix that "
+          "the\nsource lacks, once every copy succeeded. Keys the filters "
+          "leave out\nare neither copied nor deleted. Try --dry-run first: "
+          "it prints\n'copy KEY' and 'delete KEY' lines and changes "
+          "nothing.\n") +
+          kUpdateNotes + kFilterNotes,
+      "backends sync ./site 's3://bucket/site' --delete --dry-run"));
 
   UrlArgs url;
   auto* url_cmd = app.add_subcommand(
@@ -240,7 +369,12 @@ int main(int argc, char** argv) {
     return UsageError(app, e);
   }
 
-  put.quiet = get.quiet = cp.quiet = prune.quiet = quiet;
+  put.quiet = get.quiet = cp.quiet = sync.quiet = rm.quiet = prune.quiet =
+      quiet;
+  ls.filter = FilterRules(ls_cmd, ls_filter);
+  cp.filter = FilterRules(cp_cmd, cp_filter);
+  sync.filter = FilterRules(sync_cmd, sync_filter);
+  rm.filter = FilterRules(rm_cmd, rm_filter);
   presign.expires = std::chrono::seconds(expires);
   const std::pair<const CLI::App*, std::function<backends::Result<int>()>>
       verbs[] = {
@@ -248,7 +382,9 @@ int main(int argc, char** argv) {
           {get_cmd, [&] { return RunGet(get); }},
           {rm_cmd, [&] { return RunRm(rm); }},
           {ls_cmd, [&] { return RunLs(ls); }},
+          {stat_cmd, [&] { return RunStat(stat); }},
           {cp_cmd, [&] { return RunCp(cp); }},
+          {sync_cmd, [&] { return RunCp(sync); }},
           {url_cmd, [&] { return RunUrl(url); }},
           {presign_cmd, [&] { return RunPresign(presign); }},
           {public_cmd, [&] { return RunAcl(make_public); }},
@@ -257,7 +393,8 @@ int main(int argc, char** argv) {
       };
   // The verbs that write catch interrupts to clean up (interrupt.h); the
   // others die by the signal, having nothing to undo.
-  for (const CLI::App* writer : {put_cmd, get_cmd, cp_cmd, rm_cmd, prune_cmd}) {
+  for (const CLI::App* writer :
+       {put_cmd, get_cmd, cp_cmd, sync_cmd, rm_cmd, prune_cmd}) {
     if (writer->parsed()) CatchInterrupts();
   }
   backends::Result<int> result = kExitUsage;

@@ -133,18 +133,23 @@ Result<StoreSpec> StoreSpec::Parse(std::string_view argument) {
   return spec;
 }
 
+bool StoreSpec::FolderMissing() const {
+  if (!store_url.starts_with("file:")) return false;
+  auto url = Url::Parse(store_url);
+  if (!url.ok()) return false;
+  const std::string folder = FolderOf(*url);
+  std::error_code error;
+  // Normalised as FileBackend::Open does: "sub/../up" is "up".
+  const auto normal = std::filesystem::path(folder).lexically_normal();
+  return !folder.empty() && !std::filesystem::exists(normal, error);
+}
+
 Result<std::unique_ptr<Store>> Store::Open(const StoreSpec& spec,
                                            OpenMode mode) {
-  if (mode == OpenMode::kExisting && spec.store_url.starts_with("file:")) {
+  if (mode == OpenMode::kExisting && spec.FolderMissing()) {
     BACKENDS_ASSIGN_OR_RETURN(Url url, Url::Parse(spec.store_url));
-    const std::string folder = FolderOf(url);
-    std::error_code error;
-    // Normalised as FileBackend::Open does: "sub/../up" is "up".
-    const auto normal = std::filesystem::path(folder).lexically_normal();
-    if (!folder.empty() && !std::filesystem::exists(normal, error)) {
-      return NotFoundError("no such folder " + QuoteKey(folder) +
-                           " (nothing was created)");
-    }
+    return NotFoundError("no such folder " + QuoteKey(FolderOf(url)) +
+                         " (nothing was created)");
   }
   if (mode == OpenMode::kExisting && spec.store_url.starts_with("sqlite:")) {
     BACKENDS_ASSIGN_OR_RETURN(Url url, Url::Parse(spec.store_url));

@@ -61,6 +61,9 @@ struct StoreSpec {
   /// can without opening the store (file:// path rules included), so a
   /// failing put creates nothing. Errors: kInvalidArgument naming the key.
   Result<std::string> ToStored(std::string_view key, std::string bytes) const;
+
+  /// True for a file:// store whose folder does not exist.
+  bool FolderMissing() const;
 };
 
 /// An open store and the format its values are checked against.

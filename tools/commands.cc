@@ -1,5 +1,6 @@
-// The single-store verbs: put, get, rm, ls, url, presign, make-public /
-// make-private, cache prune. (cp lives in copy.cc.)
+// The single-store verbs: put, get, rm (and rm --recursive), ls, stat, url,
+// presign, make-public / make-private, cache prune. (cp and sync live in
+// copy.cc.)
 
 #include "commands.h"
 
@@ -188,9 +189,57 @@ Result<int> RunGet(const GetArgs& args) {
   return kExitOk;
 }
 
+namespace {
+
+// rm --recursive: removes the selected keys under the prefix, one listing
+// page at a time; a signal stops it between two keys.
+Result<int> RemoveRecursively(const RmArgs& args, Store& store) {
+  const std::string& prefix = args.keys.front();
+  ListingWalker walker(&store.backend(), prefix, ListingWalker::Detail::kKeys);
+  std::size_t removed = 0;
+  while (true) {
+    if (InterruptSignal() != 0) {
+      std::fprintf(stderr, "backends: %s after removing %zu keys\n",
+                   InterruptedError("rm").message().c_str(), removed);
+      return kExitFailure;  // main() ends the process by the signal.
+    }
+    BACKENDS_ASSIGN_OR_RETURN(bool more, walker.Next());
+    if (!more) break;
+    const std::string& key = walker.entry().key;
+    if (!args.filter.Selects(key)) continue;
+    auto gone = store.backend().remove(key);
+    if (!gone.ok()) {
+      PrintError(gone.status());
+      std::fprintf(stderr, "backends: rm: stopped after removing %zu keys\n",
+                   removed);
+      return kExitFailure;
+    }
+    if (*gone) ++removed;
+  }
+  if (!args.quiet) {
+    std::fprintf(stderr, "rm: removed %zu %s\n", removed,
+                 removed == 1 ? "key" : "keys");
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
 Result<int> RunRm(const RmArgs& args) {
+  if (args.recursive && (args.keys.size() != 1 || args.keys[0].empty())) {
+    std::fprintf(stderr,
+                 "backends: rm --recursive takes one non-empty PREFIX (it "
+                 "removes every key that starts with it)\n");
+    return kExitUsage;
+  }
+  if (!args.recursive && !args.filter.empty()) {
+    std::fprintf(stderr,
+                 "backends: rm: --include/--exclude need --recursive\n");
+    return kExitUsage;
+  }
   BACKENDS_ASSIGN_OR_RETURN(auto store,
                             OpenStore(args.url, OpenMode::kExisting));
+  if (args.recursive) return RemoveRecursively(args, *store);
   int exit_code = kExitOk;
   for (const std::string& key : args.keys) {
     if (InterruptSignal() != 0) return InterruptedError("rm");
@@ -207,23 +256,101 @@ Result<int> RunRm(const RmArgs& args) {
   return exit_code;
 }
 
+namespace {
+
+void PrintLsEntry(const ListEntry& entry, bool long_format) {
+  if (!long_format) {
+    std::printf("%s\n", entry.key.c_str());
+    return;
+  }
+  std::printf("%12llu  %-20s  %s\n",
+              static_cast<unsigned long long>(entry.info.size),
+              FormatTime(entry.info.modified).c_str(), entry.key.c_str());
+}
+
+void PrintCommonPrefix(const std::string& prefix, bool long_format) {
+  if (long_format) {
+    std::printf("%12s  %-20s  %s\n", "PRE", "-", prefix.c_str());
+  } else {
+    std::printf("%s\n", prefix.c_str());
+  }
+}
+
+// ls --delimiter: keys and common prefixes of one level, merged in order.
+Status ListOneLevel(const LsArgs& args, Backend& backend) {
+  std::string resume_after;
+  while (true) {
+    BACKENDS_ASSIGN_OR_RETURN(EntryPage page, backend.list_entries({
+                                                  .prefix = args.prefix,
+                                                  .start_after = resume_after,
+                                                  .limit = kListPageSize,
+                                                  .delimiter = args.delimiter,
+                                              }));
+    std::size_t e = 0;
+    std::size_t p = 0;
+    while (e < page.entries.size() || p < page.common_prefixes.size()) {
+      if (p == page.common_prefixes.size() ||
+          (e < page.entries.size() &&
+           page.entries[e].key < page.common_prefixes[p])) {
+        const ListEntry& entry = page.entries[e++];
+        if (args.filter.Selects(entry.key)) {
+          PrintLsEntry(entry, args.long_format);
+        }
+      } else {
+        PrintCommonPrefix(page.common_prefixes[p++], args.long_format);
+      }
+    }
+    if (!page.more || page.resume_after.empty()) return Status::OK();
+    resume_after = std::move(page.resume_after);
+  }
+}
+
+}  // namespace
+
 Result<int> RunLs(const LsArgs& args) {
   BACKENDS_ASSIGN_OR_RETURN(auto store,
                             OpenStore(args.url, OpenMode::kExisting));
-  BACKENDS_ASSIGN_OR_RETURN(std::vector<std::string> keys,
-                            store->backend().list(args.prefix));
-  for (const std::string& key : keys) {
-    if (!args.long_format) {
-      std::printf("%s\n", key.c_str());
-      continue;
-    }
-    BACKENDS_ASSIGN_OR_RETURN(std::optional<KeyInfo> info,
-                              store->backend().stat(key));
-    if (!info) continue;  // Removed since the listing.
-    std::printf("%12llu  %-20s  %s\n",
-                static_cast<unsigned long long>(info->size),
-                FormatTime(info->modified).c_str(), key.c_str());
+  if (!args.delimiter.empty()) {
+    BACKENDS_RETURN_IF_ERROR(ListOneLevel(args, store->backend()));
+    return kExitOk;
   }
+  // -l takes size and time from the listing pages, never a request per key.
+  ListingWalker walker(&store->backend(), args.prefix,
+                       args.long_format ? ListingWalker::Detail::kEntries
+                                        : ListingWalker::Detail::kKeys);
+  while (true) {
+    BACKENDS_ASSIGN_OR_RETURN(bool more, walker.Next());
+    if (!more) break;
+    if (args.filter.Selects(walker.entry().key)) {
+      PrintLsEntry(walker.entry(), args.long_format);
+    }
+  }
+  return kExitOk;
+}
+
+Result<int> RunStat(const StatArgs& args) {
+  BACKENDS_ASSIGN_OR_RETURN(auto store,
+                            OpenStore(args.url, OpenMode::kExisting));
+  BACKENDS_ASSIGN_OR_RETURN(std::optional<KeyInfo> info,
+                            store->backend().stat(args.key));
+  if (!info) return Missing("stat", args.key);
+  std::string out = "key: " + args.key + "\n";
+  out += "size: " + std::to_string(info->size) + "\n";
+  if (info->modified) out += "modified: " + FormatTime(info->modified) + "\n";
+  if (!info->version.empty()) {
+    out += (SchemeOf(store->base()) == "s3" ? "etag: " : "version: ") +
+           info->version + "\n";
+  }
+  if (!info->content_type.empty()) {
+    out += "content-type: " + info->content_type + "\n";
+  }
+  if (!info->content_encoding.empty()) {
+    out += "content-encoding: " + info->content_encoding + "\n";
+  }
+  for (const auto& [name, value] : info->metadata) {
+    out += "metadata " + name + ": " + value + "\n";
+  }
+  std::fputs(out.c_str(), stdout);
   return kExitOk;
 }
 

@@ -3,7 +3,7 @@
 // The verbs of the `backends` tool. Each returns the process exit code, or
 // an error that main() prints as one line on stderr and turns into exit 3.
 //
-// Exit codes: 0 success; 1 a key does not exist (get, rm); 2 usage error
+// Exit codes: 0 success; 1 a key does not exist (get, stat, rm); 2 usage error
 // (the command line does not parse, or a URL's format/cache/timeout
 // parameter is wrong); 3 any other failure, including keys the store
 // refuses (invalid keys are reported by the store, so they are exit 3).
@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "backends/status.h"
+#include "listing.h"
 
 namespace backends::cli {
 
@@ -49,7 +50,12 @@ Result<int> RunGet(const GetArgs& args);
 
 struct RmArgs {
   std::string url;
+  /// The keys; with `recursive`, exactly one: the prefix (not empty).
   std::vector<std::string> keys;
+  /// Remove every key under the prefix that `filter` selects.
+  bool recursive = false;
+  KeyFilter filter;
+  bool quiet = false;
 };
 Result<int> RunRm(const RmArgs& args);
 
@@ -57,18 +63,45 @@ struct LsArgs {
   std::string url;
   std::string prefix;
   bool long_format = false;
+  /// When set, one level: keys holding it after the prefix are rolled up
+  /// into common prefixes, printed with the delimiter at their end.
+  std::string delimiter;
+  KeyFilter filter;
 };
 Result<int> RunLs(const LsArgs& args);
 
+struct StatArgs {
+  std::string url;
+  std::string key;
+};
+/// Prints what the store knows of KEY, one "name: value" line each; exit 1
+/// if KEY does not exist.
+Result<int> RunStat(const StatArgs& args);
+
+/// cp and sync: the source is read in listing pages and merged with the
+/// destination's listing (sorted alike), so memory stays bounded.
 struct CpArgs {
   std::string source_url;
   std::string destination_url;
   std::string prefix;
   std::size_t jobs = 4;
+  /// Skip keys whose destination is the same by the listings' metadata:
+  /// same size, and the same ETag (S3 to S3) or a destination not older
+  /// than the source (to the second).
   bool update = false;
+  /// With update: same size and the same bytes (both values are read).
+  bool checksum = false;
+  /// sync: after every copy succeeded, remove the destination keys that the
+  /// source lacks (among those the filter selects).
+  bool delete_extra = false;
+  /// Print the plan ("copy KEY", "delete KEY") and change nothing.
+  bool dry_run = false;
+  KeyFilter filter;
   /// Stop at the first key that fails (by default cp goes on).
   bool fail_fast = false;
   bool quiet = false;
+  /// "cp" or "sync", for messages.
+  std::string verb = "cp";
 };
 Result<int> RunCp(const CpArgs& args);
 

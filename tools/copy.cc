@@ -1,17 +1,31 @@
-// cp: copies every key (or those under --prefix) from one store to another
-// with --jobs worker threads.
+// cp and sync: copy every selected key (under --prefix) from one store to
+// another with --jobs worker threads.
+//
+// The source is read in listing pages; with --update (and sync) the
+// destination's listing is read alongside it, both sorted bytewise, and
+// merged like two sorted files, so each key is decided from the metadata
+// both listings carry and memory stays bounded whatever the key count.
+// A bounded queue hands the keys to copy to the workers. sync --delete
+// then walks both listings again and removes the destination keys the
+// source lacks, only when every copy succeeded.
 //
 // Safety: every value is written with the destination's dump(), which
 // replaces a value atomically, so an interrupted or failed cp leaves each
 // destination key with its old value or its new one, never a mix, and
-// never touches the source. On the first failure workers finish the key in
-// hand and take no new one; on SIGINT/SIGTERM/SIGHUP they also drop the
-// key in hand between two chunks (interrupt.h).
+// never touches the source. With --fail-fast, on the first failure the
+// workers finish the key in hand and take no new one; on SIGINT/SIGTERM/
+// SIGHUP they also drop the key in hand between two chunks (interrupt.h).
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <thread>
@@ -23,6 +37,7 @@
 #include "commands.h"
 #include "copy_files.h"
 #include "interrupt.h"
+#include "listing.h"
 #include "progress.h"
 
 namespace backends::cli {
@@ -69,25 +84,84 @@ class CancellableSource final : public ByteSource {
 
 enum class Outcome { kCopied, kUnchanged, kVanished };
 
+// What the listings alone say about a key.
+enum class Verdict { kCopy, kUnchanged, kCompareContents };
+
+struct Task {
+  std::string key;
+  Verdict verdict = Verdict::kCopy;
+};
+
 // Both stores are plain folders (no cache layer): file metadata can follow.
 struct Folders {
   const FileBackend* source = nullptr;
   const FileBackend* destination = nullptr;
 };
 
-Folders FoldersOf(const Store& source, const Store& destination) {
+Folders FoldersOf(const Store& source, const Store* destination) {
   auto folder = [](const Store& store) -> const FileBackend* {
     if (&store.backend() != &store.base()) return nullptr;
     return dynamic_cast<const FileBackend*>(&store.base());
   };
-  Folders folders{folder(source), folder(destination)};
+  if (destination == nullptr) return {};
+  Folders folders{folder(source), folder(*destination)};
   if (folders.source == nullptr || folders.destination == nullptr) return {};
   return folders;
 }
 
+bool IsS3(const Store& store) {
+  return store.spec().store_url.starts_with("s3:");
+}
+
+// How --update compares two listings' entries.
+struct CompareRules {
+  bool checksum = false;
+  // JSON values are normalised on the way, so stored sizes differ even when
+  // the values are the same: only their contents can tell.
+  bool sizes_comparable = true;
+  // S3 to S3: ETags are digests of the bytes, comparable across buckets.
+  bool versions_comparable = false;
+  // Folder to folder cp gives the copy its source's time (to the
+  // nanosecond), so any other time means a change, as in rsync. Elsewhere
+  // the copy is stamped when written: not older, to the second (S3 keeps
+  // LastModified in whole seconds), means unchanged.
+  bool equal_times = false;
+};
+
+std::int64_t Seconds(std::chrono::system_clock::time_point time) {
+  return std::chrono::floor<std::chrono::seconds>(time.time_since_epoch())
+      .count();
+}
+
+// A single-part S3 ETag is the MD5 of the bytes; a multipart one ("...-N")
+// depends on the part size too, so it proves nothing about the bytes.
+bool IsContentDigest(std::string_view etag) {
+  return !etag.empty() && etag.find('-') == std::string_view::npos;
+}
+
+Verdict Decide(const KeyInfo& source, const KeyInfo& destination,
+               const CompareRules& rules) {
+  if (!rules.sizes_comparable) return Verdict::kCompareContents;
+  if (source.size != destination.size) return Verdict::kCopy;
+  if (rules.checksum) return Verdict::kCompareContents;
+  if (rules.versions_comparable && IsContentDigest(source.version) &&
+      IsContentDigest(destination.version)) {
+    return source.version == destination.version ? Verdict::kUnchanged
+                                                 : Verdict::kCopy;
+  }
+  if (source.modified && destination.modified) {
+    const bool same =
+        rules.equal_times
+            ? *destination.modified == *source.modified
+            : Seconds(*destination.modified) >= Seconds(*source.modified);
+    return same ? Verdict::kUnchanged : Verdict::kCopy;
+  }
+  return Verdict::kCompareContents;  // A store that keeps no times.
+}
+
 Result<Outcome> CopyOne(const Store& source, const Store& destination,
-                        const Folders& folders, const std::string& key,
-                        bool update) {
+                        const Folders& folders, const Task& task) {
+  const std::string& key = task.key;
   const std::string context = "cp " + QuoteKey(key);
   CancellableSink sink(context);
   BACKENDS_ASSIGN_OR_RETURN(bool found,
@@ -97,15 +171,10 @@ Result<Outcome> CopyOne(const Store& source, const Store& destination,
                             source.FromStored(key, std::move(sink.value())));
   BACKENDS_ASSIGN_OR_RETURN(std::string stored,
                             destination.ToStored(key, std::move(bytes)));
-  if (update) {
-    // Sizes first: a differing size settles it without reading the value.
-    BACKENDS_ASSIGN_OR_RETURN(std::optional<KeyInfo> info,
-                              destination.backend().stat(key));
-    if (info && info->size == stored.size()) {
-      BACKENDS_ASSIGN_OR_RETURN(std::optional<std::string> current,
-                                destination.backend().load(key));
-      if (current && *current == stored) return Outcome::kUnchanged;
-    }
+  if (task.verdict == Verdict::kCompareContents) {
+    BACKENDS_ASSIGN_OR_RETURN(std::optional<std::string> current,
+                              destination.backend().load(key));
+    if (current && *current == stored) return Outcome::kUnchanged;
   }
   CancellableSource stream(context, stored);
   BACKENDS_RETURN_IF_ERROR(destination.backend().dump_stream(key, stream));
@@ -116,101 +185,321 @@ Result<Outcome> CopyOne(const Store& source, const Store& destination,
   return Outcome::kCopied;
 }
 
+// In a dry run only the keys whose contents decide are read.
+Result<Outcome> PlanOne(const Store& source, const Store* destination,
+                        const Task& task) {
+  if (task.verdict != Verdict::kCompareContents || destination == nullptr) {
+    return Outcome::kCopied;
+  }
+  BACKENDS_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                            source.backend().load(task.key));
+  if (!value) return Outcome::kVanished;
+  BACKENDS_ASSIGN_OR_RETURN(std::string bytes,
+                            source.FromStored(task.key, std::move(*value)));
+  BACKENDS_ASSIGN_OR_RETURN(std::string stored,
+                            destination->ToStored(task.key, std::move(bytes)));
+  BACKENDS_ASSIGN_OR_RETURN(std::optional<std::string> current,
+                            destination->backend().load(task.key));
+  return current && *current == stored ? Outcome::kUnchanged : Outcome::kCopied;
+}
+
 // The files a folder source holds that cp will not read: each is named on
 // stderr; returns how many.
 std::size_t ReportSkipped(const Store& source, std::string_view prefix,
+                          std::string_view verb, const KeyFilter& filter,
                           Progress& progress) {
   if (&source.backend() != &source.base()) return 0;
   auto* folder = dynamic_cast<const FileBackend*>(&source.base());
   if (folder == nullptr) return 0;
-  std::vector<SkippedFile> skipped = FilesCpSkips(*folder, prefix);
-  for (const SkippedFile& file : skipped) {
-    progress.Print("backends: cp: skipped " + QuoteKey(file.name) + ": " +
-                   file.reason);
+  std::size_t count = 0;
+  for (const SkippedFile& file : FilesCpSkips(*folder, prefix)) {
+    if (!filter.Selects(file.name)) continue;
+    progress.Print("backends: " + std::string(verb) + ": skipped " +
+                   QuoteKey(file.name) + ": " + file.reason);
+    ++count;
   }
-  return skipped.size();
+  return count;
+}
+
+// A queue of keys between the lister and the workers, bounded so a
+// listing of millions of keys never runs far ahead of the copies.
+class TaskQueue {
+ public:
+  explicit TaskQueue(std::size_t capacity) : capacity_(capacity) {}
+
+  // False if the queue was stopped.
+  bool Push(Task task) {
+    std::unique_lock lock(mutex_);
+    while (tasks_.size() >= capacity_ && !stopped_) {
+      changed_.wait_for(lock, kPoll);
+      if (InterruptSignal() != 0) stopped_ = true;
+    }
+    if (stopped_) return false;
+    tasks_.push_back(std::move(task));
+    changed_.notify_all();
+    return true;
+  }
+
+  // The next task; nullopt once the queue is closed and empty, or stopped.
+  std::optional<Task> Pop() {
+    std::unique_lock lock(mutex_);
+    while (tasks_.empty() && !closed_ && !stopped_) {
+      changed_.wait_for(lock, kPoll);
+      if (InterruptSignal() != 0) stopped_ = true;
+    }
+    if (stopped_ || tasks_.empty()) return std::nullopt;
+    Task task = std::move(tasks_.front());
+    tasks_.pop_front();
+    changed_.notify_all();
+    return task;
+  }
+
+  // No more tasks will come.
+  void Close() {
+    std::scoped_lock lock(mutex_);
+    closed_ = true;
+    changed_.notify_all();
+  }
+
+  // Drop what is queued: the workers finish the key in hand only.
+  void Stop() {
+    std::scoped_lock lock(mutex_);
+    stopped_ = true;
+    changed_.notify_all();
+  }
+
+ private:
+  // Waits wake up this often to notice a caught signal.
+  static constexpr std::chrono::milliseconds kPoll{50};
+  const std::size_t capacity_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  // Guarded by mutex_.
+  std::deque<Task> tasks_;
+  bool closed_ = false;
+  bool stopped_ = false;
+};
+
+struct Counts {
+  std::atomic<std::size_t> listed{0};
+  std::atomic<std::size_t> copied{0};
+  std::atomic<std::size_t> unchanged{0};
+  std::atomic<std::size_t> vanished{0};
+  std::atomic<std::size_t> failed{0};
+  std::atomic<std::size_t> done{0};
+  std::size_t deleted = 0;
+};
+
+// Merges the source's listing with the destination's and queues each
+// selected key that needs a copy (or a look at its contents). Returns
+// false if the queue stopped (a failure with --fail-fast, a signal).
+Result<bool> QueueKeys(const CpArgs& args, const Store& source,
+                       const Store* destination, const CompareRules& rules,
+                       TaskQueue& queue, Counts& counts, Progress& progress) {
+  const bool compare = args.update || args.checksum;
+  const auto detail =
+      compare ? ListingWalker::Detail::kEntries : ListingWalker::Detail::kKeys;
+  ListingWalker from(&source.backend(), args.prefix, detail);
+  ListingWalker to(
+      compare && destination != nullptr ? &destination->backend() : nullptr,
+      args.prefix, ListingWalker::Detail::kEntries);
+  BACKENDS_ASSIGN_OR_RETURN(bool have_to, to.Next());
+  while (true) {
+    // Unchanged keys queue nothing, so a signal is noticed here too.
+    if (InterruptSignal() != 0) return false;
+    BACKENDS_ASSIGN_OR_RETURN(bool have_from, from.Next());
+    if (!have_from) return true;
+    const ListEntry& entry = from.entry();
+    if (!args.filter.Selects(entry.key)) continue;
+    counts.listed.fetch_add(1);
+    while (have_to && to.entry().key < entry.key) {
+      BACKENDS_ASSIGN_OR_RETURN(have_to, to.Next());
+    }
+    Task task{.key = entry.key, .verdict = Verdict::kCopy};
+    if (have_to && to.entry().key == entry.key) {
+      task.verdict = Decide(entry.info, to.entry().info, rules);
+    }
+    if (task.verdict == Verdict::kUnchanged) {
+      counts.unchanged.fetch_add(1);
+      counts.done.fetch_add(1);
+      progress.Add(1);
+      continue;
+    }
+    if (!queue.Push(std::move(task))) return false;
+  }
+}
+
+// sync --delete: the destination keys the source lacks, among those the
+// filter selects, by a second walk of both listings (keys only).
+Result<bool> DeleteExtra(const CpArgs& args, const Store& source,
+                         const Store* destination, Counts& counts,
+                         Progress& progress) {
+  if (destination == nullptr) return true;
+  ListingWalker from(&source.backend(), args.prefix,
+                     ListingWalker::Detail::kKeys);
+  ListingWalker to(&destination->backend(), args.prefix,
+                   ListingWalker::Detail::kKeys);
+  BACKENDS_ASSIGN_OR_RETURN(bool have_from, from.Next());
+  while (true) {
+    if (InterruptSignal() != 0) return false;
+    BACKENDS_ASSIGN_OR_RETURN(bool have_to, to.Next());
+    if (!have_to) return true;
+    const std::string& key = to.entry().key;
+    while (have_from && from.entry().key < key) {
+      BACKENDS_ASSIGN_OR_RETURN(have_from, from.Next());
+    }
+    if (have_from && from.entry().key == key) continue;
+    if (!args.filter.Selects(key)) continue;
+    if (args.dry_run) {
+      progress.Print("delete " + key, stdout);
+      ++counts.deleted;
+      continue;
+    }
+    BACKENDS_ASSIGN_OR_RETURN(bool removed, destination->backend().remove(key));
+    if (removed) ++counts.deleted;
+  }
 }
 
 }  // namespace
 
 Result<int> RunCp(const CpArgs& args) {
+  const char* verb = args.verb.c_str();
   BACKENDS_ASSIGN_OR_RETURN(StoreSpec source_spec,
                             StoreSpec::Parse(args.source_url));
   BACKENDS_ASSIGN_OR_RETURN(StoreSpec destination_spec,
                             StoreSpec::Parse(args.destination_url));
   BACKENDS_ASSIGN_OR_RETURN(auto source,
                             Store::Open(source_spec, OpenMode::kExisting));
-  BACKENDS_ASSIGN_OR_RETURN(auto destination,
-                            Store::Open(destination_spec, OpenMode::kCreate));
-  BACKENDS_ASSIGN_OR_RETURN(std::vector<std::string> keys,
-                            source->backend().list(args.prefix));
-  const Folders folders = FoldersOf(*source, *destination);
+  // A dry run creates nothing: a missing destination folder is empty.
+  std::unique_ptr<Store> destination;
+  if (!args.dry_run || !destination_spec.FolderMissing()) {
+    BACKENDS_ASSIGN_OR_RETURN(
+        destination,
+        Store::Open(destination_spec,
+                    args.dry_run ? OpenMode::kExisting : OpenMode::kCreate));
+  }
+  const Folders folders = FoldersOf(*source, destination.get());
+  const CompareRules rules{
+      .checksum = args.checksum,
+      .sizes_comparable = source_spec.format != ValueFormat::kJson &&
+                          destination_spec.format != ValueFormat::kJson &&
+                          source_spec.cache == CacheKind::kNone &&
+                          destination_spec.cache == CacheKind::kNone,
+      .versions_comparable =
+          destination != nullptr && IsS3(*source) && IsS3(*destination),
+      .equal_times = folders.source != nullptr,
+  };
 
-  Progress progress(ProgressWanted(args.quiet) ? stderr : nullptr, "cp",
-                    ProgressUnit::kKeys, keys.size());
-  const std::size_t skipped = ReportSkipped(*source, args.prefix, progress);
-  std::atomic<std::size_t> next{0};
-  std::atomic<std::size_t> copied{0};
-  std::atomic<std::size_t> unchanged{0};
-  std::atomic<std::size_t> vanished{0};
-  std::atomic<std::size_t> failed{0};
-  std::atomic<std::size_t> done{0};
+  Progress progress(ProgressWanted(args.quiet) ? stderr : nullptr, verb,
+                    ProgressUnit::kKeys, 0);
+  const std::size_t skipped =
+      ReportSkipped(*source, args.prefix, verb, args.filter, progress);
+  Counts counts;
+  // A dry run prints its plan in listing order: one worker.
+  const std::size_t jobs =
+      args.dry_run ? 1 : std::max<std::size_t>(1, args.jobs);
+  TaskQueue queue(jobs * 64);
 
   // A failing key is named with its reason and counted; the others go on
   // unless --fail-fast.
   auto work = [&] {
-    while (InterruptSignal() == 0 && !(args.fail_fast && failed.load() > 0)) {
-      std::size_t i = next.fetch_add(1);
-      if (i >= keys.size()) return;
-      auto outcome =
-          CopyOne(*source, *destination, folders, keys[i], args.update);
+    while (std::optional<Task> task = queue.Pop()) {
+      auto outcome = args.dry_run
+                         ? PlanOne(*source, destination.get(), *task)
+                         : CopyOne(*source, *destination, folders, *task);
       if (!outcome.ok() && InterruptSignal() != 0) return;
       if (!outcome.ok()) {
-        failed.fetch_add(1);
-        progress.Print("backends: cp: failed: " + outcome.status().message());
+        counts.failed.fetch_add(1);
+        progress.Print(std::string("backends: ") + verb +
+                       ": failed: " + outcome.status().message());
+        if (args.fail_fast) queue.Stop();
       } else if (*outcome == Outcome::kCopied) {
-        copied.fetch_add(1);
+        counts.copied.fetch_add(1);
+        if (args.dry_run) progress.Print("copy " + task->key, stdout);
       } else if (*outcome == Outcome::kUnchanged) {
-        unchanged.fetch_add(1);
+        counts.unchanged.fetch_add(1);
       } else {
-        vanished.fetch_add(1);
+        counts.vanished.fetch_add(1);
       }
-      done.fetch_add(1);
+      counts.done.fetch_add(1);
       progress.Add(1);
     }
   };
-  std::size_t jobs =
-      std::max<std::size_t>(1, std::min<std::size_t>(args.jobs, keys.size()));
   std::vector<std::thread> workers;
-  workers.reserve(jobs - 1);
-  for (std::size_t i = 1; i < jobs; ++i) workers.emplace_back(work);
-  work();
+  workers.reserve(jobs);
+  for (std::size_t i = 0; i < jobs; ++i) workers.emplace_back(work);
+  Result<bool> listed = QueueKeys(args, *source, destination.get(), rules,
+                                  queue, counts, progress);
+  if (!listed.ok()) queue.Stop();
+  // The count is known once the listing ends: the bar gains a total.
+  if (listed.ok() && *listed) progress.SetTotal(counts.listed.load());
+  queue.Close();
   for (std::thread& worker : workers) worker.join();
+
+  bool deletion_skipped = false;
+  Status deletion = Status::OK();
+  if (args.delete_extra && listed.ok() && InterruptSignal() == 0) {
+    if (counts.failed.load() > 0) {
+      deletion_skipped = true;  // A source key may be missing for a reason.
+    } else {
+      auto deleted =
+          DeleteExtra(args, *source, destination.get(), counts, progress);
+      if (!deleted.ok()) deletion = deleted.status();
+    }
+  }
   progress.Finish();
 
   if (InterruptSignal() != 0) {
-    std::fprintf(stderr,
-                 "backends: %s after %zu of %zu keys; each destination value "
-                 "is either its old or its new one\n",
-                 InterruptedError("cp").message().c_str(), done.load(),
-                 keys.size());
+    std::fprintf(
+        stderr,
+        "backends: %s after %zu of %zu keys listed%s; each "
+        "destination value is either its old or its new one\n",
+        InterruptedError(verb).message().c_str(), counts.done.load(),
+        counts.listed.load(),
+        args.delete_extra
+            ? (", " + std::to_string(counts.deleted) + " deleted").c_str()
+            : "");
     return kExitFailure;  // main() ends the process by the signal.
   }
-  if (!args.quiet || failed.load() > 0) {
+  if (!listed.ok()) return listed.status();
+  if (!deletion.ok()) {
+    PrintError(deletion);
+    std::fprintf(stderr, "backends: %s: stopped deleting after %zu keys\n",
+                 verb, counts.deleted);
+    return kExitFailure;
+  }
+  const std::size_t failed = counts.failed.load();
+  if (args.dry_run) {
     std::fprintf(stderr,
-                 "cp: %zu copied, %zu unchanged, %zu skipped, %zu failed",
-                 copied.load(), unchanged.load(), skipped, failed.load());
-    // Listed, then removed from the source before their turn: not copied.
-    if (vanished.load() > 0) {
-      std::fprintf(stderr, ", %zu vanished from the source while copying",
-                   vanished.load());
+                 "%s: dry run, nothing changed: %zu to copy, %zu "
+                 "unchanged",
+                 verb, counts.copied.load(), counts.unchanged.load());
+    if (args.delete_extra) {
+      std::fprintf(stderr, ", %zu to delete", counts.deleted);
     }
-    if (args.fail_fast && done.load() < keys.size()) {
+    std::fprintf(stderr, ", %zu skipped, %zu failed\n", skipped, failed);
+    return failed > 0 ? kExitFailure : kExitOk;
+  }
+  if (!args.quiet || failed > 0) {
+    std::fprintf(stderr, "%s: %zu copied, %zu unchanged, ", verb,
+                 counts.copied.load(), counts.unchanged.load());
+    if (args.delete_extra)
+      std::fprintf(stderr, "%zu deleted, ", counts.deleted);
+    std::fprintf(stderr, "%zu skipped, %zu failed", skipped, failed);
+    // Listed, then removed from the source before their turn: not copied.
+    if (counts.vanished.load() > 0) {
+      std::fprintf(stderr, ", %zu vanished from the source while copying",
+                   counts.vanished.load());
+    }
+    if (args.fail_fast && failed > 0) {
       std::fprintf(stderr, "; stopped at the first failure (--fail-fast)");
+    }
+    if (deletion_skipped) {
+      std::fprintf(stderr, "; nothing deleted because a key failed");
     }
     std::fputc('\n', stderr);
   }
-  return failed.load() > 0 ? kExitFailure : kExitOk;
+  return failed > 0 ? kExitFailure : kExitOk;
 }
 
 }  // namespace backends::cli

@@ -1,7 +1,7 @@
 #pragma once
 
 // SIGINT, SIGTERM and SIGHUP as a cancellation flag for the verbs that
-// write (put, get, cp, rm, cache prune).
+// write (put, get, cp, sync, rm, cache prune).
 //
 // The first signal only sets the flag and wakes InterruptFd(): long
 // operations check it between chunks and keys, fail with InterruptedError,

@@ -145,10 +145,11 @@ void Progress::Add(std::uint64_t n) {
   if (!drawn_ || now_() - last_draw_ >= kRedrawEvery) DrawLocked(false);
 }
 
-void Progress::Print(std::string_view line) {
+void Progress::Print(std::string_view line, std::FILE* to) {
   std::scoped_lock lock(mutex_);
   if (out_ != nullptr && drawn_ && !finished_) std::fputs("\r\x1b[K", out_);
-  std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
+  std::fprintf(to, "%.*s\n", static_cast<int>(line.size()), line.data());
+  if (to != stderr) std::fflush(to);
   if (out_ != nullptr && drawn_ && !finished_) DrawLocked(false);
 }
 

@@ -61,9 +61,10 @@ class Progress {
   /// drawing.
   void Add(std::uint64_t n);
 
-  /// Writes `line` and a newline to stderr, above the bar when one is
-  /// drawn (the bar is erased, then redrawn below).
-  void Print(std::string_view line);
+  /// Writes `line` and a newline to `to` (stderr, or stdout for a plan),
+  /// above the bar when one is drawn (the bar is erased, then redrawn
+  /// below). Lines from many threads never mix.
+  void Print(std::string_view line, std::FILE* to = stderr);
 
   /// Sets the total once it is known (e.g. the size of a loaded value).
   void SetTotal(std::uint64_t total);

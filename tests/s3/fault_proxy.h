@@ -52,6 +52,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -132,6 +133,12 @@ class FaultProxy {
   }
 
   int requests() const { return requests_; }
+  /// Requests with this method ("GET", "PUT", ...) seen so far.
+  int requests(const std::string& method) const {
+    std::scoped_lock lock(mutex_);
+    auto it = methods_.find(method);
+    return it == methods_.end() ? 0 : it->second;
+  }
   int faults() const { return faults_; }
   int connections() const { return connections_; }
 
@@ -279,6 +286,10 @@ class FaultProxy {
       if (!ReadHead(client, from_client, head)) break;
       ++requests_;
       const std::string method = head.substr(0, head.find(' '));
+      {
+        std::scoped_lock lock(mutex_);
+        ++methods_[method];
+      }
       const std::size_t length = std::strtoul(
           Header(head, "content-length").value_or("0").c_str(), nullptr, 10);
       auto fault = TakeFault(method);
@@ -387,6 +398,7 @@ class FaultProxy {
   mutable std::mutex mutex_;
   // Guarded by mutex_.
   std::deque<FaultSpec> schedule_;
+  std::map<std::string, int> methods_;  // Requests by method.
   std::vector<std::thread> workers_;
   std::thread acceptor_;
 };
