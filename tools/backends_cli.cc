@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "help.h"
 #include "interrupt.h"
+#include "s3_verbs.h"
 
 namespace {
 
@@ -210,6 +211,9 @@ int main(int argc, char** argv) {
   private_cmd->footer(
       VerbFooter({}, "", "backends make-private s3://bucket/site draft.html"));
 
+  S3VerbCommands s3_verbs;
+  AddS3Verbs(app, s3_verbs);
+
   PruneArgs prune;
   auto* cache_cmd = app.add_subcommand("cache", "Cache maintenance");
   cache_cmd->require_subcommand(1);
@@ -236,7 +240,7 @@ int main(int argc, char** argv) {
     return UsageError(app, e);
   }
 
-  put.quiet = get.quiet = cp.quiet = prune.quiet = quiet;
+  put.quiet = get.quiet = cp.quiet = prune.quiet = s3_verbs.quiet = quiet;
   presign.expires = std::chrono::seconds(expires);
   const std::pair<const CLI::App*, std::function<backends::Result<int>()>>
       verbs[] = {
@@ -260,6 +264,7 @@ int main(int argc, char** argv) {
   for (const auto& [verb, run] : verbs) {
     if (verb->parsed()) result = run();
   }
+  if (auto ran = RunS3Verbs(s3_verbs)) result = std::move(*ran);
   if (InterruptSignal() != 0) {
     if (!result.ok()) PrintError(result.status());
     ExitForInterrupt();
