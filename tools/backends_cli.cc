@@ -17,6 +17,7 @@
 #include "help.h"
 #include "interrupt.h"
 #include "listing.h"
+#include "s3_verbs.h"
 
 namespace {
 
@@ -343,6 +344,9 @@ int main(int argc, char** argv) {
   private_cmd->footer(
       VerbFooter({}, "", "backends make-private s3://bucket/site draft.html"));
 
+  S3VerbCommands s3_verbs;
+  AddS3Verbs(app, s3_verbs);
+
   PruneArgs prune;
   auto* cache_cmd = app.add_subcommand("cache", "Cache maintenance");
   cache_cmd->require_subcommand(1);
@@ -370,7 +374,7 @@ int main(int argc, char** argv) {
   }
 
   put.quiet = get.quiet = cp.quiet = sync.quiet = rm.quiet = prune.quiet =
-      quiet;
+      s3_verbs.quiet = quiet;
   ls.filter = FilterRules(ls_cmd, ls_filter);
   cp.filter = FilterRules(cp_cmd, cp_filter);
   sync.filter = FilterRules(sync_cmd, sync_filter);
@@ -401,6 +405,7 @@ int main(int argc, char** argv) {
   for (const auto& [verb, run] : verbs) {
     if (verb->parsed()) result = run();
   }
+  if (auto ran = RunS3Verbs(s3_verbs)) result = std::move(*ran);
   if (InterruptSignal() != 0) {
     if (!result.ok()) PrintError(result.status());
     ExitForInterrupt();

@@ -151,6 +151,10 @@ struct S3TransferOptions {
   /// many times in a row without progress, and only within the retry
   /// budget (S3RetryOptions).
   int resume_attempts = 4;
+  /// S3Backend::copy_from copies objects up to this size in one CopyObject
+  /// and larger ones in parts of part_size (UploadPartCopy). Values above
+  /// 5 GiB (S3's CopyObject limit) count as 5 GiB.
+  std::uint64_t copy_threshold = 5ull << 30;
 };
 
 namespace s3 {
@@ -291,6 +295,16 @@ struct S3Object {
 
 enum class S3PresignMethod { kGet, kPut };
 
+/// A multipart upload begun and neither completed nor aborted: its parts
+/// take space (and, on AWS, cost) until it is aborted.
+struct S3Upload {
+  /// The object key it would create, relative to the store's prefix.
+  std::string key{};
+  std::string upload_id{};
+  /// When it began (ListMultipartUploads' Initiated), if the server said.
+  std::optional<std::chrono::system_clock::time_point> initiated{};
+};
+
 /// The S3 byte store. Open it with Open() or OpenBackend("s3://...").
 class S3Backend : public Backend {
  public:
@@ -369,6 +383,56 @@ class S3Backend : public Backend {
   /// Whether each key existed (a HEAD, then a DELETE, per key).
   virtual std::vector<Result<bool>> remove_many(
       std::span<const std::string> keys) = 0;
+
+  // ---- Server-side copy and bucket housekeeping ----
+
+  /// Copies the value of `source_key` in `source` to `key` in this store
+  /// inside the server: no value bytes pass through the client. `source`
+  /// is an S3 store on the same endpoint (this bucket or another, any
+  /// prefix; it may be this store), read with this store's credentials.
+  /// The copy keeps the stored bytes (gzipped ones stay gzipped) with
+  /// their Content-Type, Content-Encoding, Cache-Control,
+  /// Content-Disposition and user metadata (x-amz-meta-*, such as a gzip
+  /// object's uncompressed size); it is private, or public-read with
+  /// options().public_read. Objects up to options().transfer.copy_threshold
+  /// take one CopyObject; larger ones a multipart upload whose parts
+  /// (options().transfer.part_size, grown so the object fits in 10,000
+  /// parts) are UploadPartCopy ranges, parallel_parts in flight at once,
+  /// aborted on any failure (no parts are left behind). Every request
+  /// carries the source's ETag (x-amz-copy-source-if-match), so a source
+  /// replaced during the copy fails it instead of mixing two versions; for
+  /// servers that ignore that header (radosgw 16.2) a copy in parts checks
+  /// the ETag again before completing, and a CopyObject copies whichever
+  /// whole version the source holds when it runs.
+  /// Returns true once copied, false (nothing written) if `source_key`
+  /// does not exist. Errors: kInvalidArgument for a bad key or a source on
+  /// another endpoint; kFailedPrecondition if the source changed during
+  /// the copy; the usual S3 errors (kPermissionDenied when these
+  /// credentials may not read the source).
+  virtual Result<bool> copy_from(S3Backend& source, std::string_view source_key,
+                                 std::string_view key) = 0;
+
+  /// Creates the store's bucket (CreateBucket) in options().region, with a
+  /// LocationConstraint naming it unless it is us-east-1 (where S3 takes
+  /// none). Open the store with check_bucket = false to call this on a
+  /// bucket that does not exist yet. Errors: kAlreadyExists if the bucket
+  /// exists (yours: BucketAlreadyOwnedByYou; another account's:
+  /// BucketAlreadyExists); kInvalidArgument for a name S3 refuses
+  /// (InvalidBucketName); the usual S3 errors.
+  virtual Status create_bucket() = 0;
+
+  /// The unfinished multipart uploads of keys starting with `prefix` in
+  /// this store (ListMultipartUploads under options().prefix + `prefix`,
+  /// every page), in key order, then by start. An empty list if there are
+  /// none. Errors: the usual S3 errors; kDataLoss for an answer that does
+  /// not parse or pages that do not advance.
+  virtual Result<std::vector<S3Upload>> list_uploads(
+      std::string_view prefix = "") = 0;
+
+  /// Aborts `upload` (AbortMultipartUpload), deleting its parts. Returns
+  /// true if it was aborted, false if no such upload exists (any more). It
+  /// is not an error if another client aborted or completed it meanwhile.
+  virtual Result<bool> abort_upload(const S3Upload& upload) = 0;
 
   // ---- Streaming large objects ----
   // These never hold a whole object in memory. They follow the content
@@ -472,8 +536,9 @@ class S3JsonBackend : public S3TypedBackend<JsonCodec> {
 /// The original's S3RawBackend: any bytes. Content type given or guessed
 /// from the key's extension; application/javascript and text/css (the
 /// options' gzip_types) stored gzipped with `Content-Encoding: gzip` on
-/// every upload path (dump, dump_stream, dump_file) and decoded on load; `Cache-Control: public, max-age=N` with a cache age;
-/// optional public-read at upload.
+/// every upload path (dump, dump_stream, dump_file) and decoded on load;
+/// `Cache-Control: public, max-age=N` with a cache age; optional public-read at
+/// upload.
 class S3RawBackend : public S3TypedBackend<RawCodec> {
  public:
   static Result<S3RawBackend> Open(S3Options options);

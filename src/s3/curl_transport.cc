@@ -2,10 +2,19 @@
 // curl_transport.h), and a pool of easy handles, one per request in flight.
 //
 // Why one loop and not a thread per request: a batch of 128 requests then
-// costs two threads instead of 128, and every request shares the multi
-// handle's connection cache. Callbacks of loop transfers only copy bytes
-// into memory, so they never block the loop; streamed bodies, whose
-// callbacks may block, run on their caller's thread instead.
+// costs at most two threads instead of 128, and every request shares the
+// multi handle's connection cache.
+//
+// Batches: handing each request to the loop thread and each answer back
+// cost about three context switches per request, and with them a fifth of
+// a batch's CPU (perf: the kernel's task switches). So a batch's thread
+// borrows the multi handle: the loop thread parks (one hand-off per batch),
+// the batch's thread adds, performs and polls itself, as a plain curl multi
+// loop would, and gives the handle back when the batch ends. Whoever drives
+// the multi handle owns running_; the hand-over goes through mutex_. Callbacks
+// of loop transfers only copy bytes into memory, so they never block the loop;
+// streamed bodies, whose callbacks may block, run on their caller's thread
+// instead.
 //
 // curl_easy_reset() between requests clears the options but keeps the
 // handle's connection cache, so the next request on the same host reuses
@@ -234,6 +243,7 @@ class CurlTransport final : public HttpTransport {
     }
   }
 
+  // REQUIRES: no batch of this transport is alive.
   ~CurlTransport() override {
     {
       std::scoped_lock lock(mutex_);
@@ -276,8 +286,8 @@ class CurlTransport final : public HttpTransport {
     {
       std::scoped_lock lock(mutex_);
       if (!stopping_ && multi_) {
-        // One wake-up per batch of started transfers: the loop takes them
-        // all at once.
+        // One wake-up per batch of started transfers: the loop (or the
+        // batch driving the multi handle) takes them all at once.
         wake = pending_.empty();
         pending_.push_back(std::move(transfer));
       }
@@ -294,7 +304,95 @@ class CurlTransport final : public HttpTransport {
     }
   }
 
+  std::unique_ptr<HttpBatch> NewBatch() override {
+    if (Borrow()) return std::make_unique<DrivenBatch>(*this);
+    return HttpTransport::NewBatch();  // another batch drives: queue
+  }
+
  private:
+  // A batch whose thread drives the multi handle (see the top of the file).
+  class DrivenBatch final : public HttpBatch {
+   public:
+    explicit DrivenBatch(CurlTransport& transport) : transport_(transport) {}
+    ~DrivenBatch() override {
+      Finished rest;
+      while (in_flight_ > 0) {
+        Wait(std::chrono::steady_clock::time_point::max(), rest);
+      }
+      transport_.GiveBack();
+    }
+    DrivenBatch(const DrivenBatch&) = delete;
+    DrivenBatch& operator=(const DrivenBatch&) = delete;
+
+    void Start(const HttpRequest& request, std::string_view context,
+               std::size_t tag) override {
+      auto transfer = std::make_unique<Transfer>();
+      transfer->request = request;
+      transfer->context = std::string(context);
+      // Runs on this thread, inside Perform().
+      transfer->done = [this, tag](Result<HttpResponse> outcome) {
+        done_.emplace_back(tag, std::move(outcome));
+      };
+      ++in_flight_;
+      Status prepared = transport_.Prepare(*transfer, nullptr);
+      if (!prepared.ok()) {
+        Complete(*transfer, std::move(prepared));
+        return;
+      }
+      transport_.Add(std::move(transfer));
+    }
+
+    void Wait(std::chrono::steady_clock::time_point until,
+              Finished& finished) override {
+      using std::chrono::milliseconds;
+      while (true) {
+        transport_.AddPending();
+        transport_.Perform();
+        if (!done_.empty()) {
+          in_flight_ -= done_.size();
+          for (auto& outcome : done_) finished.push_back(std::move(outcome));
+          done_.clear();
+          return;
+        }
+        const auto now = std::chrono::steady_clock::now();
+        if (now >= until) return;
+        // At most a second, as the loop: curl's timers (the stall check).
+        const auto wait = until - now < milliseconds(1000)
+                              ? std::chrono::ceil<milliseconds>(until - now)
+                              : milliseconds(1000);
+        curl_multi_poll(transport_.multi_.get(), nullptr, 0,
+                        static_cast<int>(wait.count()), nullptr);
+      }
+    }
+
+   private:
+    CurlTransport& transport_;
+    std::size_t in_flight_ = 0;
+    Finished done_;  // finished in the last Perform()
+  };
+
+  // Parks the loop thread so the calling thread can drive the multi
+  // handle; false if another batch drives it (or the transport stops).
+  bool Borrow() {
+    std::unique_lock lock(mutex_);
+    if (borrowed_ || stopping_ || !multi_) return false;
+    borrowed_ = true;
+    wake_.notify_one();
+    lock.unlock();
+    curl_multi_wakeup(multi_.get());  // out of its poll
+    lock.lock();
+    parked_.wait(lock, [&] { return loop_parked_; });
+    return true;
+  }
+
+  void GiveBack() {
+    {
+      std::scoped_lock lock(mutex_);
+      borrowed_ = false;
+    }
+    wake_.notify_one();
+  }
+
   struct MultiDeleter {
     void operator()(CURLM* multi) const { curl_multi_cleanup(multi); }
   };
@@ -350,40 +448,65 @@ class CurlTransport final : public HttpTransport {
   }
 
   // The event loop: adds started transfers to the multi handle, drives them,
-  // and completes the finished ones. Only this thread touches running_.
+  // and completes the finished ones; parked while a batch drives instead.
   void Loop() {
     std::vector<std::unique_ptr<Transfer>> adding;
     while (true) {
       {
         std::unique_lock lock(mutex_);
+        if (borrowed_) {
+          loop_parked_ = true;
+          parked_.notify_all();
+          wake_.wait(lock, [&] { return stopping_ || !borrowed_; });
+          loop_parked_ = false;
+        }
         if (running_.empty()) {
-          wake_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
+          wake_.wait(lock, [&] {
+            return stopping_ || borrowed_ || !pending_.empty();
+          });
         }
         if (stopping_) break;
+        if (borrowed_) continue;
         adding.swap(pending_);
       }
       for (auto& transfer : adding) Add(std::move(transfer));
       adding.clear();
-      int active = 0;
-      curl_multi_perform(multi_.get(), &active);
-      int left = 0;
-      while (CURLMsg* message = curl_multi_info_read(multi_.get(), &left)) {
-        if (message->msg != CURLMSG_DONE) continue;
-        CURLcode code = message->data.result;
-        auto it = running_.find(message->easy_handle);
-        if (it == running_.end()) continue;
-        std::unique_ptr<Transfer> transfer = std::move(it->second);
-        running_.erase(it);
-        curl_multi_remove_handle(multi_.get(), transfer->handle.get());
-        Complete(*transfer, Finish(*transfer, code));
-      }
+      Perform();
       // Wakes for socket activity, curl's timers (at least once a second:
-      // the stall check), or a new transfer (curl_multi_wakeup).
+      // the stall check), or a new transfer or batch (curl_multi_wakeup).
       if (!running_.empty()) {
         curl_multi_poll(multi_.get(), nullptr, 0, 1000, nullptr);
       }
     }
     Shutdown();
+  }
+
+  // Adds the transfers other threads started (from the driving thread).
+  void AddPending() {
+    std::vector<std::unique_ptr<Transfer>> adding;
+    {
+      std::scoped_lock lock(mutex_);
+      adding.swap(pending_);
+    }
+    for (auto& transfer : adding) Add(std::move(transfer));
+  }
+
+  // One turn of the multi handle: moves the transfers along and completes
+  // the finished ones. Only the thread driving the multi handle calls it.
+  void Perform() {
+    int active = 0;
+    curl_multi_perform(multi_.get(), &active);
+    int left = 0;
+    while (CURLMsg* message = curl_multi_info_read(multi_.get(), &left)) {
+      if (message->msg != CURLMSG_DONE) continue;
+      CURLcode code = message->data.result;
+      auto it = running_.find(message->easy_handle);
+      if (it == running_.end()) continue;
+      std::unique_ptr<Transfer> transfer = std::move(it->second);
+      running_.erase(it);
+      curl_multi_remove_handle(multi_.get(), transfer->handle.get());
+      Complete(*transfer, Finish(*transfer, code));
+    }
   }
 
   void Add(std::unique_ptr<Transfer> transfer) {
@@ -580,17 +703,73 @@ class CurlTransport final : public HttpTransport {
   const TransportOptions options_;
   std::unique_ptr<CURLM, MultiDeleter> multi_;
   std::mutex mutex_;
-  std::condition_variable wake_;
+  std::condition_variable wake_;    // the loop: work, a batch's end, stop
+  std::condition_variable parked_;  // a batch: the loop has parked
   // Guarded by mutex_.
   std::vector<CurlPtr> idle_;
   std::vector<std::unique_ptr<Transfer>> pending_;  // started, not added
   bool stopping_ = false;
-  // The loop thread's own.
+  bool borrowed_ = false;     // a batch's thread drives the multi handle
+  bool loop_parked_ = false;  // and the loop thread waits for it
+  // The driving thread's own: the loop's, or a batch's while borrowed_.
   std::unordered_map<CURL*, std::unique_ptr<Transfer>> running_;
   std::thread loop_;  // last: it uses the members above
 };
 
+// Collects the callbacks of HttpTransport::Start through a queue.
+class QueuedBatch final : public HttpBatch {
+ public:
+  explicit QueuedBatch(HttpTransport& transport) : transport_(transport) {}
+  ~QueuedBatch() override {
+    std::unique_lock lock(mutex_);
+    outstanding_cv_.wait(lock, [&] { return outstanding_ == 0; });
+  }
+  QueuedBatch(const QueuedBatch&) = delete;
+  QueuedBatch& operator=(const QueuedBatch&) = delete;
+
+  void Start(const HttpRequest& request, std::string_view context,
+             std::size_t tag) override {
+    {
+      std::scoped_lock lock(mutex_);
+      ++outstanding_;
+    }
+    transport_.Start(request, context, [this, tag](Result<HttpResponse> r) {
+      // Notify under the lock: once it is released, the batch may be gone.
+      std::scoped_lock lock(mutex_);
+      arrived_.emplace_back(tag, std::move(r));
+      --outstanding_;
+      arrived_cv_.notify_one();
+      if (outstanding_ == 0) outstanding_cv_.notify_one();
+    });
+  }
+
+  void Wait(std::chrono::steady_clock::time_point until,
+            Finished& finished) override {
+    std::unique_lock lock(mutex_);
+    auto has_arrived = [&] { return !arrived_.empty(); };
+    if (until == std::chrono::steady_clock::time_point::max()) {
+      arrived_cv_.wait(lock, has_arrived);
+    } else {
+      arrived_cv_.wait_until(lock, until, has_arrived);
+    }
+    for (auto& outcome : arrived_) finished.push_back(std::move(outcome));
+    arrived_.clear();
+  }
+
+ private:
+  HttpTransport& transport_;
+  std::mutex mutex_;
+  std::condition_variable arrived_cv_, outstanding_cv_;
+  // Guarded by mutex_.
+  Finished arrived_;
+  std::size_t outstanding_ = 0;
+};
+
 }  // namespace
+
+std::unique_ptr<HttpBatch> HttpTransport::NewBatch() {
+  return std::make_unique<QueuedBatch>(*this);
+}
 
 const std::string* HttpResponse::header(std::string_view lower_name) const {
   for (const auto& [name, value] : headers) {

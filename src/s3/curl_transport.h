@@ -6,9 +6,11 @@
 // by one event loop thread that the transport owns. Every request in memory
 // (the body is HttpRequest::body, the answer lands in HttpResponse::body)
 // goes through it: Start() hands a request to the loop and returns at once,
-// Send() is Start() and a wait. So a batch of N requests keeps N transfers
-// in flight on two threads (its caller and the loop), and all requests
-// share the multi handle's connection cache (keep-alive). Requests are sent
+// Send() is Start() and a wait. A batch (NewBatch) borrows the multi
+// handle instead: its own thread drives the transfers while the loop thread
+// waits, so a batch of N requests keeps N transfers in flight with no
+// hand-off between threads per request. All requests share the multi
+// handle's connection cache (keep-alive). Requests are sent
 // exactly as given: the path is not normalised (CURLOPT_PATH_AS_IS:
 // `a/../b` is a key), no `Expect: 100-continue`, no Accept-Encoding (stored
 // gzip bytes arrive as stored), no redirects followed.
@@ -122,6 +124,23 @@ class ScopedBodyStreams {
 /// Called once with the outcome of a started request.
 using HttpDone = std::function<void(Result<HttpResponse>)>;
 
+/// The requests of one batch (HttpTransport::NewBatch), started and
+/// collected by the one thread that owns the batch.
+class HttpBatch {
+ public:
+  /// Finished requests: the tag given to Start, and the outcome.
+  using Finished = std::vector<std::pair<std::size_t, Result<HttpResponse>>>;
+  virtual ~HttpBatch() = default;
+  /// Starts `request` under `tag`. `request` and `context` must stay valid
+  /// until Wait hands back its outcome.
+  virtual void Start(const HttpRequest& request, std::string_view context,
+                     std::size_t tag) = 0;
+  /// Moves the started requests along until at least one has finished, or
+  /// `until` has passed, and appends the finished ones to `finished`.
+  virtual void Wait(std::chrono::steady_clock::time_point until,
+                    Finished& finished) = 0;
+};
+
 /// Sends HTTP requests and returns the answers, whatever their status.
 /// Errors are failures below HTTP only (see CurlError in s3_errors.h):
 /// kUnavailable, kDeadlineExceeded, ...; `context` and the method name them.
@@ -141,10 +160,18 @@ class HttpTransport {
                      HttpDone done) {
     done(Send(request, context));
   }
+  /// A batch driven from the calling thread. The default collects Start()'s
+  /// callbacks through a queue; the curl transport's caller drives the
+  /// transfers itself (see NewCurlTransport).
+  virtual std::unique_ptr<HttpBatch> NewBatch();
 };
 
 /// The multi-loop transport (see the top of this file). Its loop thread
-/// starts here and stops (joined) at destruction.
+/// starts here and stops (joined) at destruction. While a batch (NewBatch)
+/// runs, its thread drives the multi handle itself, the loop thread parked,
+/// so a batch's requests never change threads; requests other threads
+/// start meanwhile are driven by the batch's thread too. One batch at a
+/// time drives; a concurrent one goes through the loop (Start).
 std::unique_ptr<HttpTransport> NewCurlTransport(TransportOptions options);
 
 /// Calls curl_global_init exactly once per process (thread-safe).

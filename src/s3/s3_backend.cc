@@ -32,6 +32,7 @@
 #include "s3/credentials.h"
 #include "s3/gzip.h"
 #include "s3/list_objects.h"
+#include "s3/s3_admin.h"
 #include "s3/s3_batch.h"
 #include "s3/s3_client.h"
 #include "s3/s3_config.h"
@@ -426,6 +427,42 @@ class S3BackendImpl final : public S3Backend {
     }
     return client_->Presign(method == S3PresignMethod::kPut ? "PUT" : "GET",
                             ObjectKey(key), expiry, context);
+  }
+
+  // Server-side copy and housekeeping: the requests are in s3_copy.cc and
+  // s3_admin.cc.
+  Result<bool> copy_from(S3Backend& source, std::string_view source_key,
+                         std::string_view key) override {
+    const std::string context =
+        "copy " + QuoteKey(source_key) + " to " + QuoteKey(key);
+    BACKENDS_RETURN_IF_ERROR(ValidateKey("copy", source_key));
+    BACKENDS_RETURN_IF_ERROR(CheckKey("copy", key));
+    const S3Options& from = source.options();
+    if (!s3::SameS3Service(from.endpoint, options_.endpoint)) {
+      return InvalidArgumentError(context + ": the source store is on " +
+                                  from.endpoint + ", this one on " +
+                                  options_.endpoint +
+                                  "; a server-side copy needs one endpoint");
+    }
+    return s3::ServerSideCopy(
+        *client_,
+        {.bucket = from.bucket, .key = from.prefix + std::string(source_key)},
+        ObjectKey(key), options_.transfer, options_.public_read, context);
+  }
+
+  Status create_bucket() override {
+    return s3::CreateBucket(*client_, client_->endpoint().region);
+  }
+
+  Result<std::vector<S3Upload>> list_uploads(std::string_view prefix) override {
+    return s3::ListUploads(*client_, options_.prefix,
+                           options_.prefix + std::string(prefix));
+  }
+
+  // Not CheckKey: an upload another tool began may have any key.
+  Result<bool> abort_upload(const S3Upload& upload) override {
+    return s3::AbortUpload(*client_, ObjectKey(upload.key), upload.upload_id,
+                           Context("abort upload", upload.key));
   }
 
  private:

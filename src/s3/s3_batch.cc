@@ -1,22 +1,18 @@
 // S3Client::SendMany: many requests, each with Send's retry policy, driven
-// from the calling thread over the transport's asynchronous Start.
+// from the calling thread through a batch of the transport (NewBatch: with
+// curl, the calling thread drives the transfers itself).
 //
-// The caller keeps a window of at most `in_flight` attempts on the
-// transport. Finished attempts come back through a queue that the
-// transport's completion callbacks fill (on its loop thread; they only
-// append and notify, so they never hold up the loop). The caller judges
-// each one as Send would: a final outcome, a resend at once (region
-// corrected), or a retry after a backoff, kept in a schedule instead of a
-// sleep so that one request's backoff does not hold up the others. Retries
-// that are due go before requests not yet started.
+// The caller keeps a window of at most `in_flight` attempts in the batch.
+// It judges each finished attempt as Send would: a final outcome, a resend
+// at once (region corrected), or a retry after a backoff, kept in a
+// schedule instead of a sleep so that one request's backoff does not hold
+// up the others. Retries that are due go before requests not yet started.
 
 #include "s3/s3_batch.h"
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <queue>
 #include <utility>
@@ -33,11 +29,8 @@ std::vector<Result<HttpResponse>> S3Client::SendMany(
   in_flight = std::max<std::size_t>(in_flight, 1);
   std::vector<std::optional<Result<HttpResponse>>> outcomes(count);
   std::vector<std::unique_ptr<Call>> calls(count);
-
-  std::mutex mutex;
-  std::condition_variable arrived_cv;
-  // Guarded by mutex: finished attempts, by request index.
-  std::vector<std::pair<std::size_t, Result<HttpResponse>>> arrived;
+  // After `calls`, so it ends (with its transfers) before them.
+  std::unique_ptr<HttpBatch> batch = transport_->NewBatch();
 
   using Due = std::pair<Clock::time_point, std::size_t>;
   std::priority_queue<Due, std::vector<Due>, std::greater<>> retries;
@@ -52,16 +45,10 @@ std::vector<Result<HttpResponse>> S3Client::SendMany(
       return;
     }
     ++running;
-    transport_->Start(**http, contexts[i], [&, i](Result<HttpResponse> r) {
-      // Notify under the lock: SendMany returns once it sees the last one.
-      // Only the first arrival wakes the caller; it takes all there are.
-      std::scoped_lock lock(mutex);
-      arrived.emplace_back(i, std::move(r));
-      if (arrived.size() == 1) arrived_cv.notify_one();
-    });
+    batch->Start(**http, contexts[i], i);
   };
 
-  std::vector<std::pair<std::size_t, Result<HttpResponse>>> batch;
+  HttpBatch::Finished arrived;
   while (finished < count) {
     const auto now = Clock::now();
     while (running < in_flight) {
@@ -78,17 +65,10 @@ std::vector<Result<HttpResponse>> S3Client::SendMany(
       }
     }
     if (finished == count) break;
-    {
-      std::unique_lock lock(mutex);
-      auto has_arrived = [&] { return !arrived.empty(); };
-      if (!retries.empty()) {
-        arrived_cv.wait_until(lock, retries.top().first, has_arrived);
-      } else {
-        arrived_cv.wait(lock, has_arrived);
-      }
-      batch.swap(arrived);
-    }
-    for (auto& [i, response] : batch) {
+    batch->Wait(
+        retries.empty() ? Clock::time_point::max() : retries.top().first,
+        arrived);
+    for (auto& [i, response] : arrived) {
       --running;
       std::optional<Result<HttpResponse>> outcome =
           calls[i]->Judge(std::move(response));
@@ -103,7 +83,7 @@ std::vector<Result<HttpResponse>> S3Client::SendMany(
         retries.emplace(Clock::now() + *calls[i]->backoff(), i);
       }
     }
-    batch.clear();
+    arrived.clear();
   }
   std::vector<Result<HttpResponse>> out;
   out.reserve(count);

@@ -2,10 +2,10 @@
 
 // Batches for the S3 store. A batch's requests go through
 // S3Client::SendMany (s3_batch.cc): up to S3Options::connections of them in
-// flight on the transport's event loop at once, each retried on its own,
-// while the calling thread only signs, schedules and collects. So a batch
-// of any size runs on two threads (its caller and the transport's loop),
-// not one per connection.
+// flight at once, each retried on its own, on the calling thread, which
+// signs, drives the transport's multi handle (HttpTransport::NewBatch) and
+// collects. So a batch of any size runs on its caller's thread, not one
+// per connection.
 //
 // Thread safety: the functions here are pure.
 

@@ -133,7 +133,9 @@ Result<S3Client::Signed> S3Client::Sign(const S3Endpoint& endpoint,
                                         const Request& request,
                                         const std::string& payload_sha256,
                                         std::string_view context) {
-  Target target = TargetFor(endpoint, endpoint.bucket, request.key);
+  Target target = TargetFor(
+      endpoint, request.bucket.empty() ? endpoint.bucket : request.bucket,
+      request.key);
   Signed out;
   out.used = endpoint;
   HttpRequest& http = out.http;

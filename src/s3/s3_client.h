@@ -56,6 +56,9 @@ class S3Client {
     std::string method;
     /// The full object key (prefix included); empty for bucket requests.
     std::string key{};
+    /// Another bucket on the same endpoint (a copy's source); empty: the
+    /// client's own.
+    std::string bucket{};
     /// Raw (unencoded) query parameters.
     std::vector<std::pair<std::string, std::string>> query{};
     HttpHeaders headers{};

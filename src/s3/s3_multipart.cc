@@ -162,23 +162,8 @@ class MultipartUpload {
 
  private:
   Status Create(const HttpHeaders& headers) {
-    S3Client::Request request{.method = "POST", .key = key_};
-    request.query = {{"uploads", ""}};
-    request.headers = headers;
-    BACKENDS_ASSIGN_OR_RETURN(HttpResponse response,
-                              client_.Send(request, context_));
-    if (response.status != 200) {
-      return AnswerError(response, "POST ?uploads", context_);
-    }
     BACKENDS_ASSIGN_OR_RETURN(
-        XmlAnswer answer,
-        XmlAnswer::Parse(response.body, "POST ?uploads", context_));
-    upload_id_ = answer.Holder("UploadId").child("UploadId").text().get();
-    if (upload_id_.empty()) {
-      return InternalError(context_ +
-                           ": s3 POST ?uploads returned 200 without an "
-                           "UploadId (unexpected answer)");
-    }
+        upload_id_, CreateMultipartUpload(client_, key_, headers, context_));
     return Status::OK();
   }
 
@@ -301,80 +286,19 @@ class MultipartUpload {
     request.headers.emplace_back("x-amz-copy-source", UriEncode(source, true));
     request.headers.emplace_back("x-amz-metadata-directive", "REPLACE");
     request.expected_bytes = next_offset_;  // the server copies them
-    BACKENDS_ASSIGN_OR_RETURN(HttpResponse response,
-                              client_.Send(request, context_));
-    if (response.status != 200) {
-      return AnswerError(response, "PUT copy (metadata)", context_);
-    }
     // Like Complete, a copy may fail inside a 200 answer.
-    return XmlAnswer::Parse(response.body, "PUT copy (metadata)", context_)
+    return SendForXml(client_, request, "PUT copy (metadata)", context_)
         .status();
   }
 
   Status Complete() {
-    std::string body = "<CompleteMultipartUpload>";
-    for (std::size_t i = 0; i < etags_.size(); ++i) {
-      body += "<Part><PartNumber>" + std::to_string(i + 1) +
-              "</PartNumber><ETag>" + etags_[i] + "</ETag></Part>";
-    }
-    body += "</CompleteMultipartUpload>";
-    S3Client::Request request{.method = "POST", .key = key_};
-    request.query = {{"uploadId", upload_id_}};
-    request.headers = {{"Content-Type", "application/xml"}};
-    request.body = body;
-    // The server assembles the whole object before it answers (AWS may take
-    // minutes, sending spaces meanwhile): its size sets the deadline.
-    request.expected_bytes = next_offset_;
-    BACKENDS_ASSIGN_OR_RETURN(HttpResponse response,
-                              client_.Send(request, context_));
-    if (response.status != 200) {
-      return AnswerError(response, "POST complete multipart upload", context_);
-    }
-    BACKENDS_ASSIGN_OR_RETURN(
-        XmlAnswer answer,
-        XmlAnswer::Parse(response.body, "POST complete multipart upload",
-                         context_));
-    if (!std::string_view(answer.Holder("ETag").child("ETag").text().get())
-             .empty()) {
-      return Status::OK();
-    }
-    return CheckSize();
-  }
-
-  // After a Complete answer without an ETag: the object must have the size
-  // we sent.
-  Status CheckSize() {
-    S3Client::Request request{.method = "HEAD", .key = key_};
-    BACKENDS_ASSIGN_OR_RETURN(HttpResponse response,
-                              client_.Send(request, context_));
-    if (response.status != 200) {
-      return AnswerError(response, "HEAD after complete", context_);
-    }
-    const std::string* length = response.header("content-length");
-    if (length == nullptr || *length != std::to_string(next_offset_)) {
-      return DataLossError(
-          context_ + ": after the multipart upload the object holds " +
-          (length == nullptr ? std::string("?") : *length) +
-          " bytes, not the " + std::to_string(next_offset_) + " sent");
-    }
-    return Status::OK();
+    return CompleteMultipartUpload(client_, key_, upload_id_, etags_,
+                                   next_offset_, context_);
   }
 
   Status Abort(Status cause) {
-    S3Client::Request request{.method = "DELETE", .key = key_};
-    request.query = {{"uploadId", upload_id_}};
-    auto response = client_.Send(request, context_);
-    if (response.ok() && (response->status == 204 || response->status == 200 ||
-                          response->status == 404)) {
-      return cause;
-    }
-    Status abort = response.ok()
-                       ? AnswerError(*response, "DELETE ?uploadId", context_)
-                       : response.status();
-    return Status(cause.code(), cause.message() +
-                                    "; aborting the multipart upload failed "
-                                    "too (upload id " +
-                                    upload_id_ + "): " + abort.message());
+    return AbortMultipartUpload(client_, key_, upload_id_, std::move(cause),
+                                context_);
   }
 
   S3Client& client_;
@@ -395,6 +319,84 @@ class MultipartUpload {
 };
 
 }  // namespace
+
+Result<std::string> CreateMultipartUpload(S3Client& client,
+                                          const std::string& object_key,
+                                          const HttpHeaders& headers,
+                                          const std::string& context) {
+  S3Client::Request request{.method = "POST", .key = object_key};
+  request.query = {{"uploads", ""}};
+  request.headers = headers;
+  BACKENDS_ASSIGN_OR_RETURN(
+      XmlAnswer answer, SendForXml(client, request, "POST ?uploads", context));
+  std::string upload_id =
+      answer.Holder("UploadId").child("UploadId").text().get();
+  if (upload_id.empty()) {
+    return InternalError(context +
+                         ": s3 POST ?uploads returned 200 without an "
+                         "UploadId (unexpected answer)");
+  }
+  return upload_id;
+}
+
+Status CompleteMultipartUpload(S3Client& client, const std::string& object_key,
+                               const std::string& upload_id,
+                               const std::vector<std::string>& etags,
+                               std::uint64_t size, const std::string& context) {
+  std::string body = "<CompleteMultipartUpload>";
+  for (std::size_t i = 0; i < etags.size(); ++i) {
+    body += "<Part><PartNumber>" + std::to_string(i + 1) +
+            "</PartNumber><ETag>" + etags[i] + "</ETag></Part>";
+  }
+  body += "</CompleteMultipartUpload>";
+  S3Client::Request request{.method = "POST", .key = object_key};
+  request.query = {{"uploadId", upload_id}};
+  request.headers = {{"Content-Type", "application/xml"}};
+  request.body = body;
+  // The server assembles the whole object before it answers (AWS may take
+  // minutes, sending spaces meanwhile): its size sets the deadline.
+  request.expected_bytes = size;
+  BACKENDS_ASSIGN_OR_RETURN(
+      XmlAnswer answer,
+      SendForXml(client, request, "POST complete multipart upload", context));
+  if (!std::string_view(answer.Holder("ETag").child("ETag").text().get())
+           .empty()) {
+    return Status::OK();
+  }
+  // No ETag in the answer (radosgw): the object must have the size sent.
+  S3Client::Request head{.method = "HEAD", .key = object_key};
+  BACKENDS_ASSIGN_OR_RETURN(HttpResponse headed, client.Send(head, context));
+  if (headed.status != 200) {
+    return AnswerError(headed, "HEAD after complete", context);
+  }
+  const std::string* length = headed.header("content-length");
+  if (length == nullptr || *length != std::to_string(size)) {
+    return DataLossError(context +
+                         ": after the multipart upload the object holds " +
+                         (length == nullptr ? std::string("?") : *length) +
+                         " bytes, not the " + std::to_string(size) + " sent");
+  }
+  return Status::OK();
+}
+
+Status AbortMultipartUpload(S3Client& client, const std::string& object_key,
+                            const std::string& upload_id, Status cause,
+                            const std::string& context) {
+  S3Client::Request request{.method = "DELETE", .key = object_key};
+  request.query = {{"uploadId", upload_id}};
+  auto response = client.Send(request, context);
+  if (response.ok() && (response->status == 204 || response->status == 200 ||
+                        response->status == 404)) {
+    return cause;
+  }
+  Status abort = response.ok()
+                     ? AnswerError(*response, "DELETE ?uploadId", context)
+                     : response.status();
+  return Status(cause.code(), cause.message() +
+                                  "; aborting the multipart upload failed "
+                                  "too (upload id " +
+                                  upload_id + "): " + abort.message());
+}
 
 std::uint64_t PartSizeFor(std::uint64_t size, std::uint64_t requested) {
   std::uint64_t part = std::max(requested, kMinPartSize);
@@ -448,6 +450,15 @@ Status AnswerError(const HttpResponse& response, std::string_view method,
     info.http_status = 500;
   }
   return S3Error(context, method, info);
+}
+
+Result<XmlAnswer> SendForXml(S3Client& client, const S3Client::Request& request,
+                             std::string_view method,
+                             const std::string& context) {
+  BACKENDS_ASSIGN_OR_RETURN(HttpResponse response,
+                            client.Send(request, context));
+  if (response.status != 200) return AnswerError(response, method, context);
+  return XmlAnswer::Parse(response.body, method, context);
 }
 
 Status UploadObject(S3Client& client, const std::string& object_key,

@@ -15,11 +15,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "backends/s3.h"
 #include "backends/status.h"
 #include "s3/curl_transport.h"
 #include "s3/s3_client.h"
+#include "s3/xml_answer.h"
 
 namespace backends::s3 {
 
@@ -62,12 +64,41 @@ Status UploadObject(S3Client& client, const std::string& object_key,
                     const HttpHeaders& headers, const UploadSource& source,
                     const S3TransferOptions& options, std::string_view context);
 
+/// CreateMultipartUpload of `object_key` with `headers`; returns the upload
+/// id. `context` names the operation in errors.
+Result<std::string> CreateMultipartUpload(S3Client& client,
+                                          const std::string& object_key,
+                                          const HttpHeaders& headers,
+                                          const std::string& context);
+
+/// CompleteMultipartUpload from the parts' ETags (part i + 1 is etags[i]),
+/// `size` bytes in all. An <Error> in a 200 answer is an error; an answer
+/// without an ETag (radosgw) is checked by a HEAD: the object must hold
+/// `size` bytes (else kDataLoss).
+Status CompleteMultipartUpload(S3Client& client, const std::string& object_key,
+                               const std::string& upload_id,
+                               const std::vector<std::string>& etags,
+                               std::uint64_t size, const std::string& context);
+
+/// Aborts the upload after `cause` and returns `cause`, with the abort's
+/// own failure (and the upload id) added to its message if it failed too.
+Status AbortMultipartUpload(S3Client& client, const std::string& object_key,
+                            const std::string& upload_id, Status cause,
+                            const std::string& context);
+
 /// Hex SHA-256 of `size` bytes read through `read_at` from `offset`, in
 /// chunks of at most 1 MiB.
 Result<std::string> Sha256OfRange(
     const std::function<Result<std::size_t>(std::uint64_t, char*, std::size_t)>&
         read_at,
     std::uint64_t offset, std::uint64_t size);
+
+/// Sends `request` and reads its 200 answer as XML (an <Error> inside it is
+/// the error it names). Errors: AnswerError for another status, the
+/// transport's, kDataLoss for a body that is not XML.
+Result<XmlAnswer> SendForXml(S3Client& client, const S3Client::Request& request,
+                             std::string_view method,
+                             const std::string& context);
 
 /// The Status for an S3 error answer `response` to `method`.
 Status AnswerError(const HttpResponse& response, std::string_view method,

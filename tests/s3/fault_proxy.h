@@ -37,7 +37,10 @@
 //
 // One upstream connection per client connection, so keep-alive on the
 // client side is kept on the server side; connections() counts the client
-// connections accepted (to check connection reuse).
+// connections accepted (to check connection reuse), bytes_from_client() and
+// bytes_to_client() the bytes each way (heads and bodies). AfterAnswer(M, f)
+// runs f once, after the server has answered the next M request and before
+// the client gets the answer (to change the server's state at that point).
 //
 // Thread safety: Schedule/counters may be called while requests run.
 
@@ -50,8 +53,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -141,6 +146,16 @@ class FaultProxy {
   }
   int faults() const { return faults_; }
   int connections() const { return connections_; }
+  std::uint64_t bytes_from_client() const { return bytes_from_client_; }
+  std::uint64_t bytes_to_client() const { return bytes_to_client_; }
+
+  /// Runs `hook` (on the proxy's thread) once, when the server has answered
+  /// the next request with `method`, before the answer goes on.
+  void AfterAnswer(std::string method, std::function<void()> hook) {
+    std::scoped_lock lock(mutex_);
+    hook_method_ = std::move(method);
+    hook_ = std::move(hook);
+  }
 
  private:
   // ---- socket helpers ----
@@ -302,6 +317,7 @@ class FaultProxy {
         break;
       }
       if (!ReadExactly(client, from_client, length, body)) break;
+      bytes_from_client_ += head.size() + body.size();
       if (fault && fault->fault == Fault::kStatus) {
         std::string xml =
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>" +
@@ -344,7 +360,14 @@ class FaultProxy {
         answer_body.swap(from_upstream);
         open = false;
       }
+      std::function<void()> hook;
+      {
+        std::scoped_lock lock(mutex_);
+        if (hook_ && hook_method_ == method) hook.swap(hook_);
+      }
+      if (hook) hook();
       if (!fault) {
+        bytes_to_client_ += answer_head.size() + answer_body.size();
         if (!WriteAll(client, answer_head + answer_body)) break;
         continue;
       }
@@ -393,12 +416,15 @@ class FaultProxy {
   int port_ = 0;
   std::atomic<bool> stop_{false};
   std::atomic<int> requests_{0};
+  std::atomic<std::uint64_t> bytes_from_client_{0}, bytes_to_client_{0};
   std::atomic<int> faults_{0};
   std::atomic<int> connections_{0};
   mutable std::mutex mutex_;
   // Guarded by mutex_.
   std::deque<FaultSpec> schedule_;
   std::map<std::string, int> methods_;  // Requests by method.
+  std::string hook_method_;
+  std::function<void()> hook_;
   std::vector<std::thread> workers_;
   std::thread acceptor_;
 };

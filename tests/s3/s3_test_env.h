@@ -174,6 +174,40 @@ inline int CurlPut(const std::string& url, const std::string& body) {
   return std::atoi(result.output.c_str());
 }
 
+/// Runs `/usr/bin/aws s3api ARGS --output text` against the test server
+/// (stderr joined to the output).
+inline CommandResult AwsS3Api(const std::string& args) {
+  return RunCommand("/usr/bin/aws --endpoint-url " +
+                    ShellQuote(EnvOr("S3_ENDPOINT")) + " --output text s3api " +
+                    args + " 2>&1");
+}
+
+/// The keys of the unfinished multipart uploads under `prefix` in the test
+/// bucket, as awscli lists them, one per line ("" if none).
+inline std::string AwsUploadKeys(const std::string& prefix) {
+  auto listed = AwsS3Api("list-multipart-uploads --bucket " +
+                         ShellQuote(EnvOr("S3_BUCKET")) + " --prefix " +
+                         ShellQuote(prefix) + " --query 'Uploads[].Key'");
+  if (listed.status != 0) return "aws failed: " + listed.output;
+  std::string keys;
+  for (char c : listed.output) keys += c == '\t' ? '\n' : c;
+  return keys == "None\n" ? "" : keys;
+}
+
+/// Begins a multipart upload of `object_key` in the test bucket with
+/// awscli; returns its upload id ("" on failure).
+inline std::string AwsBeginUpload(const std::string& object_key) {
+  auto begun = AwsS3Api("create-multipart-upload --bucket " +
+                        ShellQuote(EnvOr("S3_BUCKET")) + " --key " +
+                        ShellQuote(object_key) + " --query UploadId");
+  if (begun.status != 0) return "";
+  std::string id = begun.output;
+  while (!id.empty() && (id.back() == '\n' || id.back() == '\r')) {
+    id.pop_back();
+  }
+  return id;
+}
+
 /// An object as awscli (/usr/bin/aws s3api) sees it on the test server:
 /// head-object's fields, and get-object's body, which awscli saves as
 /// stored (gzip stays gzip). `ok` is false, with `error`, if a call failed.
