@@ -353,7 +353,12 @@ TEST(JsonEnvelopeFailureTest, StoreFailuresAreReportedNotMissing) {
   faulty->Fail(FaultyBackend::Op::kLoad, IOError("injected EIO"));
   EXPECT_THAT(layer->load("k"), StatusIs(ErrorCode::kIOError));
   EXPECT_THAT(layer->keys(), StatusIs(ErrorCode::kIOError));
+  EXPECT_THAT(layer->list_entries({}), StatusIs(ErrorCode::kIOError));
   EXPECT_THAT(layer->contains("k"), StatusIs(ErrorCode::kIOError));
+  faulty->Heal();
+  faulty->Fail(FaultyBackend::Op::kList, UnavailableError("injected"));
+  EXPECT_THAT(layer->list_entries({.delimiter = "/"}),
+              StatusIs(ErrorCode::kUnavailable));
   faulty->Heal();
   faulty->Fail(FaultyBackend::Op::kDump, UnavailableError("injected"));
   EXPECT_THAT(layer->dump("k", "[2]"), StatusIs(ErrorCode::kUnavailable));
