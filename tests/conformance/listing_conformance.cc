@@ -188,6 +188,42 @@ TEST_P(BackendConformanceTest, DelimiterOtherThanSlash) {
   }
 }
 
+TEST_P(BackendConformanceTest, EntryPagingWhileKeysComeAndGoNeverRepeats) {
+  for (int i = 0; i < 40; i += 2) {
+    const std::string key = "k/" + std::to_string(100 + i);
+    BACKENDS_ASSERT_OK(store_->dump(key, Value(i)));
+    if (i % 8 == 0) {
+      BACKENDS_ASSERT_OK(store_->dump(key + "d/x", Value(i)));
+    }
+  }
+  // Keys and common prefixes as the pages give them, in listing order.
+  std::vector<std::string> seen;
+  ListRequest request{.prefix = "k/", .limit = 3, .delimiter = "/"};
+  for (int round = 0; round < 100; ++round) {
+    ASSERT_OK_AND_ASSIGN(auto page, store_->list_entries(request));
+    std::vector<std::string> items = page.common_prefixes;
+    for (const auto& entry : page.entries) items.push_back(entry.key);
+    std::sort(items.begin(), items.end());
+    seen.insert(seen.end(), items.begin(), items.end());
+    if (!page.more) break;
+    request.start_after = page.resume_after;
+    // New keys and folders appear on both sides of the position; even
+    // keys go.
+    const std::string added = "k/" + std::to_string(101 + round);
+    BACKENDS_ASSERT_OK(store_->dump(added, Value(round)));
+    BACKENDS_ASSERT_OK(store_->dump(added + "d/y", Value(round)));
+    BACKENDS_ASSERT_OK(
+        store_->dump("k/0" + std::to_string(round), Value(round)));
+    ASSERT_THAT(store_->remove("k/" + std::to_string(138 - 2 * round)), IsOk());
+  }
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+  EXPECT_EQ(std::adjacent_find(seen.begin(), seen.end()), seen.end());
+  // The first three existed throughout.
+  ASSERT_GE(seen.size(), 3u);
+  EXPECT_THAT(std::vector<std::string>(seen.begin(), seen.begin() + 3),
+              ElementsAre("k/100", "k/100d/", "k/102"));
+}
+
 TEST_P(BackendConformanceTest, EntryListingEdges) {
   for (const std::string delimiter : {"", "/"}) {
     ASSERT_OK_AND_ASSIGN(auto empty,
