@@ -165,16 +165,19 @@ KeyInfo InfoOf(const struct stat& st) {
       std::chrono::duration_cast<std::chrono::system_clock::duration>(
           std::chrono::seconds(seconds) +
           std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
-  // The stamp changes whenever the file is replaced (a rename brings a new
-  // inode and change time), so it serves as the version.
-  const FileStamp stamp = StampOf(st);
-  char version[5 * 17];
-  std::snprintf(version, sizeof version, "%llx-%llx-%llx-%llx-%llx",
-                static_cast<unsigned long long>(stamp.device),
-                static_cast<unsigned long long>(stamp.inode),
-                static_cast<unsigned long long>(stamp.size),
-                static_cast<unsigned long long>(stamp.modified_ns),
-                static_cast<unsigned long long>(stamp.changed_ns));
+  // The stamp's fields (FileStamp) change whenever the file is replaced (a
+  // rename brings a new inode and change time), so they serve as the
+  // version. Times as seconds and nanoseconds: any second a file may carry
+  // fits, where a count of nanoseconds would overflow.
+  char version[160];
+  std::snprintf(version, sizeof version, "%llx-%llx-%llx-%llx.%lx-%llx.%lx",
+                static_cast<unsigned long long>(st.st_dev),
+                static_cast<unsigned long long>(st.st_ino),
+                static_cast<unsigned long long>(st.st_size),
+                static_cast<unsigned long long>(st.st_mtim.tv_sec),
+                static_cast<unsigned long>(st.st_mtim.tv_nsec),
+                static_cast<unsigned long long>(st.st_ctim.tv_sec),
+                static_cast<unsigned long>(st.st_ctim.tv_nsec));
   return KeyInfo{.size = static_cast<std::uint64_t>(st.st_size),
                  .modified = modified,
                  .version = version};
