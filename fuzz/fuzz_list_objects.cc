@@ -4,8 +4,9 @@
 // names; a truncated page always carries a continuation token. The input split
 // at 0x1e bytes is also a series of pages for ListingGuard, whose verdict must
 // match a plain model of its rules (keys strictly ascending across pages,
-// no token twice, fewer than kMaxEmptyListPages empty truncated pages in a
-// row), refusing with kDataLoss only.
+// common prefixes too, no token twice, fewer than kMaxEmptyListPages
+// truncated pages in a row without a key or common prefix), refusing with
+// kDataLoss only.
 
 #include <cstddef>
 #include <cstdint>
@@ -43,6 +44,8 @@ void CheckListingGuard(std::string_view input) {
   s3::ListingGuard guard("list \"\"");
   std::string last;
   bool any = false;
+  std::string last_prefix;
+  bool any_prefix = false;
   std::set<std::string> tokens;
   int empty_run = 0;
   while (!input.empty()) {
@@ -56,9 +59,15 @@ void CheckListingGuard(std::string_view input) {
       any = true;
       last = object.key;
     }
+    for (const auto& prefix : page->common_prefixes) {
+      if (any_prefix && !(last_prefix < prefix)) expect_ok = false;
+      any_prefix = true;
+      last_prefix = prefix;
+    }
     if (expect_ok && page->truncated) {
       if (!tokens.insert(page->next_token).second) expect_ok = false;
-      empty_run = page->objects.empty() ? empty_run + 1 : 0;
+      const bool empty = page->objects.empty() && page->common_prefixes.empty();
+      empty_run = empty ? empty_run + 1 : 0;
       if (empty_run >= s3::kMaxEmptyListPages) expect_ok = false;
     }
     Status verdict = guard.Check(*page);

@@ -116,6 +116,10 @@ struct EntryPage {
   std::vector<std::string> common_prefixes;
   /// Whether more may follow; the next page starts after `resume_after`.
   bool more = false;
+  /// The page's last key, or, when the page ends with a common prefix P,
+  /// P followed by the byte 0xFF: no UTF-8 key holds it, so the next page
+  /// starts after every key under P without listing P again. Empty for a
+  /// page without entries.
   std::string resume_after;
 };
 
@@ -193,7 +197,11 @@ class Backend {
 
   /// Like list_page, with each key's size, modification time and version
   /// (where the store keeps them) read from the listing itself, and with an
-  /// optional delimiter. The default lists, then stats each key.
+  /// optional delimiter. Each entry's size and version are those stat()
+  /// gives (S3: the stored size of a gzip-stored object). Memory, the
+  /// filesystem, S3 and the caches read the listing's own metadata (see
+  /// docs/design.md for what each costs); the default lists, then stats
+  /// each key.
   virtual Result<EntryPage> list_entries(const ListRequest& request);
 
   /// Returns the size and, where the store knows them, the modification

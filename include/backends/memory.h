@@ -32,6 +32,7 @@ class VolatileBackend final : public Backend {
   Result<KeyPage> list_page(std::string_view prefix,
                             std::string_view start_after,
                             std::size_t limit) override;
+  Result<EntryPage> list_entries(const ListRequest& request) override;
   Result<std::optional<KeyInfo>> stat(std::string_view key) override;
   Result<bool> contains(std::string_view key) override;
   Result<std::size_t> size() override;

@@ -162,11 +162,24 @@ class EnvelopeBackendImpl final : public ExpiringBase<JsonEnvelopeBackend> {
     if (found.state != Liveness::kLive) return std::optional<KeyInfo>();
     auto text = DumpJson(found.value(), format_);
     if (!text.ok()) return text.status().WithContext(Where("stat", key));
-    return std::optional<KeyInfo>(
-        KeyInfo{.size = text->size(), .modified = inner_info->modified});
+    return std::optional<KeyInfo>(Shown(*inner_info, text->size()));
   }
 
  protected:
+  // The expiration lives in the value: each entry is read and decoded, as
+  // list() does, and its size is that of the content as load gives it.
+  Result<std::optional<KeyInfo>> Presented(const ListEntry& entry) override {
+    auto found = Examine("list", entry.key);
+    if (!found.ok()) {
+      if (found.status().code() != ErrorCode::kDataLoss) return found.status();
+      return std::optional<KeyInfo>(entry.info);
+    }
+    if (found->state != Liveness::kLive) return std::optional<KeyInfo>();
+    auto text = DumpJson(found->value(), format_);
+    if (!text.ok()) return text.status().WithContext(Where("list", entry.key));
+    return std::optional<KeyInfo>(Shown(entry.info, text->size()));
+  }
+
   Result<Liveness> Check(std::string_view operation,
                          std::string_view key) override {
     BACKENDS_ASSIGN_OR_RETURN(Examined found, Examine(operation, key));
@@ -184,6 +197,14 @@ class EnvelopeBackendImpl final : public ExpiringBase<JsonEnvelopeBackend> {
     const Json& value() const { return shared ? *shared : content; }
     Json Take() && { return shared ? Json(*shared) : std::move(content); }
   };
+
+  // The inner store's time and version, with the size of the content as
+  // load gives it.
+  static KeyInfo Shown(const KeyInfo& stored, std::uint64_t content_size) {
+    return KeyInfo{.size = content_size,
+                   .modified = stored.modified,
+                   .version = stored.version};
+  }
 
   // Whether `key` is live (with its content and stored size), absent, or
   // expired (then removed on the way).

@@ -73,6 +73,37 @@ class ExpiringBase : public Base {
     }
   }
 
+  /// Pages of the inner store's entry listing, live entries only, each
+  /// described as this layer presents it (Presented); a common prefix only
+  /// if it holds a live entry. A page is filled from as many inner pages as
+  /// it takes.
+  Result<EntryPage> list_entries(const ListRequest& request) override {
+    const std::size_t limit = std::max<std::size_t>(request.limit, 1);
+    EntryPage page;
+    ListRequest next = request;
+    while (true) {
+      next.limit = limit - page.entries.size() - page.common_prefixes.size();
+      BACKENDS_ASSIGN_OR_RETURN(EntryPage inner,
+                                this->inner().list_entries(next));
+      for (auto& entry : inner.entries) {
+        BACKENDS_ASSIGN_OR_RETURN(auto info, Presented(entry));
+        if (info) page.entries.push_back({std::move(entry.key), *info});
+      }
+      for (auto& common : inner.common_prefixes) {
+        BACKENDS_ASSIGN_OR_RETURN(bool live,
+                                  HoldsLive(common, request.start_after));
+        if (live) page.common_prefixes.push_back(std::move(common));
+      }
+      if (!inner.resume_after.empty()) page.resume_after = inner.resume_after;
+      if (!inner.more || inner.resume_after.empty()) return page;
+      if (page.entries.size() + page.common_prefixes.size() == limit) {
+        page.more = true;
+        return page;
+      }
+      next.start_after = std::move(inner.resume_after);
+    }
+  }
+
   Result<bool> contains(std::string_view key) override {
     BACKENDS_ASSIGN_OR_RETURN(Liveness state, Check("contains", key));
     return state == Liveness::kLive;
@@ -124,6 +155,29 @@ class ExpiringBase : public Base {
   /// Whether `key` is absent, live, or expired (then removed and counted).
   virtual Result<Liveness> Check(std::string_view operation,
                                  std::string_view key) = 0;
+
+  /// The info a listing shows for the inner store's `entry`, as stat()
+  /// would give it; nullopt when the entry is not live (an expired one is
+  /// removed on the way). An entry that cannot be decoded is listed (as
+  /// list() lists it) with the inner store's info.
+  virtual Result<std::optional<KeyInfo>> Presented(const ListEntry& entry) = 0;
+
+  /// Whether some live entry starts with `common` (after `start_after`).
+  Result<bool> HoldsLive(const std::string& common,
+                         std::string_view start_after) {
+    ListRequest request{.prefix = common, .limit = 100};
+    if (start_after.starts_with(common)) request.start_after = start_after;
+    while (true) {
+      BACKENDS_ASSIGN_OR_RETURN(EntryPage inner,
+                                this->inner().list_entries(request));
+      for (const auto& entry : inner.entries) {
+        BACKENDS_ASSIGN_OR_RETURN(auto info, Presented(entry));
+        if (info) return true;
+      }
+      if (!inner.more || inner.resume_after.empty()) return false;
+      request.start_after = std::move(inner.resume_after);
+    }
+  }
 
   /// Whether a listing shows `key`: a live entry, or one that cannot be
   /// decoded (it still exists: load reports it).

@@ -76,6 +76,21 @@ class ModifiedTimeBackend final : public ExpiringBase<ExpiringBackend> {
   }
 
  protected:
+  // Liveness from the listing's modification time (or the time this layer
+  // wrote the key): only an expired entry costs a request, to remove it.
+  Result<std::optional<KeyInfo>> Presented(const ListEntry& entry) override {
+    KeyInfo info = entry.info;
+    if (track_ && !info.modified) info.modified = WrittenAt(entry.key);
+    const std::optional<TimePoint> written =
+        track_ ? WrittenAt(entry.key) : entry.info.modified;
+    if (written && !IsOlderThan(clock_->now(), *written, timeout_)) {
+      return std::optional<KeyInfo>(std::move(info));
+    }
+    BACKENDS_ASSIGN_OR_RETURN(Liveness state, Check("list", entry.key));
+    if (state != Liveness::kLive) return std::optional<KeyInfo>();
+    return stat(entry.key);  // rewritten since the listing
+  }
+
   Result<Liveness> Check(std::string_view operation,
                          std::string_view key) override {
     BACKENDS_RETURN_IF_ERROR(ValidateKey(operation, key));

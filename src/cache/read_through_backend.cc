@@ -129,6 +129,9 @@ class ReadThroughImpl final : public ReadThroughBackend {
   }
 
   Result<std::vector<Entry>> items() override { return inner().items(); }
+  Result<EntryPage> list_entries(const ListRequest& request) override {
+    return inner().list_entries(request);  // the back store's, as list's
+  }
 
  private:
   static constexpr std::size_t kStripes = 256;

@@ -38,6 +38,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <functional>
 #include <limits>
 #include <random>
@@ -174,8 +175,22 @@ KeyInfo InfoOf(const struct stat& st) {
       std::chrono::duration_cast<std::chrono::system_clock::duration>(
           std::chrono::seconds(seconds) +
           std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+  // The stamp's fields (FileStamp) change whenever the file is replaced (a
+  // rename brings a new inode and change time), so they serve as the
+  // version. Times as seconds and nanoseconds: any second a file may carry
+  // fits, where a count of nanoseconds would overflow.
+  char version[160];
+  std::snprintf(version, sizeof version, "%llx-%llx-%llx-%llx.%lx-%llx.%lx",
+                static_cast<unsigned long long>(st.st_dev),
+                static_cast<unsigned long long>(st.st_ino),
+                static_cast<unsigned long long>(st.st_size),
+                static_cast<unsigned long long>(st.st_mtim.tv_sec),
+                static_cast<unsigned long>(st.st_mtim.tv_nsec),
+                static_cast<unsigned long long>(st.st_ctim.tv_sec),
+                static_cast<unsigned long>(st.st_ctim.tv_nsec));
   return KeyInfo{.size = static_cast<std::uint64_t>(st.st_size),
-                 .modified = modified};
+                 .modified = modified,
+                 .version = version};
 }
 
 namespace {
@@ -446,135 +461,6 @@ Result<std::optional<KeyInfo>> FileBackendImpl::stat(std::string_view key) {
 Result<bool> FileBackendImpl::contains(std::string_view key) {
   BACKENDS_ASSIGN_OR_RETURN(auto info, stat(key));
   return info.has_value();
-}
-
-namespace {
-
-// A folder entry named as its keys sort: a folder's name ends with '/',
-// so "a/x" sorts after "a.b" as the keys do.
-struct SortedEntry {
-  std::string name;
-  bool folder;
-  bool operator<(const SortedEntry& other) const { return name < other.name; }
-};
-
-// Whether a key that starts with `path` can start with `prefix`.
-bool CanHold(std::string_view path, std::string_view prefix) {
-  const std::size_t common = std::min(path.size(), prefix.size());
-  return path.compare(0, common, prefix, 0, common) == 0;
-}
-
-}  // namespace
-
-Status FileBackendImpl::PageFolder(int dir_fd, std::string& path,
-                                   std::string_view prefix,
-                                   std::string_view start_after,
-                                   std::size_t limit, KeyPage& page) const {
-  // A folder's entries come unsorted: read them all (the memory a page
-  // needs is the largest folder on its way), then visit them in key order.
-  std::vector<SortedEntry> entries;
-  {
-    int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return PosixError("list", path, "open folder", errno);
-    DIR* dir = ::fdopendir(fd);
-    if (dir == nullptr) {
-      int err = errno;
-      ::close(fd);
-      return PosixError("list", path, "read folder", err);
-    }
-    while (true) {
-      errno = 0;
-      dirent* entry = ::readdir(dir);
-      if (entry == nullptr) {
-        int err = errno;
-        ::closedir(dir);
-        if (err != 0) return PosixError("list", path, "readdir", err);
-        break;
-      }
-      std::string_view name = entry->d_name;
-      if (name == "." || name == ".." || name.starts_with(kTempFilePrefix)) {
-        continue;
-      }
-      unsigned char type = entry->d_type;
-      if (type == DT_UNKNOWN) {
-        struct stat st;
-        if (::fstatat(dir_fd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-          continue;  // Removed meanwhile.
-        }
-        type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : 0;
-      }
-      // Links, devices and the like are not keys.
-      if (type == DT_DIR) {
-        entries.push_back({std::string(name) + '/', true});
-      } else if (type == DT_REG) {
-        entries.push_back({std::string(name), false});
-      }
-    }
-  }
-  std::sort(entries.begin(), entries.end());
-
-  const std::size_t base = path.size();
-  for (const SortedEntry& entry : entries) {
-    path.resize(base);
-    path += entry.name;
-    if (!CanHold(path, prefix)) continue;
-    if (!entry.folder) {
-      if (path <= start_after || !path.starts_with(prefix) ||
-          !ValidateKey("list", path).ok()) {
-        continue;
-      }
-      if (page.keys.size() == limit) {
-        page.more = true;
-        break;
-      }
-      page.keys.push_back(path);
-      continue;
-    }
-    // Every key in the folder starts with `path`: all of them sort before
-    // start_after when it is larger and does not lead into the folder.
-    if (start_after > path && !start_after.starts_with(path)) continue;
-    if (page.keys.size() == limit) {
-      page.more = true;  // the folder may hold keys
-      break;
-    }
-    const std::string name = entry.name.substr(0, entry.name.size() - 1);
-    int child = ::openat(dir_fd, name.c_str(), kDirFlags);
-    if (child < 0) {
-      if (errno == ENOENT) continue;  // Pruned meanwhile.
-      const int err = errno;
-      path.resize(base);
-      return PosixError("list", path + name, "open folder", err);
-    }
-    Status status = PageFolder(child, path, prefix, start_after, limit, page);
-    ::close(child);
-    if (!status.ok() || page.more) {
-      path.resize(base);
-      return status;
-    }
-  }
-  path.resize(base);
-  return Status::OK();
-}
-
-Result<KeyPage> FileBackendImpl::list_page(std::string_view prefix,
-                                           std::string_view start_after,
-                                           std::size_t limit) {
-  KeyPage page;
-  std::string path;
-  BACKENDS_RETURN_IF_ERROR(PageFolder(root_fd_.get(), path, prefix, start_after,
-                                      std::max<std::size_t>(limit, 1), page));
-  return page;
-}
-
-Result<std::vector<std::string>> FileBackendImpl::list(
-    std::string_view prefix) {
-  // One page without a limit: the folders' walk in key order.
-  KeyPage all;
-  std::string path;
-  BACKENDS_RETURN_IF_ERROR(PageFolder(root_fd_.get(), path, prefix, "",
-                                      std::numeric_limits<std::size_t>::max(),
-                                      all));
-  return std::move(all.keys);
 }
 
 }  // namespace backends::file

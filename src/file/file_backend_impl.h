@@ -1,9 +1,9 @@
 #pragma once
 
 // The filesystem store's implementation class, shared by its .cc files:
-// file_backend.cc (walking, reading, writing, listing) and file_remove.cc
-// (removing, pruning folders, clearing). See file_backend.cc's top comment
-// for the protocols.
+// file_backend.cc (walking, reading, writing), file_list.cc (listing) and
+// file_remove.cc (removing, pruning folders, clearing). See file_backend.cc's
+// top comment for the protocols.
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -38,6 +38,7 @@ void MarkTempFileInUse(int fd);
 // file.
 Result<std::string> ReadToEnd(int fd, const struct stat& st,
                               std::string_view operation, std::string_view key);
+// Size, modification time and version (from the stamp).
 KeyInfo InfoOf(const struct stat& st);
 // Whether fd's filesystem takes file times from this machine's clock.
 bool KnownLocal(int fd);
@@ -88,6 +89,7 @@ class FileBackendImpl final : public FileBackend {
   Result<KeyPage> list_page(std::string_view prefix,
                             std::string_view start_after,
                             std::size_t limit) override;
+  Result<EntryPage> list_entries(const ListRequest& request) override;
   Result<std::optional<KeyInfo>> stat(std::string_view key) override;
   Result<bool> contains(std::string_view key) override;
   Status clear() override;
@@ -142,11 +144,6 @@ class FileBackendImpl final : public FileBackend {
   // Renames `aside` back to `leaf` in `dir` without replacing a newer value.
   Status PutBack(std::string_view key, int dir, const std::string& aside,
                  const std::string& leaf, bool regular) const;
-  // Adds to `page` the keys of the folder `dir_fd` (key prefix `path`) in
-  // order, from the first after `start_after`, until it holds `limit`.
-  Status PageFolder(int dir_fd, std::string& path, std::string_view prefix,
-                    std::string_view start_after, std::size_t limit,
-                    KeyPage& page) const;
   Status ClearFolder(int dir_fd, const std::string& where) const;
   Status SyncFolder(std::string_view operation, std::string_view key,
                     int dir_fd) const {

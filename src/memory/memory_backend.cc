@@ -1,6 +1,10 @@
 // VolatileBackend: a hash map under a reader-writer lock. Values are copied
 // out under the shared lock, so a reader never observes a value while it is
 // being replaced.
+//
+// Versions: every dump takes the next number of one store-wide counter, so
+// a value written after another (even the same bytes, even after a remove)
+// never shows the version of the one before.
 
 #include <algorithm>
 #include <cstdint>
@@ -24,13 +28,28 @@ struct StringHash {
   }
 };
 
+// Sorts after every key that starts with what precedes it: UTF-8 keys never
+// hold the byte 0xFF (backend.h, EntryPage::resume_after).
+constexpr char kAfterEveryKey = '\xff';
+
+struct Slot {
+  std::string value;
+  std::uint64_t version = 0;
+};
+
+KeyInfo InfoOf(const Slot& slot) {
+  return KeyInfo{.size = slot.value.size(),
+                 .version = std::to_string(slot.version)};
+}
+
 }  // namespace
 
 struct VolatileBackend::State {
   std::shared_mutex mutex;
   // Guarded by mutex.
-  std::unordered_map<std::string, std::string, StringHash, std::equal_to<>>
-      values;
+  std::unordered_map<std::string, Slot, StringHash, std::equal_to<>> values;
+  // Guarded by mutex: the version of the last value written.
+  std::uint64_t last_version = 0;
   // Guarded by mutex: counts the changes to the set of keys (not values).
   std::uint64_t key_generation = 0;
 
@@ -43,6 +62,20 @@ struct VolatileBackend::State {
 
   std::shared_ptr<const std::vector<std::string>> SortedKeys();
 };
+
+namespace {
+using SortedIterator = std::vector<std::string>::const_iterator;
+
+// The first of `keys` that starts with `prefix` and sorts after
+// `start_after`.
+SortedIterator FirstListed(const std::vector<std::string>& keys,
+                           std::string_view prefix,
+                           std::string_view start_after) {
+  return std::max(std::upper_bound(keys.begin(), keys.end(), start_after),
+                  std::lower_bound(keys.begin(), keys.end(), prefix));
+}
+
+}  // namespace
 
 std::shared_ptr<const std::vector<std::string>>
 VolatileBackend::State::SortedKeys() {
@@ -77,7 +110,7 @@ Result<std::optional<std::string>> VolatileBackend::load(std::string_view key) {
   std::shared_lock lock(state_->mutex);
   auto it = state_->values.find(key);
   if (it == state_->values.end()) return std::optional<std::string>();
-  return std::optional<std::string>(it->second);
+  return std::optional<std::string>(it->second.value);
 }
 
 Status VolatileBackend::dump(std::string_view key, std::string_view value) {
@@ -88,20 +121,24 @@ Status VolatileBackend::dump(std::string_view key, std::string_view value) {
     // no free, the common case for a store of same-sized values.
     std::unique_lock lock(state_->mutex);
     auto it = state_->values.find(key);
-    if (it != state_->values.end() && it->second.capacity() >= value.size() &&
-        it->second.capacity() <= 2 * value.size() + 64) {
-      it->second.assign(value);
+    if (it != state_->values.end() &&
+        it->second.value.capacity() >= value.size() &&
+        it->second.value.capacity() <= 2 * value.size() + 64) {
+      it->second.value.assign(value);
+      it->second.version = ++state_->last_version;
       return Status::OK();
     }
   }
   std::string copy(value);  // Allocate outside the lock.
   std::unique_lock lock(state_->mutex);
   auto it = state_->values.find(key);
+  const std::uint64_t version = ++state_->last_version;
   if (it != state_->values.end()) {
-    it->second.swap(copy);
+    it->second.value.swap(copy);
+    it->second.version = version;
     lock.unlock();  // The old value is freed outside the lock.
   } else {
-    state_->values.emplace(std::string(key), std::move(copy));
+    state_->values.emplace(std::string(key), Slot{std::move(copy), version});
     ++state_->key_generation;
   }
   return Status::OK();
@@ -123,7 +160,7 @@ Result<bool> VolatileBackend::remove_if(std::string_view key,
   std::unique_lock lock(state_->mutex);
   auto it = state_->values.find(key);
   if (it == state_->values.end()) return false;
-  if (!should_remove(it->second, KeyInfo{.size = it->second.size()})) {
+  if (!should_remove(it->second.value, InfoOf(it->second))) {
     return false;
   }
   state_->values.erase(it);
@@ -133,24 +170,19 @@ Result<bool> VolatileBackend::remove_if(std::string_view key,
 
 Result<std::vector<std::string>> VolatileBackend::list(
     std::string_view prefix) {
-  std::vector<std::string> out;
-  {
-    std::shared_lock lock(state_->mutex);
-    out.reserve(state_->values.size());
-    for (const auto& [key, value] : state_->values) {
-      if (key.starts_with(prefix)) out.push_back(key);
-    }
-  }
-  std::sort(out.begin(), out.end());
-  return out;
+  const auto keys = state_->SortedKeys();
+  auto first = FirstListed(*keys, prefix, "");
+  auto last = std::find_if_not(first, keys->end(), [&](const std::string& key) {
+    return key.starts_with(prefix);
+  });
+  return std::vector<std::string>(first, last);
 }
 
 Result<KeyPage> VolatileBackend::list_page(std::string_view prefix,
                                            std::string_view start_after,
                                            std::size_t limit) {
   const auto keys = state_->SortedKeys();
-  auto it = std::upper_bound(keys->begin(), keys->end(), start_after);
-  it = std::max(it, std::lower_bound(keys->begin(), keys->end(), prefix));
+  auto it = FirstListed(*keys, prefix, start_after);
   KeyPage page;
   limit = std::max<std::size_t>(limit, 1);
   for (; it != keys->end() && it->starts_with(prefix); ++it) {
@@ -163,13 +195,44 @@ Result<KeyPage> VolatileBackend::list_page(std::string_view prefix,
   return page;
 }
 
+Result<EntryPage> VolatileBackend::list_entries(const ListRequest& request) {
+  const auto keys = state_->SortedKeys();
+  const std::string_view prefix = request.prefix;
+  const std::string_view delimiter = request.delimiter;
+  const std::size_t limit = std::max<std::size_t>(request.limit, 1);
+  EntryPage page;
+  auto it = FirstListed(*keys, prefix, request.start_after);
+  std::shared_lock lock(state_->mutex);
+  while (it != keys->end() && it->starts_with(prefix)) {
+    if (page.entries.size() + page.common_prefixes.size() == limit) {
+      page.more = true;
+      break;
+    }
+    const std::size_t cut = delimiter.empty()
+                                ? std::string::npos
+                                : it->find(delimiter, prefix.size());
+    if (cut != std::string::npos) {
+      page.common_prefixes.push_back(it->substr(0, cut + delimiter.size()));
+      page.resume_after = page.common_prefixes.back() + kAfterEveryKey;
+      it = std::lower_bound(it, keys->end(), page.resume_after);
+      continue;
+    }
+    auto found = state_->values.find(*it);
+    if (found != state_->values.end()) {  // else removed since the snapshot
+      page.entries.push_back(ListEntry{*it, InfoOf(found->second)});
+      page.resume_after = *it;
+    }
+    ++it;
+  }
+  return page;
+}
+
 Result<std::optional<KeyInfo>> VolatileBackend::stat(std::string_view key) {
   BACKENDS_RETURN_IF_ERROR(ValidateKey("stat", key));
   std::shared_lock lock(state_->mutex);
   auto it = state_->values.find(key);
   if (it == state_->values.end()) return std::optional<KeyInfo>();
-  return std::optional<KeyInfo>(
-      KeyInfo{.size = it->second.size(), .modified = std::nullopt});
+  return std::optional<KeyInfo>(InfoOf(it->second));
 }
 
 Result<bool> VolatileBackend::contains(std::string_view key) {

@@ -101,7 +101,13 @@ Result<ListPage> ParseListObjectsV2(std::string_view xml,
     object.size = item.child("Size").text().as_ullong();
     object.modified = backends::internal::ParseIsoTimePoint(
         item.child("LastModified").text().get());
+    object.etag = item.child("ETag").text().get();
     page.objects.push_back(std::move(object));
+  }
+  for (pugi::xml_node common : root.children("CommonPrefixes")) {
+    std::string_view prefix = common.child("Prefix").text().get();
+    page.common_prefixes.push_back(url_encoded ? UrlDecodeKey(prefix)
+                                               : std::string(prefix));
   }
   return page;
 }
@@ -124,16 +130,27 @@ Status ListingGuard::Check(const ListPage& page) {
     any_key_ = true;
     last_key_ = object.key;
   }
+  for (const std::string& prefix : page.common_prefixes) {
+    if (any_prefix_ && !(last_prefix_ < prefix)) {
+      return Fault("lists the common prefix " + QuoteKey(prefix) + " after " +
+                   QuoteKey(last_prefix_) +
+                   ", out of order: S3 lists each once, in ascending byte "
+                   "order");
+    }
+    any_prefix_ = true;
+    last_prefix_ = prefix;
+  }
   if (!page.truncated) return Status::OK();
   if (!tokens_.insert(page.next_token).second) {
     return Fault("repeats the continuation token " +
                  QuoteKey(page.next_token.substr(0, 64)) +
                  " of an earlier page");
   }
-  empty_in_a_row_ = page.objects.empty() ? empty_in_a_row_ + 1 : 0;
+  const bool empty = page.objects.empty() && page.common_prefixes.empty();
+  empty_in_a_row_ = empty ? empty_in_a_row_ + 1 : 0;
   if (empty_in_a_row_ >= kMaxEmptyListPages) {
     return Fault("is the " + std::to_string(empty_in_a_row_) +
-                 "th truncated page in a row to list no key: the listing "
+                 "th truncated page in a row to list nothing: the listing "
                  "does not advance");
   }
   return Status::OK();

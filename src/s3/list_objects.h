@@ -32,10 +32,13 @@ struct ListedObject {
   std::string key;  // full object key (prefix included), decoded
   std::uint64_t size = 0;
   std::optional<std::chrono::system_clock::time_point> modified;
+  std::string etag;  // as S3 writes it, quotes included
 };
 
 struct ListPage {
   std::vector<ListedObject> objects;
+  /// With a delimiter: the CommonPrefixes (full, decoded), ascending.
+  std::vector<std::string> common_prefixes;
   bool truncated = false;
   std::string next_token;  // NextContinuationToken when truncated
 };
@@ -45,9 +48,9 @@ struct ListPage {
 Result<ListPage> ParseListObjectsV2(std::string_view xml,
                                     std::string_view context);
 
-/// Truncated pages in a row that list no key before a listing is refused
-/// as not advancing (S3 may answer an empty page, e.g. past many delete
-/// markers, but not without end).
+/// Truncated pages in a row that list neither a key nor a common prefix
+/// before a listing is refused as not advancing (S3 may answer an empty page,
+/// e.g. past many delete markers, but not without end).
 inline constexpr int kMaxEmptyListPages = 1000;
 
 /// Checks the pages of one listing as they arrive, so a broken server
@@ -60,8 +63,9 @@ class ListingGuard {
 
   /// Checks the next page. Errors: kDataLoss naming the server's fault for
   /// a key that does not come after the key listed before it (on this page
-  /// or an earlier one), a NextContinuationToken already used, or
-  /// kMaxEmptyListPages truncated pages in a row that list nothing.
+  /// or an earlier one), the same for a common prefix, a
+  /// NextContinuationToken already used, or kMaxEmptyListPages truncated
+  /// pages in a row that list nothing.
   Status Check(const ListPage& page);
 
  private:
@@ -72,6 +76,8 @@ class ListingGuard {
   int empty_in_a_row_ = 0;
   bool any_key_ = false;
   std::string last_key_;
+  bool any_prefix_ = false;
+  std::string last_prefix_;
   std::unordered_set<std::string> tokens_;
 };
 

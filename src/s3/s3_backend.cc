@@ -333,7 +333,16 @@ class S3BackendImpl final : public S3Backend {
     if (const std::string* modified = head->header("last-modified")) {
       info.modified = s3::ParseHttpDate(*modified);
     }
-    return std::optional<KeyInfo>(info);
+    info.version = HeaderOr(*head, "etag");
+    info.content_type = HeaderOr(*head, "content-type");
+    info.content_encoding = HeaderOr(*head, "content-encoding");
+    constexpr std::string_view kMetaPrefix = "x-amz-meta-";
+    for (const auto& [name, value] : head->headers) {
+      if (name.starts_with(kMetaPrefix)) {
+        info.metadata.emplace_back(name.substr(kMetaPrefix.size()), value);
+      }
+    }
+    return std::optional<KeyInfo>(std::move(info));
   }
 
   Result<std::vector<std::string>> list(std::string_view prefix) override {
@@ -364,6 +373,73 @@ class S3BackendImpl final : public S3Backend {
       page.keys.push_back(object.key.substr(options_.prefix.size()));
     }
     if (page.keys.empty()) page.more = false;
+    return page;
+  }
+
+  // Sizes are as stored: a gzip-stored object lists its compressed size
+  // (stat reads the value's size from its metadata, which listings lack).
+  Result<EntryPage> list_entries(const ListRequest& request) override {
+    // A position after a common prefix ends with 0xFF (backend.h), which no
+    // UTF-8 start-after may hold: the prefix itself is sent instead, and
+    // what the answer repeats of it (its common prefix, or its keys when
+    // there is no delimiter) is dropped.
+    std::string start_after = request.start_after;
+    std::string passed;
+    if (const auto cut = start_after.find('\xff'); cut != std::string::npos) {
+      if (cut == 0) return EntryPage{};  // after every key
+      start_after.resize(cut);
+      passed = start_after;
+    }
+    const std::string full_prefix = options_.prefix + request.prefix;
+    const std::string context = "list " + QuoteKey(full_prefix) +
+                                " in bucket \"" + options_.bucket + "\"";
+    const std::size_t limit = std::max<std::size_t>(request.limit, 1);
+    EntryPage page;
+    auto count = [&] {
+      return page.entries.size() + page.common_prefixes.size();
+    };
+    auto shown = [&](const std::string& full) -> std::optional<std::string> {
+      if (!full.starts_with(full_prefix)) return std::nullopt;
+      std::string key = full.substr(options_.prefix.size());
+      if (!passed.empty() && key.starts_with(passed)) return std::nullopt;
+      return key;
+    };
+    s3::ListingGuard guard(context);
+    const std::string full_start_after =
+        start_after.empty() ? std::string() : options_.prefix + start_after;
+    std::string token;
+    while (true) {
+      BACKENDS_ASSIGN_OR_RETURN(
+          auto answer,
+          ListOnePage(context, full_prefix, request.delimiter, full_start_after,
+                      token, limit - count(), guard));
+      for (auto& object : answer.objects) {
+        auto key = shown(object.key);
+        if (!key) continue;
+        page.entries.push_back(ListEntry{
+            std::move(*key), KeyInfo{.size = object.size,
+                                     .modified = object.modified,
+                                     .version = std::move(object.etag)}});
+      }
+      for (const auto& common : answer.common_prefixes) {
+        if (auto shown_prefix = shown(common)) {
+          page.common_prefixes.push_back(std::move(*shown_prefix));
+        }
+      }
+      token = answer.truncated ? answer.next_token : std::string();
+      if (token.empty()) break;
+      if (count() >= limit) {
+        page.more = true;
+        break;
+      }
+    }
+    // The last item of the page, a key or a common prefix, is the larger.
+    if (!page.entries.empty()) page.resume_after = page.entries.back().key;
+    if (!page.common_prefixes.empty()) {
+      page.resume_after =
+          std::max(page.resume_after, page.common_prefixes.back() + '\xff');
+    }
+    if (count() == 0) page.more = false;
     return page;
   }
 
@@ -608,6 +684,36 @@ class S3BackendImpl final : public S3Backend {
     return std::optional<HttpResponse>(std::move(response));
   }
 
+  // One ListObjectsV2 request under `full_prefix`: the page after `token`,
+  // or after `start_after` when there is none, of at most `max_keys` keys
+  // and common prefixes, checked by `guard`.
+  Result<s3::ListPage> ListOnePage(
+      const std::string& context, const std::string& full_prefix,
+      std::string_view delimiter, const std::string& start_after,
+      const std::string& token, std::size_t max_keys, s3::ListingGuard& guard) {
+    S3Client::Request request{.method = "GET"};
+    request.query = {{"list-type", "2"}, {"encoding-type", "url"}};
+    if (!full_prefix.empty()) request.query.emplace_back("prefix", full_prefix);
+    if (!delimiter.empty()) {
+      request.query.emplace_back("delimiter", std::string(delimiter));
+    }
+    if (!token.empty()) {
+      request.query.emplace_back("continuation-token", token);
+    } else if (!start_after.empty()) {
+      request.query.emplace_back("start-after", start_after);
+    }
+    if (max_keys < s3::kMaxListPage) {
+      request.query.emplace_back("max-keys", std::to_string(max_keys));
+    }
+    BACKENDS_ASSIGN_OR_RETURN(HttpResponse response,
+                              client_->Send(request, context));
+    if (response.status != 200) return Diagnose(request, response, context);
+    BACKENDS_ASSIGN_OR_RETURN(auto page,
+                              s3::ParseListObjectsV2(response.body, context));
+    BACKENDS_RETURN_IF_ERROR(guard.Check(page));
+    return page;
+  }
+
   // The objects under `full_prefix` after `start_after` (from the first
   // when empty), page by page, up to `limit`; `more` (if given) says
   // whether the limit cut the listing short.
@@ -624,25 +730,9 @@ class S3BackendImpl final : public S3Backend {
     s3::ListingGuard guard(context);
     if (more != nullptr) *more = false;
     do {
-      S3Client::Request request{.method = "GET"};
-      request.query = {{"list-type", "2"}, {"encoding-type", "url"}};
-      if (!full_prefix.empty())
-        request.query.emplace_back("prefix", full_prefix);
-      if (!token.empty()) {
-        request.query.emplace_back("continuation-token", token);
-      } else if (!start_after.empty()) {
-        request.query.emplace_back("start-after", start_after);
-      }
-      if (limit - out.size() < s3::kMaxListPage) {
-        request.query.emplace_back("max-keys",
-                                   std::to_string(limit - out.size()));
-      }
-      BACKENDS_ASSIGN_OR_RETURN(HttpResponse response,
-                                client_->Send(request, context));
-      if (response.status != 200) return Diagnose(request, response, context);
-      BACKENDS_ASSIGN_OR_RETURN(auto page,
-                                s3::ParseListObjectsV2(response.body, context));
-      BACKENDS_RETURN_IF_ERROR(guard.Check(page));
+      BACKENDS_ASSIGN_OR_RETURN(
+          auto page, ListOnePage(context, full_prefix, "", start_after, token,
+                                 limit - out.size(), guard));
       for (auto& object : page.objects) {
         if (object.key.starts_with(full_prefix))
           out.push_back(std::move(object));

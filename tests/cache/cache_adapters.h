@@ -35,6 +35,9 @@ class JsonCacheAsBackend final : public Backend {
   Result<std::optional<KeyInfo>> stat(std::string_view key) override {
     return cache_.store().stat(key);
   }
+  Result<EntryPage> list_entries(const ListRequest& request) override {
+    return cache_.store().list_entries(request);
+  }
   Result<bool> contains(std::string_view key) override {
     return cache_.contains(key);
   }
@@ -73,6 +76,9 @@ class TextCacheAsBackend final : public Backend {
   }
   Result<std::optional<KeyInfo>> stat(std::string_view key) override {
     return cache_.store().stat(key);
+  }
+  Result<EntryPage> list_entries(const ListRequest& request) override {
+    return cache_.store().list_entries(request);
   }
   Result<bool> contains(std::string_view key) override {
     return cache_.contains(key);

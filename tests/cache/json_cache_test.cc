@@ -175,6 +175,30 @@ TEST_F(JsonCacheTest, ExpiryIsCheckedOnEveryAccess) {
   EXPECT_TRUE(std::filesystem::is_empty(dir_.path()));
 }
 
+TEST_F(JsonCacheTest, ListEntriesShowLiveEntriesAsLoadGivesThem) {
+  JsonCache cache = Open();
+  BACKENDS_ASSERT_OK(cache.dump("a/live", {{"v", 1}}, seconds(1000)));
+  BACKENDS_ASSERT_OK(cache.dump("a/old", {{"v", 2}}, seconds(10)));
+  BACKENDS_ASSERT_OK(cache.dump("b/old", {{"v", 3}}, seconds(10)));
+  WriteFile(dir_.path() / "corrupt", "{\"content\": 1, \"expir");
+  clock_->Advance(seconds(50));
+  ASSERT_OK_AND_ASSIGN(auto page, cache.store().list_entries({}));
+  ASSERT_EQ(page.entries.size(), 2u);
+  EXPECT_EQ(page.entries[0].key, "a/live");
+  // The content's size as load gives it, not the stored envelope's.
+  ASSERT_OK_AND_ASSIGN(auto text, cache.store().load("a/live"));
+  ASSERT_TRUE(text.has_value());
+  EXPECT_EQ(page.entries[0].info.size, text->size());
+  EXPECT_EQ(page.entries[1].key, "corrupt");  // listed, as keys() lists it
+  EXPECT_EQ(cache.stats().expirations, 2u);
+  BACKENDS_ASSERT_OK(cache.dump("b/old", {{"v", 4}}, seconds(10)));
+  clock_->Advance(seconds(50));
+  ASSERT_OK_AND_ASSIGN(auto level,
+                       cache.store().list_entries({.delimiter = "/"}));
+  EXPECT_THAT(level.common_prefixes, ElementsAre("a/"));  // b/ expired
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "b"));
+}
+
 TEST_F(JsonCacheTest, PruneRemovesExpiredAndKeepsCorruptEntries) {
   JsonCache cache = Open();
   for (int i = 0; i < 6; ++i) {
@@ -329,7 +353,12 @@ TEST(JsonEnvelopeFailureTest, StoreFailuresAreReportedNotMissing) {
   faulty->Fail(FaultyBackend::Op::kLoad, IOError("injected EIO"));
   EXPECT_THAT(layer->load("k"), StatusIs(ErrorCode::kIOError));
   EXPECT_THAT(layer->keys(), StatusIs(ErrorCode::kIOError));
+  EXPECT_THAT(layer->list_entries({}), StatusIs(ErrorCode::kIOError));
   EXPECT_THAT(layer->contains("k"), StatusIs(ErrorCode::kIOError));
+  faulty->Heal();
+  faulty->Fail(FaultyBackend::Op::kList, UnavailableError("injected"));
+  EXPECT_THAT(layer->list_entries({.delimiter = "/"}),
+              StatusIs(ErrorCode::kUnavailable));
   faulty->Heal();
   faulty->Fail(FaultyBackend::Op::kDump, UnavailableError("injected"));
   EXPECT_THAT(layer->dump("k", "[2]"), StatusIs(ErrorCode::kUnavailable));

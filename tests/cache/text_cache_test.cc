@@ -44,6 +44,27 @@ class TextCacheTest : public ::testing::Test {
   std::shared_ptr<FakeClock> clock_ = std::make_shared<FakeClock>();
 };
 
+TEST_F(TextCacheTest, ListEntriesJudgeExpiryFromTheListing) {
+  TextCache cache = Open();  // 300 s.
+  BACKENDS_ASSERT_OK(cache.dump("a/new", "fresh"));
+  BACKENDS_ASSERT_OK(cache.dump("a/old", "stale"));
+  BACKENDS_ASSERT_OK(cache.dump("b/old", "stale"));
+  const auto now = clock_->now();
+  SetMtime(dir_.path() / "a" / "new", now - seconds(10));
+  SetMtime(dir_.path() / "a" / "old", now - seconds(400));
+  SetMtime(dir_.path() / "b" / "old", now - seconds(400));
+  ASSERT_OK_AND_ASSIGN(auto level,
+                       cache.store().list_entries({.delimiter = "/"}));
+  EXPECT_THAT(level.entries, IsEmpty());
+  EXPECT_THAT(level.common_prefixes, ElementsAre("a/"));
+  ASSERT_OK_AND_ASSIGN(auto page, cache.store().list_entries({}));
+  ASSERT_EQ(page.entries.size(), 1u);
+  EXPECT_EQ(page.entries[0].key, "a/new");
+  EXPECT_EQ(page.entries[0].info.size, 5u);
+  EXPECT_EQ(cache.stats().expirations, 2u);  // removed on the way
+  EXPECT_THAT(cache.keys(), IsOkAndHolds(ElementsAre("a/new")));
+}
+
 TEST_F(TextCacheTest, ExpiresByModificationTimeInSeconds) {
   TextCache cache = Open();  // 300 s.
   BACKENDS_ASSERT_OK(cache.dump("page", "caf\xc3\xa9"));

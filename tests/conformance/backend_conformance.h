@@ -69,6 +69,11 @@ inline void PrintTo(const BackendFactory& factory, std::ostream* os) {
 std::string BackendFactoryName(
     const ::testing::TestParamInfo<BackendFactory>& info);
 
+/// Expects `seen` (the keys or common prefixes pages gave, in order) to be
+/// sorted, without a repeat, and to start with `first`.
+void ExpectListedOnceInOrder(const std::vector<std::string>& seen,
+                             const std::vector<std::string>& first);
+
 class BackendConformanceTest : public ::testing::TestWithParam<BackendFactory> {
  protected:
   void SetUp() override;
@@ -76,6 +81,11 @@ class BackendConformanceTest : public ::testing::TestWithParam<BackendFactory> {
 
   /// The factory's value generator (or the default).
   std::string Value(int seed, std::size_t size = 32) const;
+
+  /// For the cases that page while keys come and go: in round `round`,
+  /// writes "k/<101 + round>" and "k/0<round>" (keys on both sides of a
+  /// position moving through "k/1.."), and removes "k/<138 - 2 round>".
+  Status ChurnKeys(int round);
 
   std::unique_ptr<ScopedTempDir> temp_;
   std::filesystem::path scratch_;

@@ -42,6 +42,9 @@ class ViewAsBackend final : public Backend {
   Result<std::optional<KeyInfo>> stat(std::string_view key) override {
     return view_.store().stat(key);
   }
+  Result<EntryPage> list_entries(const ListRequest& request) override {
+    return view_.store().list_entries(request);
+  }
   Result<bool> contains(std::string_view key) override {
     return view_.contains(key);
   }

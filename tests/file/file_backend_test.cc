@@ -109,6 +109,12 @@ void WriteFile(const fs::path& path, std::string_view data) {
   out << data;
 }
 
+std::string ToHex(std::uint64_t n) {
+  char text[24];
+  std::snprintf(text, sizeof text, "%llx", static_cast<unsigned long long>(n));
+  return text;
+}
+
 class FileBackendTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -203,6 +209,26 @@ TEST_F(FileBackendTest, TemporaryFilesAreNeverKeysAndClearRemovesThem) {
   EXPECT_THAT(store_->size(), IsOkAndHolds(1u));
   BACKENDS_ASSERT_OK(store_->clear());
   EXPECT_TRUE(fs::is_empty(root_));
+}
+
+TEST_F(FileBackendTest, FoldersWithoutKeysAreNoCommonPrefixes) {
+  BACKENDS_ASSERT_OK(store_->dump("full/deep/k", "v"));
+  fs::create_directories(root_ / "empty" / "nested");
+  WriteFile(root_ / "debris" / ".backends-tmp.0123", "half");
+  fs::create_symlink(outside_ / "secret", root_ / "linked");
+  fs::create_directories(root_ / "only-link");
+  fs::create_symlink(outside_ / "secret", root_ / "only-link" / "x");
+  ASSERT_OK_AND_ASSIGN(auto page, store_->list_entries({.delimiter = "/"}));
+  EXPECT_THAT(page.entries, ::testing::IsEmpty());
+  EXPECT_THAT(page.common_prefixes, ElementsAre("full/"));
+  ASSERT_OK_AND_ASSIGN(auto flat, store_->list_entries({}));
+  ASSERT_EQ(flat.entries.size(), 1u);
+  EXPECT_EQ(flat.entries[0].key, "full/deep/k");
+  // The version follows the file's stamp.
+  ASSERT_OK_AND_ASSIGN(auto stamp, store_->stamp("full/deep/k"));
+  ASSERT_TRUE(stamp.has_value());
+  EXPECT_THAT(flat.entries[0].info.version,
+              ::testing::HasSubstr("-" + ToHex(stamp->inode) + "-"));
 }
 
 TEST_F(FileBackendTest, DumpLeavesNoTemporaryFiles) {

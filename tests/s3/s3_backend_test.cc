@@ -315,6 +315,26 @@ TEST_F(S3BackendTest, StatGivesSizeAndModificationTime) {
             std::chrono::system_clock::now() + std::chrono::minutes(5));
 }
 
+TEST_F(S3BackendTest, StatGivesTypeEncodingVersionAndMetadata) {
+  // application/javascript is a gzip type: stored compressed, with the
+  // value's size in x-amz-meta-uncompressed-size.
+  const std::string value(5000, 'j');
+  BACKENDS_ASSERT_OK(store_->dump("app.js", value));
+  ASSERT_OK_AND_ASSIGN(auto info, store_->stat("app.js"));
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->size, value.size());
+  EXPECT_EQ(info->content_type, "application/javascript");
+  EXPECT_EQ(info->content_encoding, "gzip");
+  EXPECT_THAT(store_->etag("app.js"), IsOkAndHolds(Optional(info->version)));
+  EXPECT_THAT(info->metadata, ::testing::Contains(::testing::Pair(
+                                  "uncompressed-size", "5000")));
+  // The listing gives the stored size: no request per key to read it.
+  ASSERT_OK_AND_ASSIGN(auto page, store_->list_entries({}));
+  ASSERT_EQ(page.entries.size(), 1u);
+  EXPECT_LT(page.entries[0].info.size, value.size());
+  EXPECT_EQ(page.entries[0].info.version, info->version);
+}
+
 TEST_F(S3BackendTest, UrlReopensTheStoreWithoutSecrets) {
   BACKENDS_ASSERT_OK(store_->dump("k", "v"));
   const std::string url = store_->url();
