@@ -39,6 +39,8 @@
 #include "interrupt.h"
 #include "listing.h"
 #include "progress.h"
+#include "s3_verbs.h"
+#include "value_pipe.h"
 
 namespace backends::cli {
 namespace {
@@ -90,6 +92,7 @@ enum class Verdict { kCopy, kUnchanged, kCompareContents };
 struct Task {
   std::string key;
   Verdict verdict = Verdict::kCopy;
+  std::optional<std::uint64_t> size;  // from the source's listing
 };
 
 // Both stores are plain folders (no cache layer): file metadata can follow.
@@ -159,10 +162,44 @@ Verdict Decide(const KeyInfo& source, const KeyInfo& destination,
   return Verdict::kCompareContents;  // A store that keeps no times.
 }
 
+// Moves a raw value store to store: server-side within one S3 endpoint,
+// else piped in bounded memory. Nothing when a side checks its values.
+Result<std::optional<Outcome>> CopyRaw(const Store& source,
+                                       const Store& destination,
+                                       const Task& task,
+                                       const std::string& context) {
+  if (source.spec().format != ValueFormat::kRaw ||
+      destination.spec().format != ValueFormat::kRaw ||
+      task.verdict == Verdict::kCompareContents) {
+    return std::optional<Outcome>();
+  }
+  const std::string& key = task.key;
+  BACKENDS_RETURN_IF_ERROR(destination.ToStored(key, std::string()).status());
+  BACKENDS_ASSIGN_OR_RETURN(std::optional<bool> copied,
+                            TryServerSideCopy(source, destination, key));
+  if (!copied) {
+    BACKENDS_ASSIGN_OR_RETURN(copied,
+                              PipeValue(source.backend(), key,
+                                        destination.backend(), key,
+                                        task.size, context));
+  }
+  return std::optional<Outcome>(*copied ? Outcome::kCopied
+                                        : Outcome::kVanished);
+}
+
 Result<Outcome> CopyOne(const Store& source, const Store& destination,
                         const Folders& folders, const Task& task) {
   const std::string& key = task.key;
   const std::string context = "cp " + QuoteKey(key);
+  BACKENDS_ASSIGN_OR_RETURN(std::optional<Outcome> raw,
+                            CopyRaw(source, destination, task, context));
+  if (raw) {
+    if (*raw == Outcome::kCopied && folders.source != nullptr) {
+      BACKENDS_RETURN_IF_ERROR(
+          KeepFileMetadata(*folders.source, *folders.destination, key));
+    }
+    return *raw;
+  }
   CancellableSink sink(context);
   BACKENDS_ASSIGN_OR_RETURN(bool found,
                             source.backend().load_stream(key, sink));
@@ -303,6 +340,13 @@ Result<bool> QueueKeys(const CpArgs& args, const Store& source,
   ListingWalker to(
       compare && destination != nullptr ? &destination->backend() : nullptr,
       args.prefix, ListingWalker::Detail::kEntries);
+  // Whether the destination lists the sizes of the values themselves.
+  const bool listed_sizes_are_values =
+      destination == nullptr ||
+      dynamic_cast<const FileBackend*>(&destination->backend()) != nullptr;
+  const bool sized_listing =
+      compare && &source.backend() == &source.base() &&
+      dynamic_cast<const FileBackend*>(&source.base()) != nullptr;
   BACKENDS_ASSIGN_OR_RETURN(bool have_to, to.Next());
   while (true) {
     // Unchanged keys queue nothing, so a signal is noticed here too.
@@ -316,8 +360,21 @@ Result<bool> QueueKeys(const CpArgs& args, const Store& source,
       BACKENDS_ASSIGN_OR_RETURN(have_to, to.Next());
     }
     Task task{.key = entry.key, .verdict = Verdict::kCopy};
+    // A file's listed size is its value's; S3 lists a gzipped object's
+    // stored size, not what load_stream yields.
+    if (sized_listing) task.size = entry.info.size;
     if (have_to && to.entry().key == entry.key) {
       task.verdict = Decide(entry.info, to.entry().info, rules);
+      if (task.verdict == Verdict::kCopy && !listed_sizes_are_values &&
+          entry.info.size != to.entry().info.size) {
+        // S3 lists a gzipped object's stored size; its stat gives the
+        // value's (one request, for keys whose listed sizes differ only).
+        BACKENDS_ASSIGN_OR_RETURN(std::optional<KeyInfo> value_info,
+                                  destination->backend().stat(entry.key));
+        if (value_info) {
+          task.verdict = Decide(entry.info, *value_info, rules);
+        }
+      }
     }
     if (task.verdict == Verdict::kUnchanged) {
       counts.unchanged.fetch_add(1);
