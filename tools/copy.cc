@@ -419,6 +419,25 @@ Result<bool> DeleteExtra(const CpArgs& args, const Store& source,
 
 }  // namespace
 
+// A folder we write to first loses the temporary files that killed
+// writers (an interrupted cp among them) left behind; a live writer's stay.
+void RemoveAbandonedTempFiles(const Store* destination, const char* verb,
+                              Progress& progress) {
+  if (destination == nullptr) return;
+  auto* folder = dynamic_cast<FileBackend*>(&destination->base());
+  if (folder == nullptr) return;
+  Result<std::size_t> removed = folder->remove_abandoned_temp_files();
+  if (!removed.ok()) {
+    progress.Print(std::string("backends: ") + verb +
+                   ": could not look for abandoned temporary files: " +
+                   removed.status().ToString());
+  } else if (*removed > 0) {
+    progress.Print(std::string("backends: ") + verb + ": removed " +
+                   std::to_string(*removed) +
+                   " temporary file(s) left by killed writers");
+  }
+}
+
 Result<int> RunCp(const CpArgs& args) {
   const char* verb = args.verb.c_str();
   BACKENDS_ASSIGN_OR_RETURN(StoreSpec source_spec,
@@ -449,6 +468,7 @@ Result<int> RunCp(const CpArgs& args) {
 
   Progress progress(ProgressWanted(args.quiet) ? stderr : nullptr, verb,
                     ProgressUnit::kKeys, 0);
+  if (!args.dry_run) RemoveAbandonedTempFiles(destination.get(), verb, progress);
   const std::size_t skipped =
       ReportSkipped(*source, args.prefix, verb, args.filter, progress);
   Counts counts;
