@@ -1,4 +1,5 @@
-// The 6 GiB server-side copy (ctest label s3-copy-large; opt-in: radosgw
+// The 6 GiB server-side copy (ctest label s3-copy-large; opt-in, skipped
+// unless S3_COPY_LARGE_PIECES is set: radosgw
 // then holds 12 GiB of objects in memory, so start it with RGW_MEM_BYTES of
 // 14 GiB or more; CI's 2 GiB server cannot). The source is assembled inside
 // the server (a multipart upload whose 96 parts are UploadPartCopy of one
@@ -55,6 +56,12 @@ std::string Range(s3::S3Client& client, const std::string& object_key,
 }
 
 TEST(S3CopyLargeTest, SixGibObjectCopiesInsideTheServer) {
+  // Opt-in, and said so in the ctest output rather than run against a
+  // server too small for it.
+  if (EnvOr("S3_COPY_LARGE_PIECES", "").empty()) {
+    GTEST_SKIP() << "opt-in: S3_COPY_LARGE_PIECES=96 copies 6 GiB (radosgw "
+                    "with RGW_MEM_BYTES >= 14 GiB), fewer pieces less";
+  }
   const std::uint64_t kPieces = Pieces();
   const std::uint64_t kSize = kPiece * kPieces;
   ASSERT_OK_AND_ASSIGN(auto source, S3Backend::Open(TestOptions("copy6g")));
