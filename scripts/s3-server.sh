@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # A throw-away S3 server for the tests: Ceph radosgw (beast frontend) on a
-# one-node cluster (one monitor, one in-memory "memstore" OSD, no manager),
-# all under RGW_HOME and bound to 127.0.0.1 only.
+# one-node cluster (one monitor, one OSD, no manager), all under RGW_HOME
+# and bound to 127.0.0.1 only. The OSD keeps objects in memory ("memstore",
+# the default) or, with RGW_STORE=file, on disk ("bluestore" on a sparse
+# file under RGW_HOME, deleted on stop): for tests that store more than RAM
+# should hold (memstore takes about 1.7 bytes of RAM per byte stored).
 #
 #   scripts/s3-server.sh start        start it, create the bucket, print the env
 #   scripts/s3-server.sh env          print the env of the running server
@@ -18,7 +21,8 @@
 # Settings (environment): RGW_HOME (default /tmp/backends-radosgw), RGW_PORT
 # (7480), RGW_MON_PORT (3300), RGW_BUCKET (testbucket), RGW_ACCESS_KEY /
 # RGW_SECRET_KEY (test keys), RGW_MEM_BYTES (memstore size; all object data
-# is held in RAM, default 2 GiB).
+# is held in RAM, default 2 GiB), RGW_STORE (memory | file), RGW_FILE_BYTES
+# (the file store's size, sparse; default 32 GiB).
 #
 # Needs the Debian packages ceph-mon ceph-osd radosgw ceph-common and curl
 # (scripts/install-deps.sh test installs them); installs nothing itself.
@@ -38,6 +42,25 @@ BUCKET=${RGW_BUCKET:-testbucket}
 AK=${RGW_ACCESS_KEY:-BACKENDSTESTKEY}
 SK=${RGW_SECRET_KEY:-backends-test-secret-not-a-real-one}
 MEM=${RGW_MEM_BYTES:-2147483648}
+STORE=${RGW_STORE:-memory}
+FILE_BYTES=${RGW_FILE_BYTES:-34359738368}
+case "$STORE" in
+  memory) OSD_CONF="osd_objectstore = memstore
+memstore_device_bytes = $MEM" ;;
+  # One sparse file, no separate DB or WAL device; a small cache, since
+  # the tests read back little of what they write.
+  file) OSD_CONF="osd_objectstore = bluestore
+bluestore_block_path = $D/osd-block
+bluestore_block_create = true
+bluestore_block_size = $FILE_BYTES
+bluestore_block_db_create = false
+bluestore_block_wal_create = false
+bluestore_fsck_on_mkfs = false
+bluestore_cache_autotune = false
+bluestore_cache_size = 268435456
+osd_memory_target = 1073741824" ;;
+  *) echo "s3-server.sh: RGW_STORE is memory or file, not '$STORE'" >&2; exit 2 ;;
+esac
 C=(-c "$D/ceph.conf")
 
 STARTING=0
@@ -81,6 +104,8 @@ stop_server() {
     fi
     rm -f "$f"
   done
+  # The file store's disk is only ever a throw-away server's.
+  rm -f "$D/osd-block"
   if [ "${RGW_PURGE:-0}" = 1 ]; then rm -rf "$D"; fi
   return 0
 }
@@ -142,8 +167,7 @@ mon_max_pg_per_osd = 1000
 mon_data = $D/mon.\$id
 [osd]
 osd_data = $D/osd.\$id
-osd_objectstore = memstore
-memstore_device_bytes = $MEM
+$OSD_CONF
 osd_op_num_shards = 1
 osd_op_num_threads_per_shard = 2
 [client.rgw.a]
