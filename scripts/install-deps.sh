@@ -4,6 +4,7 @@
 #   scripts/install-deps.sh test     + the real S3 server and clients the tests use
 #   scripts/install-deps.sh python   build + what the Python package's install needs
 #   scripts/install-deps.sh bench    + the peers and baselines the benchmarks run
+#   scripts/install-deps.sh package  build + what scripts/package-check.sh uses
 # Runs as root (apt-get); does nothing that is already installed.
 set -euo pipefail
 
@@ -22,13 +23,16 @@ bench=(nginx-light wrk rclone rapidjson-dev libboost-json1.81-dev
   python3-diskcache linux-perf valgrind libjs-jquery libjs-bootstrap4
   xfsprogs e2fsprogs python3-boto3)
 
+package=(dpkg-dev help2man man-db binutils)
+
 want=("${build[@]}")
 case "${1:-}" in
   "") ;;
   python) want+=("${python[@]}") ;;
   test) want+=("${test[@]}") ;;
   bench) want+=("${test[@]}" "${bench[@]}") ;;
-  *) echo "usage: $0 [python|test|bench]" >&2; exit 2 ;;
+  package) want+=("${package[@]}") ;;
+  *) echo "usage: $0 [python|test|bench|package]" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -1,8 +1,10 @@
 // A program outside the project that finds the installed library.
 #include <cstdio>
+#include <string_view>
 
 #include "backends/file.h"
 #include "backends/memory.h"
+#include "backends/version.h"
 
 int main(int argc, char** argv) {
   if (argc != 2) return 2;
@@ -13,6 +15,9 @@ int main(int argc, char** argv) {
   if (!value.ok() || !*value || (**value)["hello"] != "world") return 5;
   backends::VolatileBackend memory;
   if (!memory.dump("k", "v").ok()) return 6;
-  std::puts("consumer ok");
+  const std::string_view version = backends::Version();
+  if (version.empty()) return 7;
+  std::printf("consumer ok (backends %.*s)\n", static_cast<int>(version.size()),
+              version.data());
   return 0;
 }

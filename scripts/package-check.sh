@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# What a C++ user of the installed library meets, checked (CI runs it):
+#   1. every public header compiles on its own (C++20 and C++23, -Wall
+#      -Wextra -Wpedantic -Werror);
+#   2. the shared library (-DBUILD_SHARED_LIBS=ON, Release) exports our API
+#      only: no curl, OpenSSL, simdjson, pugixml, SQLite or libdeflate
+#      symbol, nothing of our implementation namespaces;
+#   3. installed into a scratch folder, a one-file consumer builds with
+#      pkg-config (shared, and --static against the static build) and with
+#      CMake's find_package, and runs;
+#   4. `cpack -G DEB` makes backends_<version>_amd64.deb, apt-get installs
+#      it, a consumer builds and runs against /usr, `backends --version`
+#      prints the version, `man -w backends` finds the page; the package is
+#      removed again (also when a check fails).
+#
+#   scripts/package-check.sh    builds in build-package/ (shared) and uses
+#                               STATIC_BUILD (default build/, configured
+#                               if missing) for the static library
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh package
+
+build=${BUILD:-build-package}
+static_build=${STATIC_BUILD:-build}
+scratch=$(mktemp -d)
+installed_deb=0
+cleanup() {
+  if [ "$installed_deb" = 1 ]; then
+    apt-get remove -y -qq backends >/dev/null 2>&1 || true
+  fi
+  rm -rf "$scratch"
+}
+trap cleanup EXIT
+fail() { echo "package-check: $*" >&2; exit 1; }
+step() { echo "--- $*"; }
+
+version=$(sed -n 's/^project(backends VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
+[ -n "$version" ] || fail "no project version in CMakeLists.txt"
+
+step "1. each public header on its own"
+defs=(-DBACKENDS_WITH_S3=1 -DBACKENDS_WITH_SQLITE=1)
+for std in c++20 c++23; do
+  for header in include/backends/*.h; do
+    echo "#include \"backends/$(basename "$header")\"" |
+      g++ -std=$std -fsyntax-only -Wall -Wextra -Wpedantic -Werror \
+        "${defs[@]}" -Iinclude -x c++ - ||
+      fail "$header does not compile on its own in $std"
+  done
+done
+echo "$(ls include/backends/*.h | wc -l) headers, C++20 and C++23: ok"
+
+step "2. the shared library and its exported symbols"
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DBUILD_SHARED_LIBS=ON -DBACKENDS_BUILD_TESTS=OFF \
+  -DBACKENDS_BUILD_PYTHON=OFF -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
+cmake --build "$build" -j"$(nproc)"
+lib=$(readlink -f "$build/libbackends.so")
+soname=$(objdump -p "$lib" | awk '/SONAME/ { print $2 }')
+[ "$soname" = "libbackends.so.${version%%.*}" ] ||
+  fail "soname is '$soname', not libbackends.so.${version%%.*}"
+nm -D --defined-only "$lib" | awk '$2 != "A" { print $3 }' >"$scratch/exported"
+# Ours: namespace backends (mangled _ZN8backends..., its const members,
+# vtables, type infos, thunks, guards) minus the implementation namespaces.
+grep -Ev '^_Z(N|NK|TVN|TIN|TSN|TTN|GVN|Thn[0-9]+_N|Thn[0-9]+_NK|Tv[0-9n_]+N|Tv[0-9n_]+NK)8backends' \
+  "$scratch/exported" >"$scratch/foreign" || true
+if [ -s "$scratch/foreign" ]; then
+  head -20 "$scratch/foreign" | c++filt >&2
+  fail "$(wc -l <"$scratch/foreign") exported symbols outside namespace backends (above: the first 20)"
+fi
+if grep -E '8backends(2s3|4file|6sqlite|5redis|14cache_internal)' \
+     "$scratch/exported" | head -5 | c++filt >&2; then
+  fail "implementation symbols exported (above)"
+fi
+for dep in curl_ SSL_ EVP_ simdjson pugi sqlite3_ libdeflate_ deflate; do
+  if grep -q "$dep" "$scratch/exported"; then
+    fail "a $dep symbol is exported"
+  fi
+done
+echo "$(wc -l <"$scratch/exported") symbols exported, all in namespace backends: ok"
+
+step "3. consumers of the installed tree: pkg-config (shared, static), CMake"
+DESTDIR="$scratch/stage" cmake --install "$build" >/dev/null
+prefix="$scratch/stage/usr"
+pcdir=$(dirname "$(find "$prefix" -name backends.pc)")
+consumer=tests/core/consumer/main.cc
+PKG_CONFIG_PATH=$pcdir g++ -std=c++20 -o "$scratch/consumer-shared" "$consumer" \
+  $(PKG_CONFIG_PATH=$pcdir pkg-config --define-variable=prefix="$prefix" \
+      --cflags --libs backends) -Wl,-rpath,"$prefix/lib/$(gcc -print-multiarch)"
+"$scratch/consumer-shared" "$scratch/store-shared" | grep -q "consumer ok" ||
+  fail "the pkg-config consumer (shared) failed"
+ldd "$scratch/consumer-shared" | grep -q "$prefix.*libbackends.so" ||
+  fail "the shared consumer did not load the installed libbackends.so"
+
+# The static library: the test run's build (up to date in CI), or one made
+# here.
+if [ ! -f "$static_build/CMakeCache.txt" ]; then
+  cmake -S . -B "$static_build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DBACKENDS_BUILD_TESTS=OFF -DBACKENDS_BUILD_PYTHON=OFF >/dev/null
+fi
+cmake --build "$static_build" -j"$(nproc)"
+cmake --install "$static_build" --prefix "$scratch/static" >/dev/null
+spcdir=$(dirname "$(find "$scratch/static" -name backends.pc)")
+g++ -std=c++20 -o "$scratch/consumer-static" "$consumer" \
+  $(PKG_CONFIG_PATH=$spcdir pkg-config --define-variable=prefix="$scratch/static" \
+      --static --cflags --libs backends)
+"$scratch/consumer-static" "$scratch/store-static" | grep -q "consumer ok" ||
+  fail "the pkg-config consumer (--static) failed"
+! ldd "$scratch/consumer-static" | grep -q libbackends ||
+  fail "the --static consumer links libbackends.so"
+
+cmake -S tests/core/consumer -B "$scratch/cmake-consumer" -G Ninja \
+  -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$scratch/cmake-consumer" >/dev/null
+LD_LIBRARY_PATH="$prefix/lib/$(gcc -print-multiarch)" \
+  "$scratch/cmake-consumer/consumer" "$scratch/store-cmake" |
+  grep -q "consumer ok" || fail "the CMake consumer failed"
+echo "pkg-config (shared and --static) and find_package consumers: ok"
+
+step "4. the Debian package"
+(cd "$build" && cpack -G DEB >/dev/null)
+deb="$build/backends_${version}_amd64.deb"
+[ -f "$deb" ] || fail "cpack made no $deb"
+dpkg-deb -f "$deb" Depends
+for path in usr/bin/backends usr/include/backends/backend.h \
+            "usr/lib/$(gcc -print-multiarch)/pkgconfig/backends.pc" \
+            "usr/lib/$(gcc -print-multiarch)/cmake/backends/backendsConfig.cmake" \
+            usr/share/man/man1/backends.1; do
+  dpkg-deb -c "$deb" | grep -q " \./$path" || fail "$deb lacks /$path"
+done
+if dpkg-query -W -f='${Status}' backends 2>/dev/null | grep -q "ok installed"; then
+  fail "a backends package is installed already: remove it first"
+fi
+installed_deb=1
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "./$deb" >/dev/null
+[ "$(backends --version)" = "backends $version" ] ||
+  fail "backends --version printed '$(backends --version)'"
+man -w backends >/dev/null || fail "man -w backends found no page"
+g++ -std=c++20 -o "$scratch/consumer-deb" "$consumer" \
+  $(pkg-config --cflags --libs backends)
+"$scratch/consumer-deb" "$scratch/store-deb" | grep -q "consumer ok" ||
+  fail "the consumer of the installed package failed"
+cmake -S tests/core/consumer -B "$scratch/deb-consumer" -G Ninja >/dev/null
+cmake --build "$scratch/deb-consumer" >/dev/null
+"$scratch/deb-consumer/consumer" "$scratch/store-deb2" | grep -q "consumer ok" ||
+  fail "the CMake consumer of the installed package failed"
+apt-get remove -y -qq backends >/dev/null
+installed_deb=0
+[ ! -e /usr/bin/backends ] || fail "/usr/bin/backends is left after removal"
+echo "$deb: installs, builds a consumer (pkg-config and CMake), --version, man page, removes: ok"
