@@ -29,8 +29,11 @@
 // table per write past the bound and a write per hit.
 //
 // A JsonCache keeps the entries it has read decoded in this process (up to
-// CacheOptions::decoded_bytes of values) and serves one again after a query
-// of its row's version shows it unchanged (no value read, no parse).
+// CacheOptions::decoded_bytes of values) and serves one again while
+// `PRAGMA data_version` on the connection that read it shows no commit by
+// any other connection or process since (this cache's own writes drop their
+// copies), or else after a query of the row's version shows it unchanged:
+// no value read, no parse.
 
 #include <filesystem>
 #include <memory>
