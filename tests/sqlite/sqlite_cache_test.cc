@@ -6,6 +6,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <fstream>
 
@@ -177,6 +180,41 @@ TEST_F(SqliteCacheTest, LimitsAreSharedByEveryCacheOnTheTable) {
   BACKENDS_ASSERT_OK(bytes.set("x", "12345"));
   BACKENDS_ASSERT_OK(bytes.set("big", std::string(40, 'y')));
   EXPECT_THAT(bytes.keys(), IsOkAndHolds(ElementsAre("big")));
+}
+
+TEST_F(SqliteCacheTest, ProcessesShareOneBoundedCache) {
+  // 4 processes x 300 writes and reads of their own keys into one cache
+  // bounded at 50 entries: no error, and the bound holds for the table.
+  constexpr int kProcesses = 4;
+  constexpr int kWrites = 300;
+  constexpr std::uint64_t kBound = 50;
+  std::vector<pid_t> children;
+  for (int p = 0; p < kProcesses; ++p) {
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      // Opened after the fork: SQLite connections never cross one.
+      auto cache = OpenSqliteJsonCache(
+          db_, {}, {.limits = {.max_entries = kBound}});
+      if (!cache.ok()) ::_exit(2);
+      for (int i = 0; i < kWrites; ++i) {
+        const std::string key = std::to_string(p) + "/" + std::to_string(i);
+        if (!cache->set(key, i).ok()) ::_exit(3);
+        auto value = cache->get(key);
+        // Evicted already by the others' writes, or exactly ours.
+        if (!value.ok() || (*value && **value != Json(i))) ::_exit(4);
+      }
+      ::_exit(0);
+    }
+    children.push_back(pid);
+  }
+  for (pid_t pid : children) {
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  }
+  EXPECT_LE(RawRows(), static_cast<int>(kBound));
+  EXPECT_GE(RawRows(), static_cast<int>(kBound) - kProcesses);
 }
 
 TEST_F(SqliteCacheTest, TextCacheExpiresByItsTimeout) {
