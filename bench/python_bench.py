@@ -83,7 +83,29 @@ def local_cases(data):
     for key in keys:
         cache.set(key, RECORD)
         peer.set(key, RECORD, expire=3600)
+    # Issue 14: the SQLite store and JsonCache on SQLite, same folder.
+    sqlite_path = os.path.join(data, "sqlite.db")
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(sqlite_path + suffix):
+            os.remove(sqlite_path + suffix)
+    store = backends.SqliteJsonBackend(sqlite_path, table="store")
+    sqlite_cache = backends.JsonCache.sqlite(sqlite_path, 3600, table="cache")
+    for key in keys:
+        store.dump(key, RECORD)
+        sqlite_cache.set(key, RECORD)
     return [
+        ("SqliteJsonBackend.dump vs diskcache.Cache.set", 0.7,
+         lambda i: store.dump(keys[i % 100], RECORD),
+         lambda i: peer.set(keys[i % 100], RECORD, expire=3600)),
+        ("SqliteJsonBackend.load vs diskcache.Cache.get", 0.7,
+         lambda i: store.load(keys[i % 100]),
+         lambda i: peer.get(keys[i % 100])),
+        ("JsonCache.sqlite set vs diskcache.Cache.set", 0.7,
+         lambda i: sqlite_cache.set(keys[i % 100], RECORD),
+         lambda i: peer.set(keys[i % 100], RECORD, expire=3600)),
+        ("JsonCache.sqlite get vs diskcache.Cache.get (live)", 0.5,
+         lambda i: sqlite_cache.get(keys[i % 100]),
+         lambda i: peer.get(keys[i % 100])),
         ("FileSystemJsonBackend.load vs open + json.load", 1 / 3,
          lambda i: ours.load(keys[i % 100]),
          lambda i: original_load(os.path.join(theirs, keys[i % 100]))),

@@ -73,6 +73,12 @@ PAIRS = [
         ("dump_many 100k, per key vs single dump (>= 10x faster)", "sqlite/dump_many/ours/iterations:1", "sqlite/dump/ours", ("<=", 0.1)),
         ("dump vs diskcache set (1 KiB text)", "sqlite/dump/ours", "diskcache/text_set", ("<=", 0.65)),
         ("load vs diskcache get (1 KiB text)", "sqlite/load/ours/threads:1", "diskcache/text_get", ("<=", 0.6)),
+        ("JsonCache on SQLite: set vs diskcache set", "sqlite/json_set/ours", "diskcache/json_set", ("<=", 0.7)),
+        ("JsonCache on SQLite: get (live) vs diskcache get", "sqlite/json_get/ours", "diskcache/json_get", ("<=", 0.35)),
+        ("TextCache on SQLite: set vs diskcache set", "sqlite/text_set/ours", "diskcache/text_set", None),
+        ("TextCache on SQLite: get (live) vs diskcache get", "sqlite/text_get/ours", "diskcache/text_get", None),
+        ("JsonCache on SQLite: get vs bare SELECT on our schema", "sqlite/json_get/ours", "sqlite/load/raw_rowid", None),
+        ("JsonCache on SQLite: get vs its floor, a bare PRAGMA data_version", "sqlite/json_get/ours", "sqlite/data_version/raw", None),
     ]),
     ("gzip, libdeflate (ours) vs zlib, both at level 6", [
         ("jquery.js: compress time", "gzip/compress/ours/jquery.js/level:6", "gzip/compress/zlib/jquery.js/level:6", ("<=", 0.5)),

@@ -42,7 +42,8 @@ Parameters the tool adds to any URL:
   ?format=raw|text|json            raw bytes (default), UTF-8 text, or JSON
                                    (checked, stored in the original's format)
   ?cache=json|text&timeout=N       the JsonCache / TextCache layer (seconds);
-                                   values are JSON / UTF-8 text (no format=raw)
+                                   values are JSON / UTF-8 text (no format=raw);
+                                   on sqlite:// each row keeps its expiry
 
 Examples:
   backends put file://./data greeting 'hello'
@@ -357,8 +358,10 @@ int main(int argc, char** argv) {
       {.file_writes = true, .cache = true},
       "cache=json entries carry their expiry; cache=text entries expire\n"
       "timeout=SECONDS after their modification time, so a text cache needs\n"
-      "timeout= (a usage error without it). Also:\n"
-      "  backends cache prune 'file://./cache?cache=json'",
+      "timeout= (a usage error without it), except on sqlite://, where\n"
+      "every row keeps its expiry. Also:\n"
+      "  backends cache prune 'file://./cache?cache=json'\n"
+      "  backends cache prune 'sqlite://app.db?cache=text'",
       "backends cache prune 'file://./pages?cache=text&timeout=3600'"));
 
   try {

@@ -11,6 +11,9 @@
 #include "backends/json.h"
 #include "backends/memory.h"
 #include "backends/open.h"
+#if BACKENDS_WITH_SQLITE
+#include "backends/sqlite_cache.h"
+#endif
 
 namespace backends::cli {
 namespace {
@@ -162,6 +165,23 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreSpec& spec,
   }
   BACKENDS_ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend,
                             OpenBackend(spec.store_url));
+#if BACKENDS_WITH_SQLITE
+  // A cache on SQLite keeps each entry's expiry in a column of its row.
+  if (spec.cache != CacheKind::kNone &&
+      dynamic_cast<SqliteBackend*>(backend.get()) != nullptr) {
+    std::unique_ptr<SqliteBackend> table(
+        static_cast<SqliteBackend*>(backend.release()));
+    const ExpiryOptions expiry{.timeout = spec.timeout};
+    if (spec.cache == CacheKind::kJson) {
+      BACKENDS_ASSIGN_OR_RETURN(backend,
+                                NewSqliteJsonCacheBackend(std::move(table), expiry));
+    } else {
+      BACKENDS_ASSIGN_OR_RETURN(backend,
+                                NewSqliteTextCacheBackend(std::move(table), expiry));
+    }
+    return std::make_unique<Store>(spec, std::move(backend));
+  }
+#endif
   if (spec.cache == CacheKind::kJson) {
     BACKENDS_ASSIGN_OR_RETURN(
         auto cache,

@@ -412,7 +412,9 @@ Result<int> RunCachePrune(const PruneArgs& args) {
                  "?cache=text (and &timeout=SECONDS for text caches)\n");
     return kExitUsage;
   }
-  if (spec.cache == CacheKind::kText && !spec.timeout_given) {
+  // (A sqlite:// cache keeps each entry's expiry in its row.)
+  if (spec.cache == CacheKind::kText && !spec.timeout_given &&
+      !spec.store_url.starts_with("sqlite:")) {
     // A text entry expires `timeout` after its modification time: guessing
     // the default would remove entries the application still counts live.
     std::fprintf(stderr,

@@ -210,6 +210,10 @@ class JsonCache {
                                 CacheOptions options = {});
   /// A cache in memory (the original's path=None).
   static Result<JsonCache> InMemory(CacheOptions options = {});
+  /// A cache over any envelope layer (e.g. NewSqliteJsonCacheBackend's),
+  /// its values written in `format`.
+  static JsonCache Over(std::unique_ptr<JsonEnvelopeBackend> envelope,
+                        JsonFormat format = {});
 
   /// The live value under `key`; std::nullopt if absent or expired (an
   /// expired entry is removed). Errors: kDataLoss for a corrupt entry (left
@@ -285,6 +289,8 @@ class TextCache {
   static Result<TextCache> Open(std::filesystem::path folder,
                                 CacheOptions options = {});
   static Result<TextCache> InMemory(CacheOptions options = {});
+  /// A cache over any expiring layer (e.g. NewSqliteTextCacheBackend's).
+  static TextCache Over(std::unique_ptr<ExpiringBackend> expiring);
 
   /// As JsonCache::load; kDataLoss for stored bytes that are not UTF-8.
   Result<std::optional<std::string>> load(std::string_view key) const {

@@ -68,6 +68,11 @@ class SqliteBackend : public Backend {
   /// first bad key or value too large).
   virtual Status dump_many(
       std::span<const std::pair<std::string, std::string>> items) = 0;
+
+  /// The database file (absolute) and the options the store was opened
+  /// with (the caches of sqlite_cache.h open the same table).
+  virtual const std::filesystem::path& path() const = 0;
+  virtual const SqliteOptions& options() const = 0;
 };
 
 /// Opens (creating if allowed) the store in table options.table of the

@@ -7,6 +7,9 @@
 #include <optional>
 
 #include "backends/memory.h"
+#if BACKENDS_WITH_SQLITE
+#include "backends/sqlite_cache.h"
+#endif
 #include "bind.h"
 #include "classes.h"
 #include "json_convert.h"
@@ -67,6 +70,15 @@ ExpiryOptions CacheOptionsOf(py::handle timeout, std::uint64_t max_entries,
       .decoded_bytes = decoded_bytes};
 }
 
+#if BACKENDS_WITH_SQLITE
+// `store` as a SQLite table (taken from it), or null when it is not one.
+std::unique_ptr<SqliteBackend> AsSqlite(std::unique_ptr<Backend>& store) {
+  if (dynamic_cast<SqliteBackend*>(store.get()) == nullptr) return nullptr;
+  return std::unique_ptr<SqliteBackend>(
+      static_cast<SqliteBackend*>(store.release()));
+}
+#endif
+
 ByteOpener MemoryOpener() {
   return []() -> Result<std::unique_ptr<Backend>> {
     return std::unique_ptr<Backend>(std::make_unique<VolatileBackend>());
@@ -95,6 +107,13 @@ ByteOpener JsonCacheOpener(ByteOpener inner, ExpiryOptions options) {
   return [inner = std::move(inner),
           options]() -> Result<std::unique_ptr<Backend>> {
     BACKENDS_ASSIGN_OR_RETURN(auto store, inner());
+#if BACKENDS_WITH_SQLITE
+    if (auto table = AsSqlite(store)) {
+      BACKENDS_ASSIGN_OR_RETURN(
+          auto cache, NewSqliteJsonCacheBackend(std::move(table), options));
+      return std::unique_ptr<Backend>(std::move(cache));
+    }
+#endif
     BACKENDS_ASSIGN_OR_RETURN(
         auto cache, NewJsonEnvelopeBackend(std::move(store), options));
     return std::unique_ptr<Backend>(std::move(cache));
@@ -105,6 +124,13 @@ ByteOpener TextCacheOpener(ByteOpener inner, ExpiryOptions options) {
   return [inner = std::move(inner),
           options]() -> Result<std::unique_ptr<Backend>> {
     BACKENDS_ASSIGN_OR_RETURN(auto store, inner());
+#if BACKENDS_WITH_SQLITE
+    if (auto table = AsSqlite(store)) {
+      BACKENDS_ASSIGN_OR_RETURN(
+          auto cache, NewSqliteTextCacheBackend(std::move(table), options));
+      return std::unique_ptr<Backend>(std::move(cache));
+    }
+#endif
     BACKENDS_ASSIGN_OR_RETURN(
         auto cache, NewModifiedTimeBackend(std::move(store), options));
     return std::unique_ptr<Backend>(std::move(cache));
@@ -218,6 +244,25 @@ bytes) are served again after a stat shows the file unchanged.
            py::kw_only(), py::arg("max_entries") = 0, py::arg("max_bytes") = 0,
            py::arg("durable") = false,
            py::arg("decoded_bytes") = kDefaultDecodedBytes)
+      .def_static(
+          "sqlite",
+          [](std::filesystem::path path, py::object timeout, std::string table,
+             std::uint64_t max_entries, std::uint64_t max_bytes, bool durable,
+             std::uint64_t decoded_bytes) {
+            return std::make_unique<JsonCacheStore>(
+                ValueKind::kJson,
+                Reopenable(JsonCacheOpener(
+                    SqliteOpener(std::move(path), std::move(table), durable),
+                    CacheOptionsOf(timeout, max_entries, max_bytes,
+                                   decoded_bytes))));
+          },
+          py::arg("path"), py::arg("timeout") = 300, py::kw_only(),
+          py::arg("table") = "backends", py::arg("max_entries") = 0,
+          py::arg("max_bytes") = 0, py::arg("durable") = false,
+          py::arg("decoded_bytes") = kDefaultDecodedBytes,
+          "JsonCache.sqlite(path, timeout=300, *, table='backends', ...): the "
+          "cache in a table of the SQLite database `path`; each row keeps its "
+          "expiry (docs/backends/sqlite.md), limits are the table's.")
       .def("set", &JsonCacheStore::set_json, py::arg("key"), py::arg("value"),
            py::arg("timeout") = py::none(),
            "Stores value for timeout seconds (None: the cache's default). "
@@ -243,6 +288,22 @@ There is no per-entry timeout.
            py::arg("path") = py::none(), py::arg("timeout") = 300,
            py::kw_only(), py::arg("max_entries") = 0, py::arg("max_bytes") = 0,
            py::arg("durable") = false)
+      .def_static(
+          "sqlite",
+          [](std::filesystem::path path, py::object timeout, std::string table,
+             std::uint64_t max_entries, std::uint64_t max_bytes, bool durable) {
+            return std::make_unique<TextCacheStore>(
+                ValueKind::kText,
+                Reopenable(TextCacheOpener(
+                    SqliteOpener(std::move(path), std::move(table), durable),
+                    CacheOptionsOf(timeout, max_entries, max_bytes, 0))));
+          },
+          py::arg("path"), py::arg("timeout") = 300, py::kw_only(),
+          py::arg("table") = "backends", py::arg("max_entries") = 0,
+          py::arg("max_bytes") = 0, py::arg("durable") = false,
+          "TextCache.sqlite(path, timeout=300, *, table='backends', ...): the "
+          "cache in a table of the SQLite database `path`; an entry expires "
+          "timeout seconds after its write (kept in its row).")
       .def("set", &CacheStore::set, py::arg("key"), py::arg("value"),
            py::arg("timeout") = py::none(),
            "Stores value. Returns True. A timeout other than None raises "

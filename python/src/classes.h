@@ -47,6 +47,12 @@ class FileStore : public Store {
   std::string root();
 };
 
+/// A table of a SQLite database (sqlite.h).
+class SqliteStore : public Store {
+ public:
+  using Store::Store;
+};
+
 class CacheStore : public Store {
  public:
   using Store::Store;
@@ -96,8 +102,13 @@ class S3Store : public Store {
 ByteOpener FileOpener(std::filesystem::path root, FileOptions options);
 ByteOpener UrlOpener(std::string url);
 ByteOpener S3Opener(S3Options options);
+/// A table of a SQLite database; raises UnimplementedError when the
+/// library was built without SQLite.
+ByteOpener SqliteOpener(std::filesystem::path path, std::string table,
+                        bool durable);
 
-/// Wraps the store `inner` opens in a JsonCache / TextCache layer.
+/// Wraps the store `inner` opens in a JsonCache / TextCache layer (on a
+/// SQLite table: the SQLite cache layers, expiry in the row).
 ByteOpener JsonCacheOpener(ByteOpener inner, ExpiryOptions options);
 ByteOpener TextCacheOpener(ByteOpener inner, ExpiryOptions options);
 

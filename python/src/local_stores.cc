@@ -7,6 +7,9 @@
 
 #include "backends/memory.h"
 #include "backends/open.h"
+#if BACKENDS_WITH_SQLITE
+#include "backends/sqlite.h"
+#endif
 #include "bind.h"
 #include "classes.h"
 #include "opening.h"
@@ -31,6 +34,22 @@ ByteOpener FileOpener(std::filesystem::path root, FileOptions options) {
 
 ByteOpener UrlOpener(std::string url) {
   return [url = std::move(url)] { return OpenBackend(url); };
+}
+
+ByteOpener SqliteOpener(std::filesystem::path path, std::string table,
+                        bool durable) {
+  return [path = std::move(path), table = std::move(table),
+          durable]() -> Result<std::unique_ptr<Backend>> {
+#if BACKENDS_WITH_SQLITE
+    BACKENDS_ASSIGN_OR_RETURN(
+        auto store,
+        NewSqliteBackend(path, {.table = table, .durable = durable}));
+    return std::unique_ptr<Backend>(std::move(store));
+#else
+    return UnimplementedError("sqlite " + path.string() +
+                              ": built without SQLite");
+#endif
+  };
 }
 
 std::string FileStore::path(const std::string& key) {
@@ -61,6 +80,20 @@ void BindFile(py::module_& m, const char* name, const char* doc) {
                  Reopenable(FileOpener(std::move(root), {.durable = durable})));
            }),
            py::arg("path"), py::kw_only(), py::arg("durable") = false);
+}
+
+template <ValueKind kKind>
+void BindSqlite(py::module_& m, const char* name, const char* doc) {
+  using Class = Kinded<SqliteStore, kKind>;
+  py::class_<Class, SqliteStore>(m, name, doc)
+      .def(py::init([](std::filesystem::path path, std::string table,
+                       bool durable) {
+             return std::make_unique<Class>(
+                 kKind, Reopenable(SqliteOpener(std::move(path),
+                                                std::move(table), durable)));
+           }),
+           py::arg("path"), py::kw_only(), py::arg("table") = "backends",
+           py::arg("durable") = false);
 }
 
 }  // namespace
@@ -100,6 +133,22 @@ UTF-8 file per key. Stored bytes that are not UTF-8 raise DataLossError.
 )doc");
   BindFile<ValueKind::kRaw>(m, "FileSystemRawBackend", R"doc(
 FileSystemRawBackend(path, *, durable=False): bytes values in a folder.
+)doc");
+
+  py::class_<SqliteStore, Store>(m, "SqliteBackend", R"doc(
+A table of a SQLite database file (base of the Sqlite*Backend classes; URL
+sqlite:///abs/app.db?table=NAME). Schema in docs/backends/sqlite.md. Safe
+for many threads and processes; WAL; durable=True also survives power loss.
+)doc");
+  BindSqlite<ValueKind::kJson>(m, "SqliteJsonBackend", R"doc(
+SqliteJsonBackend(path, *, table="backends", durable=False): JSON values in
+a table of the database file `path` (created if needed).
+)doc");
+  BindSqlite<ValueKind::kText>(m, "SqliteTextBackend", R"doc(
+SqliteTextBackend(path, *, table="backends", durable=False): str values.
+)doc");
+  BindSqlite<ValueKind::kRaw>(m, "SqliteRawBackend", R"doc(
+SqliteRawBackend(path, *, table="backends", durable=False): bytes values.
 )doc");
 }
 

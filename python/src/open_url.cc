@@ -63,6 +63,9 @@ py::object OpenUrl(const std::string& url, const std::string& format,
   if (scheme == "file")
     return MakeKinded<FileStore>(kind, {}, Reopenable(bytes));
   if (scheme == "s3") return MakeKinded<S3Store>(kind, {}, Reopenable(bytes));
+  if (scheme == "sqlite") {
+    return MakeKinded<SqliteStore>(kind, {}, Reopenable(bytes));
+  }
   // An unknown scheme: OpenBackend's own error.
   OpenOnce(bytes);
   Raise(InternalError("OpenBackend accepted an unknown scheme " + scheme));

@@ -29,8 +29,7 @@ Result<JsonCache> JsonCache::Open(std::filesystem::path folder,
   BACKENDS_ASSIGN_OR_RETURN(
       auto envelope, NewJsonEnvelopeBackend(
                          std::move(file), ToExpiry(std::move(options), false)));
-  JsonEnvelopeBackend* raw = envelope.get();
-  return JsonCache(JsonBackend(std::move(envelope), JsonCodec{format}), raw);
+  return Over(std::move(envelope), format);
 }
 
 Result<JsonCache> JsonCache::InMemory(CacheOptions options) {
@@ -39,8 +38,18 @@ Result<JsonCache> JsonCache::InMemory(CacheOptions options) {
       auto envelope,
       NewJsonEnvelopeBackend(std::make_unique<VolatileBackend>(),
                              ToExpiry(std::move(options), false)));
+  return Over(std::move(envelope), format);
+}
+
+JsonCache JsonCache::Over(std::unique_ptr<JsonEnvelopeBackend> envelope,
+                          JsonFormat format) {
   JsonEnvelopeBackend* raw = envelope.get();
   return JsonCache(JsonBackend(std::move(envelope), JsonCodec{format}), raw);
+}
+
+TextCache TextCache::Over(std::unique_ptr<ExpiringBackend> expiring) {
+  ExpiringBackend* raw = expiring.get();
+  return TextCache(TextBackend(std::move(expiring)), raw);
 }
 
 Result<TextCache> TextCache::Open(std::filesystem::path folder,
@@ -50,8 +59,7 @@ Result<TextCache> TextCache::Open(std::filesystem::path folder,
   BACKENDS_ASSIGN_OR_RETURN(
       auto expiring, NewModifiedTimeBackend(
                          std::move(file), ToExpiry(std::move(options), false)));
-  ExpiringBackend* raw = expiring.get();
-  return TextCache(TextBackend(std::move(expiring)), raw);
+  return Over(std::move(expiring));
 }
 
 Result<TextCache> TextCache::InMemory(CacheOptions options) {
@@ -59,8 +67,7 @@ Result<TextCache> TextCache::InMemory(CacheOptions options) {
       auto expiring,
       NewModifiedTimeBackend(std::make_unique<VolatileBackend>(),
                              ToExpiry(std::move(options), true)));
-  ExpiringBackend* raw = expiring.get();
-  return TextCache(TextBackend(std::move(expiring)), raw);
+  return Over(std::move(expiring));
 }
 
 }  // namespace backends

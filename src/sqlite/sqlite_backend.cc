@@ -34,6 +34,10 @@
 namespace backends {
 namespace {
 
+using sqlite::BindBlob;
+using sqlite::BindText;
+using sqlite::ColumnBytes;
+using sqlite::ColumnText;
 using sqlite::Connection;
 using sqlite::ConnectionPool;
 using sqlite::Sql;
@@ -63,33 +67,6 @@ std::int64_t NewVersion() {
     version = static_cast<std::int64_t>(random() >> 1);
   } while (version == 0);
   return version;
-}
-
-void BindText(sqlite3_stmt* stmt, int index, std::string_view text) {
-  sqlite3_bind_text64(stmt, index, text.empty() ? "" : text.data(), text.size(),
-                      SQLITE_STATIC, SQLITE_UTF8);
-}
-
-void BindBlob(sqlite3_stmt* stmt, int index, std::string_view bytes) {
-  // A null pointer would bind NULL, not an empty blob.
-  sqlite3_bind_blob64(stmt, index, bytes.empty() ? "" : bytes.data(),
-                      bytes.size(), SQLITE_STATIC);
-}
-
-std::string ColumnBytes(sqlite3_stmt* stmt, int column) {
-  const void* data = sqlite3_column_blob(stmt, column);
-  const int size = sqlite3_column_bytes(stmt, column);
-  if (data == nullptr || size <= 0) return {};
-  return std::string(static_cast<const char*>(data),
-                     static_cast<std::size_t>(size));
-}
-
-std::string ColumnText(sqlite3_stmt* stmt, int column) {
-  const auto* data = sqlite3_column_text(stmt, column);
-  const int size = sqlite3_column_bytes(stmt, column);
-  if (data == nullptr || size <= 0) return {};
-  return std::string(reinterpret_cast<const char*>(data),
-                     static_cast<std::size_t>(size));
 }
 
 KeyInfo InfoFrom(sqlite3_stmt* stmt, int first_column) {
@@ -141,6 +118,8 @@ class SqliteStore final : public SqliteBackend {
   Result<std::vector<Entry>> items() override;
   Status clear() override;
   std::string url() const override;
+  const std::filesystem::path& path() const override { return pool_.path(); }
+  const SqliteOptions& options() const override { return pool_.options(); }
 
  private:
   // A transaction that rolls back unless committed.
@@ -466,14 +445,7 @@ Result<KeyPage> SqliteStore::ListKeys(std::string_view prefix,
   sqlite3_bind_int64(stmt, 4,
                      limit == 0 ? -1 : static_cast<sqlite3_int64>(limit) + 1);
   KeyPage page;
-  int rc;
-  for (rc = Step(stmt); rc == SQLITE_ROW; rc = sqlite3_step(stmt)) {
-    if (limit != 0 && page.keys.size() == limit) {
-      page.more = true;
-      break;
-    }
-    page.keys.push_back(ColumnText(stmt, 0));
-  }
+  const int rc = sqlite::ReadKeys(stmt, limit, page);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
     return Error("list " + QuoteKey(prefix), *connection, rc);
   }

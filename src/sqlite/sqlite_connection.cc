@@ -153,6 +153,37 @@ std::optional<std::string> ReadOnlyReason(const std::filesystem::path& path) {
 
 }  // namespace
 
+void BindText(sqlite3_stmt* stmt, int index, std::string_view text) {
+  sqlite3_bind_text64(stmt, index, text.empty() ? "" : text.data(), text.size(),
+                      SQLITE_STATIC, SQLITE_UTF8);
+}
+
+void BindBlob(sqlite3_stmt* stmt, int index, std::string_view bytes) {
+  // A null pointer would bind NULL, not an empty blob.
+  sqlite3_bind_blob64(stmt, index, bytes.empty() ? "" : bytes.data(),
+                      bytes.size(), SQLITE_STATIC);
+}
+
+std::string ColumnBytes(sqlite3_stmt* stmt, int column) {
+  const void* data = sqlite3_column_blob(stmt, column);
+  const int size = sqlite3_column_bytes(stmt, column);
+  if (data == nullptr || size <= 0) return {};
+  return std::string(static_cast<const char*>(data),
+                     static_cast<std::size_t>(size));
+}
+
+int ReadKeys(sqlite3_stmt* stmt, std::size_t limit, KeyPage& page) {
+  int rc;
+  for (rc = Step(stmt); rc == SQLITE_ROW; rc = sqlite3_step(stmt)) {
+    if (limit != 0 && page.keys.size() == limit) {
+      page.more = true;
+      break;
+    }
+    page.keys.push_back(ColumnBytes(stmt, 0));
+  }
+  return rc;
+}
+
 int Step(sqlite3_stmt* stmt) {
   int rc = sqlite3_step(stmt);
   auto busy = [](int code) {
@@ -325,20 +356,32 @@ Result<std::unique_ptr<Connection>> Connection::OpenWithPragmas(
 Result<Stmt> Connection::Get(Sql which) {
   auto& slot = statements_[static_cast<std::size_t>(which)];
   if (slot == nullptr) {
-    const std::string sql = SqlText(which, table_);
-    sqlite3_stmt* raw = nullptr;
-    int rc =
-        sqlite3_prepare_v3(db_.get(), sql.c_str(), static_cast<int>(sql.size()),
-                           SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
-    if (rc != SQLITE_OK) {
-      sqlite3_finalize(raw);
-      return SqliteError("prepare", path_, db_.get(), rc);
-    }
-    slot.reset(raw);
+    BACKENDS_RETURN_IF_ERROR(Prepare(SqlText(which, table_), slot));
   }
   sqlite3_reset(slot.get());
   sqlite3_clear_bindings(slot.get());
   return Stmt(slot.get());
+}
+
+Result<Stmt> Connection::Prepared(const std::string& sql) {
+  auto& slot = prepared_[sql];
+  if (slot == nullptr) BACKENDS_RETURN_IF_ERROR(Prepare(sql, slot));
+  sqlite3_reset(slot.get());
+  sqlite3_clear_bindings(slot.get());
+  return Stmt(slot.get());
+}
+
+Status Connection::Prepare(const std::string& sql, StmtPtr& slot) {
+  sqlite3_stmt* raw = nullptr;
+  int rc =
+      sqlite3_prepare_v3(db_.get(), sql.c_str(), static_cast<int>(sql.size()),
+                         SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
+  if (rc != SQLITE_OK) {
+    sqlite3_finalize(raw);
+    return SqliteError("prepare", path_, db_.get(), rc);
+  }
+  slot.reset(raw);
+  return Status::OK();
 }
 
 Status Connection::Run(Sql which, std::string_view context) {

@@ -13,9 +13,11 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "backends/backend.h"
 #include "backends/sqlite.h"
 #include "backends/status.h"
 
@@ -81,6 +83,21 @@ class Stmt {
 /// waits. Only for a statement's first step, where its locks are taken.
 int Step(sqlite3_stmt* stmt);
 
+/// Binds text (UTF-8) or bytes without copying them; empty binds an empty
+/// value, never NULL.
+void BindText(sqlite3_stmt* stmt, int index, std::string_view text);
+void BindBlob(sqlite3_stmt* stmt, int index, std::string_view bytes);
+/// A column's bytes (a BLOB's, or a TEXT's UTF-8).
+std::string ColumnBytes(sqlite3_stmt* stmt, int column);
+inline std::string ColumnText(sqlite3_stmt* stmt, int column) {
+  return ColumnBytes(stmt, column);
+}
+
+/// Steps a key listing (the key its first column, LIMIT limit + 1 or -1)
+/// into `page`: at most `limit` keys (0: all), page.more if there are more.
+/// Returns the last result code (SQLITE_ROW or SQLITE_DONE when fine).
+int ReadKeys(sqlite3_stmt* stmt, std::size_t limit, KeyPage& page);
+
 /// A Status for result code `rc` of an operation on `path`:
 /// "<context>: sqlite <path>: <message>". Corruption and "not a database"
 /// are kDataLoss, busy/locked kUnavailable, read-only kPermissionDenied,
@@ -106,10 +123,15 @@ class Connection {
   /// Runs `which` to completion (BEGIN, COMMIT...).
   Status Run(Sql which, std::string_view context);
 
+  /// As Get, for SQL text of a layer's own (the caches'), prepared on first
+  /// use and kept with the connection.
+  Result<Stmt> Prepared(const std::string& sql);
+
  private:
   static Result<std::unique_ptr<Connection>> OpenWithPragmas(
       const std::filesystem::path& path, const SqliteOptions& options,
       bool first);
+  Status Prepare(const std::string& sql, StmtPtr& slot);
   Connection(DbPtr db, std::filesystem::path path, std::string table)
       : db_(std::move(db)), path_(std::move(path)), table_(std::move(table)) {}
 
@@ -117,6 +139,7 @@ class Connection {
   std::filesystem::path path_;
   std::string table_;
   std::array<StmtPtr, static_cast<std::size_t>(Sql::kCount)> statements_;
+  std::unordered_map<std::string, StmtPtr> prepared_;
 };
 
 /// Hands each caller a connection of its own, opening one when none is

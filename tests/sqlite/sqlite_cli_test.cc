@@ -1,10 +1,13 @@
 // The `backends` tool on sqlite:// URLs: put, get, ls, rm, cp to and from a
-// folder, formats, and reading verbs that never create the database.
+// folder, formats, caches (expiry in the row, cache prune), and reading
+// verbs that never create the database. (S3: sqlite_cli_s3_test.)
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "backends/sqlite.h"
+#include "backends/sqlite_cache.h"
 #include "cli/cli_runner.h"
 #include "testutil/status_matchers.h"
 #include "testutil/temp_dir.h"
@@ -88,6 +91,53 @@ TEST_F(SqliteCliTest, CopyBetweenFolderAndDatabase) {
   EXPECT_EQ(ReadFile(temp_.path() / "back" / "a"), "1");
   EXPECT_EQ(ReadFile(temp_.path() / "back" / "d" / "b"),
             std::string(3 << 20, 'b'));
+}
+
+
+TEST_F(SqliteCliTest, CachesKeepTheExpiryInTheRow) {
+  const std::string json = url_ + "?table=c&cache=json&timeout=1";
+  ASSERT_EQ(Run({"put", json, "short", "-"}, "[1]").exit_code, 0);
+  CliResult put = Run({"put", url_ + "?table=c&cache=json&timeout=3600",
+                       "long", "-"},
+                      R"({"a": 1})");
+  ASSERT_EQ(put.exit_code, 0) << put.err;
+  EXPECT_EQ(Run({"put", json, "bad", "-"}, "{nope").exit_code, 3);
+  EXPECT_EQ(Run({"get", json, "long"}).out, "{\n    \"a\": 1\n}");
+  // A text cache on its own table; prune needs no timeout= on sqlite://.
+  ASSERT_EQ(
+      Run({"put", url_ + "?table=t&cache=text&timeout=1", "p", "-"}, "x")
+          .exit_code,
+      0);
+  ::sleep(2);  // Past both one-second timeouts.
+  EXPECT_EQ(Run({"ls", json}).out, "long\n");
+  EXPECT_EQ(Run({"get", json, "short"}).exit_code, 1);
+  // "short" was removed by the get above; nothing else has expired there.
+  CliResult prune = Run({"cache", "prune", json});
+  EXPECT_EQ(prune.exit_code, 0) << prune.err;
+  EXPECT_EQ(prune.out, "removed 0 expired entries\n");
+  prune = Run({"cache", "prune", url_ + "?table=t&cache=text"});
+  EXPECT_EQ(prune.exit_code, 0) << prune.err;
+  EXPECT_EQ(prune.out, "removed 1 expired entry\n");
+  // What is left, read as a cache from C++ and as plain rows.
+  auto cache = OpenSqliteJsonCache(temp_.path() / "app.db", {.table = "c"});
+  BACKENDS_ASSERT_OK(cache);
+  EXPECT_THAT(cache->keys(), IsOkAndHolds(std::vector<std::string>{"long"}));
+  auto rows = NewSqliteBackend(temp_.path() / "app.db", {.table = "t"});
+  BACKENDS_ASSERT_OK(rows);
+  EXPECT_THAT((*rows)->size(), IsOkAndHolds(0u));
+}
+
+TEST_F(SqliteCliTest, CopyIntoAndOutOfACache) {
+  WriteFile(temp_.path() / "src" / "a.json", "[1, 2]");
+  const std::string cache = url_ + "?cache=json&timeout=600";
+  CliResult in = Run({"cp", "src", cache});
+  ASSERT_EQ(in.exit_code, 0) << in.err;
+  CliResult out = Run({"cp", cache, "file://./back"});
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  EXPECT_EQ(ReadFile(temp_.path() / "back" / "a.json"),
+            "[\n    1,\n    2\n]");
+  EXPECT_EQ(Run({"rm", cache, "a.json"}).exit_code, 0);
+  EXPECT_EQ(Run({"ls", cache}).out, "");
 }
 
 }  // namespace
