@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh Debian 12 machine as root: installs what is
 # missing (Debian packages only), builds with warnings as errors, starts a
-# real S3 server (Ceph radosgw) on 127.0.0.1, runs every test, stops it.
+# real S3 server (Ceph radosgw) and a Redis server on 127.0.0.1, once per
+# run, runs every test, stops them.
 #
 #   scripts/test.sh                                Debug build in build/
 #   scripts/test.sh --sanitize address,undefined   the same in build-asan/
@@ -73,4 +74,7 @@ if ((${#targets[@]})); then args+=(-E '_NOT_BUILT$' -LE install); fi
 # takes RAM only as objects fill it; the 1 GiB and 2 GiB round trips
 # (s3-large, cli-large) may run side by side.
 export RGW_MEM_BYTES=${RGW_MEM_BYTES:-6442450944}
-bash scripts/s3-server.sh run ctest "${args[@]}" "${ctest_extra[@]}"
+# The Redis tests need their servers likewise (scripts/redis-server.sh:
+# REDIS_PORT, 6390 by default).
+bash scripts/s3-server.sh run bash scripts/redis-server.sh run \
+  ctest "${args[@]}" "${ctest_extra[@]}"

@@ -55,13 +55,12 @@ inline RedisOptions TestRedisOptions() {
   return out;
 }
 
-/// Runs redis-cli against the test server with `args` (no shell), feeding
+/// Runs redis-cli against 127.0.0.1:`port` with `args` (no shell), feeding
 /// `input` to its stdin; returns its stdout, or nullopt if it failed.
-inline std::optional<std::string> RedisCli(const std::vector<std::string>& args,
-                                           const std::string& input = "") {
-  const RedisOptions server = TestRedisOptions();
-  std::vector<std::string> argv = {"redis-cli", "-h", server.host, "-p",
-                                   std::to_string(server.port)};
+inline std::optional<std::string> RedisCliAt(
+    const std::string& port, const std::vector<std::string>& args,
+    const std::string& input = "") {
+  std::vector<std::string> argv = {"redis-cli", "-h", "127.0.0.1", "-p", port};
   argv.insert(argv.end(), args.begin(), args.end());
   int to_child[2], from_child[2];
   if (pipe(to_child) != 0 || pipe(from_child) != 0) return std::nullopt;
@@ -95,6 +94,12 @@ inline std::optional<std::string> RedisCli(const std::vector<std::string>& args,
   waitpid(pid, &status, 0);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
   return out;
+}
+
+/// redis-cli against the test server (REDIS_URL).
+inline std::optional<std::string> RedisCli(const std::vector<std::string>& args,
+                                           const std::string& input = "") {
+  return RedisCliAt(std::to_string(TestRedisOptions().port), args, input);
 }
 
 }  // namespace backends::testing
