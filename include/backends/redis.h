@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "backends/backend.h"
+#include "backends/cache.h"
 
 namespace backends {
 
@@ -77,8 +78,28 @@ class RedisBackend : public Backend {
   virtual std::vector<Result<bool>> remove_many(
       std::span<const std::string> keys) = 0;
 
+  /// dump with an expiry Redis keeps (SET ... PX): the key is gone `ttl`
+  /// from now, whoever reads it. A `ttl` of 0 or less removes the key.
+  virtual Status dump_expiring(std::string_view key, std::string_view value,
+                               std::chrono::milliseconds ttl) = 0;
+
   virtual const RedisOptions& options() const = 0;
 };
+
+/// The expiring caches on Redis, with the expiry kept by Redis (SET ... PX):
+/// an expired entry is gone for every reader, never comes back, and
+/// prune() has nothing to do (it returns 0). JsonCache's semantics: JSON
+/// values (stored as JSON text in options.format, readable by redis-cli),
+/// a default and a per-object timeout (0: already expired, so nothing is
+/// stored; kNeverExpires: no expiry). TextCache's: any bytes, each
+/// expiring options.timeout after its dump. Expiry follows the server's
+/// clock, not options.clock; limits and decoded_bytes do not apply (Redis's
+/// own maxmemory policy bounds a cache). stats() counts hits and misses;
+/// expirations stay 0 (Redis expires entries unseen).
+Result<std::unique_ptr<JsonEnvelopeBackend>> NewRedisJsonCache(
+    std::unique_ptr<RedisBackend> store, ExpiryOptions options = {});
+Result<std::unique_ptr<ExpiringBackend>> NewRedisTextCache(
+    std::unique_ptr<RedisBackend> store, ExpiryOptions options = {});
 
 /// Parses a redis:// or redis+unix:// URL (see the top of this file), the
 /// password from REDISCLI_AUTH when the URL has none. Errors:

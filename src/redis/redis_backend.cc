@@ -87,6 +87,23 @@ class RedisStore final : public RedisBackend {
     return Check(*reply, what);
   }
 
+  Status dump_expiring(std::string_view key, std::string_view value,
+                       std::chrono::milliseconds ttl) override {
+    if (ttl.count() <= 0) {
+      BACKENDS_RETURN_IF_ERROR(ValidateKey("dump", key));
+      return remove(key).status();
+    }
+    BACKENDS_RETURN_IF_ERROR(ValidateKey("dump", key));
+    const std::string what = Quoted("dump", key);
+    BACKENDS_RETURN_IF_ERROR(CheckSize(what, value.size()));
+    const std::string name = Name(key);
+    const std::string ms = std::to_string(ttl.count());
+    BACKENDS_ASSIGN_OR_RETURN(
+        Reply reply,
+        client_.RunOne({"SET", name, value, "PX", ms}, Idempotent::kYes, what));
+    return Check(*reply, what);
+  }
+
   Result<bool> remove(std::string_view key) override {
     BACKENDS_RETURN_IF_ERROR(ValidateKey("remove", key));
     const std::string name = Name(key);
