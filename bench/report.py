@@ -74,6 +74,14 @@ PAIRS = [
         ("dump vs diskcache set (1 KiB text)", "sqlite/dump/ours", "diskcache/text_set", ("<=", 0.65)),
         ("load vs diskcache get (1 KiB text)", "sqlite/load/ours/threads:1", "diskcache/text_get", ("<=", 0.6)),
     ]),
+    # Raw = hiredis's synchronous context on its own TCP connection to the
+    # same server; time ratios (a rate of >= 90% is a time ratio <= 1.11).
+    ("Redis, 1 KiB values, redis-server on 127.0.0.1 (raw = hiredis loops)", [
+        ("GET sequential vs raw redisCommand (rate >= 90%)", "redis/get/ours", "redis/get/raw", ("<=", 1.11)),
+        ("SET sequential vs raw redisCommand (rate >= 90%)", "redis/set/ours", "redis/set/raw", ("<=", 1.11)),
+        ("load_many 1,000 vs raw pipelined GETs (>= 90%)", "redis/load_many/ours", "redis/load_many/raw", ("<=", 1.11)),
+        ("dump_many 1,000 vs raw pipelined SETs (>= 90%)", "redis/dump_many/ours", "redis/dump_many/raw", ("<=", 1.11)),
+    ]),
     ("gzip, libdeflate (ours) vs zlib, both at level 6", [
         ("jquery.js: compress time", "gzip/compress/ours/jquery.js/level:6", "gzip/compress/zlib/jquery.js/level:6", ("<=", 0.5)),
         ("jquery.js: compressed size", "gzip/compress/ours/jquery.js/level:6#compressed", "gzip/compress/zlib/jquery.js/level:6#compressed", ("<=", 1.01)),
