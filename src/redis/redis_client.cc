@@ -38,6 +38,21 @@ bool IsTransientReply(const redisReply& reply) {
          StartsWith(text, "MASTERDOWN");
 }
 
+// Appends `command` in RESP, as redisFormatCommandArgv would, to `wire`:
+// one buffer for a whole pipeline, handed to hiredis in one append.
+void Encode(const Command& command, std::string& wire) {
+  wire += '*';
+  wire += std::to_string(command.size());
+  wire += "\r\n";
+  for (std::string_view arg : command) {
+    wire += '$';
+    wire += std::to_string(arg.size());
+    wire += "\r\n";
+    wire += arg;
+    wire += "\r\n";
+  }
+}
+
 void FreeContext(redisContext* context) {
   if (context != nullptr) redisFree(context);
 }
@@ -166,8 +181,14 @@ Result<std::vector<Reply>> Client::Run(std::span<const Command> commands,
                                        std::string_view what) {
   const auto deadline = Clock::now() + options_.retry_budget;
   auto backoff = std::chrono::milliseconds(20);
-  std::vector<const char*> argv;
-  std::vector<std::size_t> lengths;
+  std::size_t bytes = 0;
+  for (const auto& command : commands) {
+    bytes += 16;
+    for (auto arg : command) bytes += arg.size() + 16;
+  }
+  std::string wire;
+  wire.reserve(bytes);
+  for (const auto& command : commands) Encode(command, wire);
   while (true) {
     Status failure;
     ConnectionPtr connection = TakeIdle();
@@ -186,16 +207,7 @@ Result<std::vector<Reply>> Client::Run(std::span<const Command> commands,
     std::vector<Reply> replies;
     bool sent_nothing = true;
     if (connection) {
-      for (const auto& command : commands) {
-        argv.clear();
-        lengths.clear();
-        for (auto arg : command) {
-          argv.push_back(arg.data());
-          lengths.push_back(arg.size());
-        }
-        redisAppendCommandArgv(connection.get(), static_cast<int>(argv.size()),
-                               argv.data(), lengths.data());
-      }
+      redisAppendFormattedCommand(connection.get(), wire.data(), wire.size());
       sent_nothing = false;
       replies.reserve(commands.size());
       bool transient = false;
