@@ -206,6 +206,7 @@ Result<std::vector<Reply>> Client::Run(std::span<const Command> commands,
     }
     std::vector<Reply> replies;
     bool sent_nothing = true;
+    bool stale = false;  // a pooled connection the server had closed
     if (connection) {
       redisAppendFormattedCommand(connection.get(), wire.data(), wire.size());
       sent_nothing = false;
@@ -217,8 +218,8 @@ Result<std::vector<Reply>> Client::Run(std::span<const Command> commands,
           failure = ConnectionError(*connection, what, "connection lost");
           // An EOF before the first reply on a reused connection: the
           // server had closed it while idle.
-          sent_nothing = was_idle && i == 0 &&
-                         connection->err == REDIS_ERR_EOF;
+          stale = was_idle && i == 0 && connection->err == REDIS_ERR_EOF;
+          sent_nothing = stale;
           break;
         }
         replies.emplace_back(static_cast<redisReply*>(raw));
@@ -249,7 +250,9 @@ Result<std::vector<Reply>> Client::Run(std::span<const Command> commands,
                               std::to_string(options_.retry_budget.count()) +
                               " ms)");
     }
-    if (!sent_nothing) std::this_thread::sleep_for(backoff);
+    // The next pooled connection may be stale too: try it at once. A server
+    // that refuses or fails is given time.
+    if (!stale) std::this_thread::sleep_for(backoff);
     backoff = std::min(backoff * 2, std::chrono::milliseconds(500));
   }
 }
