@@ -80,6 +80,14 @@ PAIRS = [
         ("JsonCache on SQLite: get vs bare SELECT on our schema", "sqlite/json_get/ours", "sqlite/load/raw_rowid", None),
         ("JsonCache on SQLite: get vs its floor, a bare PRAGMA data_version", "sqlite/json_get/ours", "sqlite/data_version/raw", None),
     ]),
+    # Raw = hiredis's synchronous context on its own TCP connection to the
+    # same server; time ratios (a rate of >= 90% is a time ratio <= 1.11).
+    ("Redis, 1 KiB values, redis-server on 127.0.0.1 (raw = hiredis loops)", [
+        ("GET sequential vs raw redisCommand (rate >= 90%)", "redis/get/ours", "redis/get/raw", ("<=", 1.11)),
+        ("SET sequential vs raw redisCommand (rate >= 90%)", "redis/set/ours", "redis/set/raw", ("<=", 1.11)),
+        ("load_many 1,000 vs raw pipelined GETs (>= 90%)", "redis/load_many/ours", "redis/load_many/raw", ("<=", 1.11)),
+        ("dump_many 1,000 vs raw pipelined SETs (>= 90%)", "redis/dump_many/ours", "redis/dump_many/raw", ("<=", 1.11)),
+    ]),
     ("gzip, libdeflate (ours) vs zlib, both at level 6", [
         ("jquery.js: compress time", "gzip/compress/ours/jquery.js/level:6", "gzip/compress/zlib/jquery.js/level:6", ("<=", 0.5)),
         ("jquery.js: compressed size", "gzip/compress/ours/jquery.js/level:6#compressed", "gzip/compress/zlib/jquery.js/level:6#compressed", ("<=", 1.01)),

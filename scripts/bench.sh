@@ -20,6 +20,7 @@
 #                       build-bench/bench-data); filesystem speed varies
 #                       3-10x between folders, so compare ratios, not times.
 #   BENCH_SCALE_KEYS    the key counts of --scale (default 100000,1000000)
+#   REDIS_BENCH_PORT    the port of redis_bench's server (default 6399)
 #   BENCH_S3=0          skip the S3 part (radosgw, nginx, wrk, awscli, rclone)
 #   BENCH_S3_MIN_TIME   seconds per repetition of s3_bench (default 0.3)
 #   BENCH_S3_PEER_REPS  repetitions of the bulk peers and wrk (default 3)
@@ -106,6 +107,20 @@ run memory_bench
 run cache_bench
 run gzip_bench
 run sqlite_bench
+
+# Redis: a throw-away server (scripts/redis-server.sh, its own REDIS_HOME
+# and port) for redis_bench, stopped after.
+if [[ -x $build/bench/redis_bench ]]; then
+  export REDIS_HOME=${REDIS_HOME:-$build/redis}
+  export REDIS_PORT=${REDIS_BENCH_PORT:-6399}
+  if redisenv=$(bash "$root/scripts/redis-server.sh" start); then
+    eval "$redisenv"
+    run redis_bench
+    bash "$root/scripts/redis-server.sh" stop >/dev/null 2>&1 || true
+  else
+    say "redis-server did not start: redis_bench skipped"
+  fi
+fi
 
 say "running the original's approach (Python 3) in the same folder"
 "$python" "$root/bench/original_baseline.py" "$data" \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh Debian 12 machine as root: installs what is
 # missing (Debian packages only), builds with warnings as errors, starts a
-# real S3 server (Ceph radosgw) on 127.0.0.1, runs every test, stops it.
+# real S3 server (Ceph radosgw) and a Redis server on 127.0.0.1, once per
+# run, runs every test, stops them.
 #
 #   scripts/test.sh                                Debug build in build/
 #   scripts/test.sh --sanitize address,undefined   the same in build-asan/
@@ -94,8 +95,11 @@ if [ -z "$sanitize" ] && [ -z "$label" ] && ((${#targets[@]} == 0)) &&
   ) >"$copy_log" 2>&1 &
   copy_pid=$!
 fi
+# The Redis tests need their servers likewise (scripts/redis-server.sh:
+# REDIS_PORT, 6390 by default).
 status=0
-bash scripts/s3-server.sh run ctest "${args[@]}" "${ctest_extra[@]}" || status=$?
+bash scripts/s3-server.sh run bash scripts/redis-server.sh run \
+  ctest "${args[@]}" "${ctest_extra[@]}" || status=$?
 if [ -n "$copy_pid" ]; then
   copy_status=0
   wait "$copy_pid" || copy_status=$?

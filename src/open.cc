@@ -13,6 +13,9 @@
 #if BACKENDS_WITH_SQLITE
 #include "backends/sqlite.h"
 #endif
+#if BACKENDS_WITH_REDIS
+#include "backends/redis.h"
+#endif
 
 namespace backends {
 namespace {
@@ -77,6 +80,15 @@ Result<std::unique_ptr<Backend>> OpenSqlite(const Url& url) {
 }  // namespace
 
 Result<std::unique_ptr<Backend>> OpenBackend(std::string_view text) {
+#if BACKENDS_WITH_REDIS
+  // Before Url::Parse: a redis URL may hold a password, which no error
+  // message may repeat (ParseRedisUrl never does).
+  if (text.starts_with("redis://") || text.starts_with("redis+unix://")) {
+    BACKENDS_ASSIGN_OR_RETURN(auto options, ParseRedisUrl(text));
+    BACKENDS_ASSIGN_OR_RETURN(auto store, NewRedisBackend(std::move(options)));
+    return std::unique_ptr<Backend>(std::move(store));
+  }
+#endif
   BACKENDS_ASSIGN_OR_RETURN(Url url, Url::Parse(text));
   if (url.scheme == "memory") return OpenMemory(url);
   if (url.scheme == "file") return OpenFile(url);
@@ -88,7 +100,7 @@ Result<std::unique_ptr<Backend>> OpenBackend(std::string_view text) {
 #endif
   return InvalidArgumentError("URL \"" + std::string(text) +
                               "\": unknown scheme \"" + url.scheme +
-                              "\" (known: memory, file, s3, sqlite)");
+                              "\" (known: memory, file, s3, sqlite, redis)");
 }
 
 }  // namespace backends

@@ -38,6 +38,10 @@ constexpr const char* kFooter = R"(Store URLs:
                                    a table (default "backends") of a SQLite
                                    database file; reading verbs never create
                                    it. &durable=1: synchronous=FULL
+  redis://[user@]host[:port][/db][?prefix=P], redis+unix:///path.sock
+                                   Redis strings under a key prefix; the
+                                   password from REDISCLI_AUTH (or the URL);
+                                   with ?cache= Redis keeps the expiry
 Parameters the tool adds to any URL:
   ?format=raw|text|json            raw bytes (default), UTF-8 text, or JSON
                                    (checked, stored in the original's format)

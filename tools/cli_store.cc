@@ -14,6 +14,9 @@
 #if BACKENDS_WITH_SQLITE
 #include "backends/sqlite_cache.h"
 #endif
+#if BACKENDS_WITH_REDIS
+#include "backends/redis.h"
+#endif
 
 namespace backends::cli {
 namespace {
@@ -180,6 +183,21 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreSpec& spec,
                                 NewSqliteTextCacheBackend(std::move(table), expiry));
     }
     return std::make_unique<Store>(spec, std::move(backend));
+  }
+#endif
+#if BACKENDS_WITH_REDIS
+  // On Redis the caches leave the expiry to Redis (SET ... PX).
+  if (dynamic_cast<RedisBackend*>(backend.get()) != nullptr &&
+      spec.cache != CacheKind::kNone) {
+    std::unique_ptr<RedisBackend> store(
+        static_cast<RedisBackend*>(backend.release()));
+    Result<std::unique_ptr<ExpiringBackend>> cache =
+        spec.cache == CacheKind::kJson
+            ? Result<std::unique_ptr<ExpiringBackend>>(
+                  NewRedisJsonCache(std::move(store), {.timeout = spec.timeout}))
+            : NewRedisTextCache(std::move(store), {.timeout = spec.timeout});
+    BACKENDS_RETURN_IF_ERROR(cache.status());
+    return std::make_unique<Store>(spec, std::move(cache).value());
   }
 #endif
   if (spec.cache == CacheKind::kJson) {

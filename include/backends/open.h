@@ -6,6 +6,7 @@
 //   file:///abs/dir, file://rel/dir   a FileBackend rooted there
 //   s3://bucket/prefix?region=..&endpoint=http://127.0.0.1:PORT&path_style=1
 //   sqlite:///abs/file.db?table=NAME, sqlite://rel/file.db   (sqlite.h)
+//   redis://[user@]host[:port][/db][?prefix=P]                 (redis.h)
 //
 // Backend::url() gives a URL that reopens an equivalent store. URLs never
 // carry secrets: credentials come from the standard places.

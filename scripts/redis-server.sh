@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Throw-away Redis servers for the tests: Debian's redis-server bound to
+# 127.0.0.1 only, no persistence, everything under REDIS_HOME.
+#
+#   scripts/redis-server.sh start        start, print the env
+#   scripts/redis-server.sh env          print the env of the running servers
+#   scripts/redis-server.sh stop         stop them (REDIS_PURGE=1 also deletes REDIS_HOME)
+#   scripts/redis-server.sh run CMD...   start, run CMD with the env exported,
+#                                        stop; exits with CMD's status
+#
+# The env is printed as `export NAME=value` lines:
+#   REDIS_URL           redis://127.0.0.1:PORT, the plain server (no password
+#                       for the default user)
+#   REDIS_ACL_USER / REDIS_ACL_PASSWORD   an ACL user on it with a password
+#                       (throw-away test credentials of a throw-away server)
+#   REDIS_SERVER_BIN    redis-server, for tests that start and kill their own
+#
+# Settings (environment): REDIS_HOME (default /tmp/backends-redis),
+# REDIS_PORT (6390). Needs redis-server and redis-tools (scripts/install-deps.sh
+# test); installs nothing. A server that cannot start fails the run.
+set -euo pipefail
+
+D=${REDIS_HOME:-/tmp/backends-redis}
+PORT=${REDIS_PORT:-6390}
+ACL_USER=backends-test
+ACL_PASSWORD=backends-test-password-not-a-real-one
+
+die() {
+  echo "redis-server.sh: $*" >&2
+  exit 1
+}
+
+alive() {
+  [ -f "$D/plain.pid" ] && kill -0 "$(cat "$D/plain.pid")" 2>/dev/null
+}
+
+answers() {
+  redis-cli -h 127.0.0.1 -p "$PORT" PING 2>/dev/null | grep -q PONG
+}
+
+stop_server() {
+  if [ -f "$D/plain.pid" ]; then
+    local pid
+    pid=$(cat "$D/plain.pid")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    rm -f "$D/plain.pid"
+  fi
+  if [ "${REDIS_PURGE:-0}" = 1 ]; then rm -rf "$D"; fi
+}
+
+start_server() {
+  command -v redis-server >/dev/null || die "redis-server is not installed (scripts/install-deps.sh test)"
+  mkdir -p "$D"
+  if ! alive; then
+    redis-server --bind 127.0.0.1 --port "$PORT" --save "" --appendonly no \
+      --dir "$D" --daemonize yes --pidfile "$D/plain.pid" \
+      --logfile "$D/plain.log" --protected-mode yes >/dev/null ||
+      die "redis-server did not start (see $D/plain.log)"
+  fi
+  for _ in $(seq 100); do answers && break; sleep 0.05; done
+  answers || die "redis-server on 127.0.0.1:$PORT does not answer (see $D/plain.log)"
+  redis-cli -h 127.0.0.1 -p "$PORT" ACL SETUSER "$ACL_USER" reset on \
+    ">$ACL_PASSWORD" '~*' '&*' +@all >/dev/null
+  cat >"$D/env" <<ENV
+export REDIS_URL=redis://127.0.0.1:$PORT
+export REDIS_ACL_USER=$ACL_USER
+export REDIS_ACL_PASSWORD=$ACL_PASSWORD
+export REDIS_SERVER_BIN=$(command -v redis-server)
+ENV
+  cat "$D/env"
+}
+
+case "${1:-}" in
+  start) start_server ;;
+  env) cat "$D/env" ;;
+  stop) stop_server ;;
+  run)
+    shift
+    [ $# -gt 0 ] || die "usage: $0 run COMMAND [ARGS...]"
+    started=1
+    if alive && answers; then started=0; fi
+    envtext=$(start_server)
+    if [ "$started" = 1 ]; then trap stop_server EXIT; fi
+    eval "$envtext"
+    set +e
+    "$@"
+    status=$?
+    set -e
+    exit "$status"
+    ;;
+  *)
+    echo "usage: $0 start|stop|env|run COMMAND..." >&2
+    exit 2
+    ;;
+esac

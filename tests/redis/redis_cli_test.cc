@@ -1,0 +1,83 @@
+// The `backends` tool on redis:// URLs: put, get, ls, rm, cp to and from a
+// folder, and ?cache=json|text with the expiry kept by Redis.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "cli/cli_runner.h"
+#include "redis_test_env.h"
+#include "testutil/temp_dir.h"
+
+namespace backends::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+const auto* const kEnvironment =
+    ::testing::AddGlobalTestEnvironment(new RedisEnvironment);
+
+class RedisCliTest : public ::testing::Test {
+ protected:
+  CliResult Run(std::vector<std::string> args, std::string input = "") {
+    return RunCli(temp_.path(), std::move(args), std::move(input));
+  }
+  ScopedTempDir temp_;
+  std::string prefix_ = FreshRedisPrefix();
+  std::string url_ = RedisEnv("REDIS_URL") + "?prefix=" + prefix_;
+};
+
+TEST_F(RedisCliTest, PutGetLsRmAndCopyToAFolder) {
+  CliResult put = Run({"put", url_, "greeting", "-"}, "hello");
+  ASSERT_EQ(put.exit_code, 0) << put.err;
+  ASSERT_EQ(Run({"put", url_, "dir/a b", "-"}, "x").exit_code, 0);
+  EXPECT_EQ(Run({"get", url_, "greeting"}).out, "hello");
+  CliResult ls = Run({"ls", url_});
+  EXPECT_EQ(ls.exit_code, 0) << ls.err;
+  EXPECT_EQ(ls.out, "dir/a b\ngreeting\n");
+  // What the tool wrote is what redis-cli reads.
+  EXPECT_EQ(RedisCli({"GET", prefix_ + "greeting"}), "hello\n");
+  CliResult cp = Run({"cp", url_, "copy"});
+  EXPECT_EQ(cp.exit_code, 0) << cp.err;
+  CliResult back = Run({"cp", "copy", url_ + "-back"});
+  EXPECT_EQ(back.exit_code, 0) << back.err;
+  EXPECT_EQ(Run({"ls", url_ + "-back"}).out, "dir/a b\ngreeting\n");
+  EXPECT_EQ(Run({"rm", url_, "greeting"}).exit_code, 0);
+  EXPECT_EQ(Run({"get", url_, "greeting"}).exit_code, 1);
+  EXPECT_EQ(Run({"rm", "-r", url_ + "-back", "dir/"}).exit_code, 0);
+  EXPECT_EQ(Run({"ls", url_ + "-back"}).out, "greeting\n");
+  Run({"rm", url_ + "-back", "greeting"});
+  Run({"rm", url_, "dir/a b"});
+}
+
+TEST_F(RedisCliTest, CachesLeaveTheExpiryToRedis) {
+  const std::string json = url_ + "&cache=json&timeout=60";
+  ASSERT_EQ(Run({"put", json, "cfg", "-"}, R"({"a": 1})").exit_code, 0);
+  EXPECT_EQ(Run({"get", json, "cfg"}).out, "{\n    \"a\": 1\n}");
+  auto ttl = RedisCli({"PTTL", prefix_ + "cfg"});
+  ASSERT_TRUE(ttl.has_value());
+  EXPECT_GT(std::stoll(*ttl), 50'000);
+  EXPECT_LE(std::stoll(*ttl), 60'000);
+  const std::string text = url_ + "&cache=text&timeout=30";
+  ASSERT_EQ(Run({"put", text, "page", "-"}, "<p>").exit_code, 0);
+  EXPECT_EQ(Run({"get", text, "page"}).out, "<p>");
+  ttl = RedisCli({"PTTL", prefix_ + "page"});
+  ASSERT_TRUE(ttl.has_value());
+  EXPECT_GT(std::stoll(*ttl), 20'000);
+  CliResult bad = Run({"put", json, "bad", "-"}, "{not json");
+  EXPECT_NE(bad.exit_code, 0);
+  Run({"rm", url_, "cfg"});
+  Run({"rm", url_, "page"});
+}
+
+TEST_F(RedisCliTest, WrongPasswordSaysSoWithoutThePassword) {
+  const std::string host = RedisEnv("REDIS_URL").substr(8);  // after redis://
+  CliResult ls = Run({"ls", "redis://" + RedisEnv("REDIS_ACL_USER") +
+                                ":not-the-pass-77@" + host});
+  EXPECT_NE(ls.exit_code, 0);
+  EXPECT_THAT(ls.err, HasSubstr("WRONGPASS"));
+  EXPECT_THAT(ls.err, Not(HasSubstr("not-the-pass-77")));
+}
+
+}  // namespace
+}  // namespace backends::testing

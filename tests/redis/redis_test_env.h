@@ -1,0 +1,105 @@
+#pragma once
+
+// What the Redis tests share: the servers' coordinates from the environment
+// (scripts/redis-server.sh, started once per run by scripts/test.sh), a
+// fresh key prefix per store, and redis-cli, a client that is not ours.
+// When REDIS_URL is missing every Redis test FAILS, saying so; only an
+// explicit BACKENDS_SKIP_REDIS=1 turns that into a skip.
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "backends/redis.h"
+
+namespace backends::testing {
+
+inline std::string RedisEnv(const char* name) {
+  const char* value = std::getenv(name);
+  return value == nullptr ? "" : value;
+}
+
+class RedisEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    if (!RedisEnv("REDIS_URL").empty()) return;
+    if (RedisEnv("BACKENDS_SKIP_REDIS") == "1") {
+      GTEST_SKIP() << "BACKENDS_SKIP_REDIS=1 and no Redis server (REDIS_URL)";
+    }
+    FAIL() << "the Redis tests need a running server: REDIS_URL is not set. "
+              "Run them through scripts/test.sh, or `eval \"$(scripts/"
+              "redis-server.sh start)\"` first; set BACKENDS_SKIP_REDIS=1 to "
+              "skip them explicitly.";
+  }
+};
+
+/// "t-PID-N-RANDOM:", a prefix no other test or process uses.
+inline std::string FreshRedisPrefix() {
+  static std::atomic<int> counter{0};
+  static const unsigned seed = std::random_device{}();
+  return "t-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) +
+         "-" + std::to_string(seed % 100000) + ":";
+}
+
+inline RedisOptions TestRedisOptions() {
+  auto options = ParseRedisUrl(RedisEnv("REDIS_URL"));
+  RedisOptions out = options.ok() ? *options : RedisOptions{};
+  out.prefix = FreshRedisPrefix();
+  return out;
+}
+
+/// Runs redis-cli against 127.0.0.1:`port` with `args` (no shell), feeding
+/// `input` to its stdin; returns its stdout, or nullopt if it failed.
+inline std::optional<std::string> RedisCliAt(
+    const std::string& port, const std::vector<std::string>& args,
+    const std::string& input = "") {
+  std::vector<std::string> argv = {"redis-cli", "-h", "127.0.0.1", "-p", port};
+  argv.insert(argv.end(), args.begin(), args.end());
+  int to_child[2], from_child[2];
+  if (pipe(to_child) != 0 || pipe(from_child) != 0) return std::nullopt;
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(to_child[0], 0);
+    dup2(from_child[1], 1);
+    close(to_child[1]);
+    close(from_child[0]);
+    std::vector<char*> raw;
+    for (auto& arg : argv) raw.push_back(arg.data());
+    raw.push_back(nullptr);
+    execvp("redis-cli", raw.data());
+    _exit(127);
+  }
+  close(to_child[0]);
+  close(from_child[1]);
+  if (!input.empty() &&
+      write(to_child[1], input.data(), input.size()) !=
+          static_cast<ssize_t>(input.size())) {
+    return std::nullopt;
+  }
+  close(to_child[1]);
+  std::string out;
+  char buffer[4096];
+  for (ssize_t n; (n = read(from_child[0], buffer, sizeof buffer)) > 0;) {
+    out.append(buffer, static_cast<std::size_t>(n));
+  }
+  close(from_child[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
+  return out;
+}
+
+/// redis-cli against the test server (REDIS_URL).
+inline std::optional<std::string> RedisCli(const std::vector<std::string>& args,
+                                           const std::string& input = "") {
+  return RedisCliAt(std::to_string(TestRedisOptions().port), args, input);
+}
+
+}  // namespace backends::testing
