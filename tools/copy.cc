@@ -5,6 +5,9 @@
 // destination's listing is read alongside it, both sorted bytewise, and
 // merged like two sorted files, so each key is decided from the metadata
 // both listings carry and memory stays bounded whatever the key count.
+// A plain folder is walked by cp itself, once: the same walk names the
+// files cp skips and sees the temporary files killed writers left, so an
+// unchanged copy reads each side once.
 // A bounded queue hands the keys to copy to the workers. sync --delete
 // then walks both listings again and removes the destination keys the
 // source lacks, only when every copy succeeded.
@@ -36,6 +39,7 @@
 #include "cli_store.h"
 #include "commands.h"
 #include "copy_files.h"
+#include "folder_walk.h"
 #include "interrupt.h"
 #include "listing.h"
 #include "progress.h"
@@ -101,13 +105,15 @@ struct Folders {
   const FileBackend* destination = nullptr;
 };
 
+// The store itself when it is a plain folder (no cache layer over it).
+const FileBackend* BareFolder(const Store& store) {
+  if (&store.backend() != &store.base()) return nullptr;
+  return dynamic_cast<const FileBackend*>(&store.base());
+}
+
 Folders FoldersOf(const Store& source, const Store* destination) {
-  auto folder = [](const Store& store) -> const FileBackend* {
-    if (&store.backend() != &store.base()) return nullptr;
-    return dynamic_cast<const FileBackend*>(&store.base());
-  };
   if (destination == nullptr) return {};
-  Folders folders{folder(source), folder(*destination)};
+  Folders folders{BareFolder(source), BareFolder(*destination)};
   if (folders.source == nullptr || folders.destination == nullptr) return {};
   return folders;
 }
@@ -240,23 +246,35 @@ Result<Outcome> PlanOne(const Store& source, const Store* destination,
   return current && *current == stored ? Outcome::kUnchanged : Outcome::kCopied;
 }
 
-// The files a folder source holds that cp will not read: each is named on
-// stderr; returns how many.
-std::size_t ReportSkipped(const Store& source, std::string_view prefix,
-                          std::string_view verb, const KeyFilter& filter,
-                          Progress& progress) {
-  if (&source.backend() != &source.base()) return 0;
-  auto* folder = dynamic_cast<const FileBackend*>(&source.base());
-  if (folder == nullptr) return 0;
-  std::size_t count = 0;
-  for (const SkippedFile& file : FilesCpSkips(*folder, prefix)) {
-    if (!filter.Selects(file.name)) continue;
-    progress.Print("backends: " + std::string(verb) + ": skipped " +
-                   QuoteKey(file.name) + ": " + file.reason);
-    ++count;
+// One side's listing: a plain folder is walked by cp itself (FolderWalk),
+// which notes on the same walk the files it skips and the temporary files
+// it passes; any other store is read in its listing pages.
+class SideListing {
+ public:
+  SideListing(const Store* store, const std::string& prefix, bool with_info,
+              FolderWalk::OnSkipped on_skipped = {}) {
+    const FileBackend* folder = store ? BareFolder(*store) : nullptr;
+    if (folder != nullptr) {
+      folder_.emplace(*folder, prefix, with_info, std::move(on_skipped));
+    } else {
+      listing_.emplace(store ? &store->backend() : nullptr, prefix,
+                       with_info ? ListingWalker::Detail::kEntries
+                                 : ListingWalker::Detail::kKeys);
+    }
   }
-  return count;
-}
+  Result<bool> Next() { return folder_ ? folder_->Next() : listing_->Next(); }
+  const ListEntry& entry() const {
+    return folder_ ? folder_->entry() : listing_->entry();
+  }
+  bool walks_folder() const { return folder_.has_value(); }
+  std::size_t temp_files_seen() const {
+    return folder_ ? folder_->temp_files_seen() : 0;
+  }
+
+ private:
+  std::optional<FolderWalk> folder_;
+  std::optional<ListingWalker> listing_;
+};
 
 // A queue of keys between the lister and the workers, bounded so a
 // listing of millions of keys never runs far ahead of the copies.
@@ -325,6 +343,8 @@ struct Counts {
   std::atomic<std::size_t> failed{0};
   std::atomic<std::size_t> done{0};
   std::size_t deleted = 0;
+  std::size_t skipped = 0;      // Files a folder source holds that cp skips.
+  std::size_t temp_files = 0;   // Seen in a destination folder's walk.
 };
 
 // Merges the source's listing with the destination's and queues each
@@ -334,25 +354,28 @@ Result<bool> QueueKeys(const CpArgs& args, const Store& source,
                        const Store* destination, const CompareRules& rules,
                        TaskQueue& queue, Counts& counts, Progress& progress) {
   const bool compare = args.update || args.checksum;
-  const auto detail =
-      compare ? ListingWalker::Detail::kEntries : ListingWalker::Detail::kKeys;
-  ListingWalker from(&source.backend(), args.prefix, detail);
-  ListingWalker to(
-      compare && destination != nullptr ? &destination->backend() : nullptr,
-      args.prefix, ListingWalker::Detail::kEntries);
+  const std::string verb = args.verb;
+  // The files a folder source holds that cp will not read are named on
+  // stderr as the walk passes them.
+  SideListing from(&source, args.prefix, compare,
+                   [&](const std::string& name, const std::string& reason) {
+                     if (!args.filter.Selects(name)) return;
+                     progress.Print("backends: " + verb + ": skipped " +
+                                    QuoteKey(name) + ": " + reason);
+                     ++counts.skipped;
+                   });
+  SideListing to(compare ? destination : nullptr, args.prefix, true);
   // Whether the destination lists the sizes of the values themselves.
   const bool listed_sizes_are_values =
       destination == nullptr ||
       dynamic_cast<const FileBackend*>(&destination->backend()) != nullptr;
-  const bool sized_listing =
-      compare && &source.backend() == &source.base() &&
-      dynamic_cast<const FileBackend*>(&source.base()) != nullptr;
+  const bool sized_listing = compare && BareFolder(source) != nullptr;
   BACKENDS_ASSIGN_OR_RETURN(bool have_to, to.Next());
   while (true) {
     // Unchanged keys queue nothing, so a signal is noticed here too.
     if (InterruptSignal() != 0) return false;
     BACKENDS_ASSIGN_OR_RETURN(bool have_from, from.Next());
-    if (!have_from) return true;
+    if (!have_from) break;
     const ListEntry& entry = from.entry();
     if (!args.filter.Selects(entry.key)) continue;
     counts.listed.fetch_add(1);
@@ -384,6 +407,13 @@ Result<bool> QueueKeys(const CpArgs& args, const Store& source,
     }
     if (!queue.Push(std::move(task))) return false;
   }
+  // The rest of a destination folder, for the temporary files it may hold.
+  while (have_to && to.walks_folder()) {
+    if (InterruptSignal() != 0) return false;
+    BACKENDS_ASSIGN_OR_RETURN(have_to, to.Next());
+  }
+  counts.temp_files = to.temp_files_seen();
+  return true;
 }
 
 // sync --delete: the destination keys the source lacks, among those the
@@ -468,9 +498,13 @@ Result<int> RunCp(const CpArgs& args) {
 
   Progress progress(ProgressWanted(args.quiet) ? stderr : nullptr, verb,
                     ProgressUnit::kKeys, 0);
-  if (!args.dry_run) RemoveAbandonedTempFiles(destination.get(), verb, progress);
-  const std::size_t skipped =
-      ReportSkipped(*source, args.prefix, verb, args.filter, progress);
+  const bool compare = args.update || args.checksum;
+  // Without --update the destination is not listed: its folder is swept
+  // before the copy. With it, the listing's walk sees any temporary file
+  // and the sweep follows the copy (when our own are gone) only then.
+  if (!args.dry_run && !compare) {
+    RemoveAbandonedTempFiles(destination.get(), verb, progress);
+  }
   Counts counts;
   // A dry run prints its plan in listing order: one worker.
   const std::size_t jobs =
@@ -512,6 +546,10 @@ Result<int> RunCp(const CpArgs& args) {
   if (listed.ok() && *listed) progress.SetTotal(counts.listed.load());
   queue.Close();
   for (std::thread& worker : workers) worker.join();
+  if (!args.dry_run && counts.temp_files > 0 && InterruptSignal() == 0) {
+    RemoveAbandonedTempFiles(destination.get(), verb, progress);
+  }
+  const std::size_t skipped = counts.skipped;
 
   bool deletion_skipped = false;
   Status deletion = Status::OK();
