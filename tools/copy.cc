@@ -70,13 +70,18 @@ class CancellableSink final : public ByteSink {
 
 class CancellableSource final : public ByteSource {
  public:
-  CancellableSource(std::string context, std::string_view value)
-      : context_(std::move(context)), rest_(value), size_(value.size()) {}
+  CancellableSource(std::string context, std::string_view value,
+                    Progress& progress)
+      : context_(std::move(context)),
+        rest_(value),
+        size_(value.size()),
+        progress_(progress) {}
   Result<std::size_t> Read(std::span<char> buffer) override {
     if (InterruptSignal() != 0) return InterruptedError(context_);
     std::size_t n = std::min({buffer.size(), rest_.size(), kChunk});
     std::memcpy(buffer.data(), rest_.data(), n);
     rest_.remove_prefix(n);
+    progress_.AddBytes(n);
     return n;
   }
   std::optional<std::uint64_t> size() const override { return size_; }
@@ -86,6 +91,7 @@ class CancellableSource final : public ByteSource {
   std::string context_;
   std::string_view rest_;
   std::uint64_t size_;
+  Progress& progress_;
 };
 
 enum class Outcome { kCopied, kUnchanged, kVanished };
@@ -173,7 +179,8 @@ Verdict Decide(const KeyInfo& source, const KeyInfo& destination,
 Result<std::optional<Outcome>> CopyRaw(const Store& source,
                                        const Store& destination,
                                        const Task& task,
-                                       const std::string& context) {
+                                       const std::string& context,
+                                       Progress& progress) {
   if (source.spec().format != ValueFormat::kRaw ||
       destination.spec().format != ValueFormat::kRaw ||
       task.verdict == Verdict::kCompareContents) {
@@ -187,18 +194,23 @@ Result<std::optional<Outcome>> CopyRaw(const Store& source,
     BACKENDS_ASSIGN_OR_RETURN(copied,
                               PipeValue(source.backend(), key,
                                         destination.backend(), key,
-                                        task.size, context));
+                                        task.size, context,
+                                        [&](std::size_t n) {
+                                          progress.AddBytes(n);
+                                        }));
   }
   return std::optional<Outcome>(*copied ? Outcome::kCopied
                                         : Outcome::kVanished);
 }
 
 Result<Outcome> CopyOne(const Store& source, const Store& destination,
-                        const Folders& folders, const Task& task) {
+                        const Folders& folders, const Task& task,
+                        Progress& progress) {
   const std::string& key = task.key;
   const std::string context = "cp " + QuoteKey(key);
-  BACKENDS_ASSIGN_OR_RETURN(std::optional<Outcome> raw,
-                            CopyRaw(source, destination, task, context));
+  BACKENDS_ASSIGN_OR_RETURN(
+      std::optional<Outcome> raw,
+      CopyRaw(source, destination, task, context, progress));
   if (raw) {
     if (*raw == Outcome::kCopied && folders.source != nullptr) {
       BACKENDS_RETURN_IF_ERROR(
@@ -219,7 +231,7 @@ Result<Outcome> CopyOne(const Store& source, const Store& destination,
                               destination.backend().load(key));
     if (current && *current == stored) return Outcome::kUnchanged;
   }
-  CancellableSource stream(context, stored);
+  CancellableSource stream(context, stored, progress);
   BACKENDS_RETURN_IF_ERROR(destination.backend().dump_stream(key, stream));
   if (folders.source != nullptr) {
     BACKENDS_RETURN_IF_ERROR(
@@ -274,6 +286,52 @@ class SideListing {
  private:
   std::optional<FolderWalk> folder_;
   std::optional<ListingWalker> listing_;
+};
+
+// The bar's total (and so its ETA) before the listing ends, where the
+// source counts cheaply: a plain folder by a walk of its names (no stat),
+// SQLite by its row count when every key is selected. An S3 listing cannot
+// count without listing: its total comes when cp's own listing ends.
+class BackgroundCount {
+ public:
+  BackgroundCount(const Store& source, const CpArgs& args,
+                  Progress& progress) {
+    if (!progress.enabled()) return;
+    if (const FileBackend* folder = BareFolder(source)) {
+      thread_ = std::thread([this, folder, &args, &progress] {
+        FolderWalk walk(*folder, args.prefix, false);
+        std::uint64_t count = 0;
+        while (!stop_.load() && InterruptSignal() == 0) {
+          Result<bool> more = walk.Next();
+          if (!more.ok()) return;
+          if (!*more) {
+            progress.SetTotal(count);
+            return;
+          }
+          if (args.filter.Selects(walk.entry().key)) ++count;
+        }
+      });
+    } else if (source.spec().store_url.starts_with("sqlite:") &&
+               args.prefix.empty() && args.filter.empty()) {
+      thread_ = std::thread([&source, &progress] {
+        Result<std::size_t> count = source.backend().size();
+        if (count.ok()) progress.SetTotal(*count);
+      });
+    }
+  }
+  ~BackgroundCount() { Stop(); }
+  BackgroundCount(const BackgroundCount&) = delete;
+  BackgroundCount& operator=(const BackgroundCount&) = delete;
+
+  // Before the listing's own count is set: it is the exact one.
+  void Stop() {
+    stop_.store(true);
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
 };
 
 // A queue of keys between the lister and the workers, bounded so a
@@ -517,7 +575,8 @@ Result<int> RunCp(const CpArgs& args) {
     while (std::optional<Task> task = queue.Pop()) {
       auto outcome = args.dry_run
                          ? PlanOne(*source, destination.get(), *task)
-                         : CopyOne(*source, *destination, folders, *task);
+                         : CopyOne(*source, *destination, folders, *task,
+                                   progress);
       if (!outcome.ok() && InterruptSignal() != 0) return;
       if (!outcome.ok()) {
         counts.failed.fetch_add(1);
@@ -539,8 +598,10 @@ Result<int> RunCp(const CpArgs& args) {
   std::vector<std::thread> workers;
   workers.reserve(jobs);
   for (std::size_t i = 0; i < jobs; ++i) workers.emplace_back(work);
+  BackgroundCount count(*source, args, progress);
   Result<bool> listed = QueueKeys(args, *source, destination.get(), rules,
                                   queue, counts, progress);
+  count.Stop();
   if (!listed.ok()) queue.Stop();
   // The count is known once the listing ends: the bar gains a total.
   if (listed.ok() && *listed) progress.SetTotal(counts.listed.load());
