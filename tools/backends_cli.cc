@@ -357,7 +357,8 @@ int main(int argc, char** argv) {
       {.file_writes = true, .cache = true},
       "cache=json entries carry their expiry; cache=text entries expire\n"
       "timeout=SECONDS after their modification time, so a text cache needs\n"
-      "timeout= (a usage error without it). Also:\n"
+      "timeout= (a usage error without it). The cache is read in listing\n"
+      "pages; Ctrl-C stops it between two entries. Also:\n"
       "  backends cache prune 'file://./cache?cache=json'",
       "backends cache prune 'file://./pages?cache=text&timeout=3600'"));
 
