@@ -138,11 +138,15 @@ FolderWalk::~FolderWalk() = default;
 
 Status FolderWalk::Enter(int parent_fd, const std::string& name,
                          std::string path) {
-  const int fd = ::openat(parent_fd, name.c_str(),
-                          O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  // The root may be reached through a link (as the store opens it); a
+  // sub-folder never is.
+  const bool root = parent_fd == AT_FDCWD;
+  const int fd =
+      ::openat(parent_fd, name.c_str(),
+               O_RDONLY | O_DIRECTORY | O_CLOEXEC | (root ? 0 : O_NOFOLLOW));
   if (fd < 0) {
     // Removed or replaced since it was read: as the store's listing does.
-    if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) {
+    if (!root && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)) {
       return Status::OK();
     }
     return FolderError(path, errno);

@@ -76,6 +76,22 @@ TEST(CliCpTest, NamesTheFilesItSkipsAndKeepsModesAndTimes) {
   EXPECT_THAT(quiet.err, Not(HasSubstr("copied")));
 }
 
+TEST(CliCpTest, ASourceOrDestinationReachedThroughALinkIsWalked) {
+  ScopedTempDir dir;
+  WriteFile(dir.path() / "src" / "a" / "k", "v");
+  fs::create_directory_symlink("src", dir.path() / "src-link");
+  fs::create_directory(dir.path() / "dst");
+  fs::create_directory_symlink("dst", dir.path() / "dst-link");
+  CliResult r = RunCli(dir.path(), {"cp", "src-link", "dst-link"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("cp: 1 copied"));
+  CliResult again =
+      RunCli(dir.path(), {"cp", "--update", "src-link", "dst-link"});
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_THAT(again.err, HasSubstr("cp: 0 copied, 1 unchanged"));
+  EXPECT_EQ(ReadFile(dir.path() / "dst" / "a" / "k"), "v");
+}
+
 // libfaketime, which runs the tool with its clock ahead (the sweep removes
 // only files a minute old, which a test cannot wait for); empty when the
 // Debian package faketime is not installed.
