@@ -32,15 +32,24 @@ import time
 import uuid
 
 
-def timed(cmd):
+def timed_cpu(cmd):
+    """(wall seconds, CPU seconds user + system) of one run of cmd."""
     start = time.perf_counter()
-    done = subprocess.run(cmd, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, text=True)
-    elapsed = time.perf_counter() - start
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd[:3])} failed ({done.returncode}): "
-                           f"{done.stderr.strip()[-500:]}")
-    return elapsed
+    with tempfile.TemporaryFile() as err:
+        child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(child.pid, 0)
+        elapsed = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode != 0:
+            err.seek(0)
+            raise RuntimeError(
+                f"{' '.join(cmd[:3])} failed ({child.returncode}): "
+                f"{err.read().decode(errors='replace').strip()[-500:]}")
+    return elapsed, usage.ru_utime + usage.ru_stime
+
+
+def timed(cmd):
+    return timed_cpu(cmd)[0]
 
 
 def entry(name, rep, reps, seconds):
@@ -85,12 +94,18 @@ def main():
         for rep in range(reps):
             for name, target in targets:
                 destination = target(rep)
-                first = timed([tool, "-q", "cp", source, destination,
-                               "--jobs", "16"])
-                update = timed([tool, "-q", "cp", "--update", source,
-                                destination, "--jobs", "16"])
-                print(f"cli_bench: rep {rep} {name}: first {first:.2f} s, "
-                      f"update {update:.2f} s", file=sys.stderr)
+                first, first_cpu = timed_cpu([tool, "-q", "cp", source,
+                                              destination, "--jobs", "16"])
+                update, update_cpu = timed_cpu([tool, "-q", "cp", "--update",
+                                                source, destination,
+                                                "--jobs", "16"])
+                # CPU time too: on a loaded machine it moves less than the
+                # wall time does.
+                print(f"cli_bench: rep {rep} {name}: first {first:.2f} s "
+                      f"(cpu {first_cpu:.2f} s), update {update:.2f} s "
+                      f"(cpu {update_cpu:.2f} s), ratio "
+                      f"{update / first:.3f} (cpu {update_cpu / first_cpu:.3f})",
+                      file=sys.stderr)
                 results.append(entry(f"cli/cp_first/{name}", rep, reps, first))
                 results.append(entry(f"cli/cp_update/{name}", rep, reps,
                                      update))

@@ -18,7 +18,8 @@ python=(pybind11-dev python3-pybind11 python3-dev python3-venv python3-pip
   python3-setuptools python3-wheel)
 test=("${python[@]}" python3-pytest python3-boto3 mypy
   ceph-mon ceph-osd radosgw ceph-common awscli python3-diskcache
-  clang libclang-rt-14-dev util-linux procps redis-server redis-tools)
+  clang libclang-rt-14-dev util-linux procps redis-server redis-tools
+  faketime)
 bench=(nginx-light wrk rclone rapidjson-dev libboost-json1.81-dev
   python3-diskcache linux-perf valgrind libjs-jquery libjs-bootstrap4
   xfsprogs e2fsprogs python3-boto3)

@@ -363,7 +363,8 @@ int main(int argc, char** argv) {
       "cache=json entries carry their expiry; cache=text entries expire\n"
       "timeout=SECONDS after their modification time, so a text cache needs\n"
       "timeout= (a usage error without it), except on sqlite://, where\n"
-      "every row keeps its expiry. Also:\n"
+      "every row keeps its expiry. The cache is read in listing pages;\n"
+      "Ctrl-C stops it between two entries. Also:\n"
       "  backends cache prune 'file://./cache?cache=json'\n"
       "  backends cache prune 'sqlite://app.db?cache=text'",
       "backends cache prune 'file://./pages?cache=text&timeout=3600'"));

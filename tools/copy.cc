@@ -5,6 +5,9 @@
 // destination's listing is read alongside it, both sorted bytewise, and
 // merged like two sorted files, so each key is decided from the metadata
 // both listings carry and memory stays bounded whatever the key count.
+// A plain folder is walked by cp itself, once: the same walk names the
+// files cp skips and sees the temporary files killed writers left, so an
+// unchanged copy reads each side once.
 // A bounded queue hands the keys to copy to the workers. sync --delete
 // then walks both listings again and removes the destination keys the
 // source lacks, only when every copy succeeded.
@@ -36,6 +39,7 @@
 #include "cli_store.h"
 #include "commands.h"
 #include "copy_files.h"
+#include "folder_walk.h"
 #include "interrupt.h"
 #include "listing.h"
 #include "progress.h"
@@ -66,13 +70,18 @@ class CancellableSink final : public ByteSink {
 
 class CancellableSource final : public ByteSource {
  public:
-  CancellableSource(std::string context, std::string_view value)
-      : context_(std::move(context)), rest_(value), size_(value.size()) {}
+  CancellableSource(std::string context, std::string_view value,
+                    Progress& progress)
+      : context_(std::move(context)),
+        rest_(value),
+        size_(value.size()),
+        progress_(progress) {}
   Result<std::size_t> Read(std::span<char> buffer) override {
     if (InterruptSignal() != 0) return InterruptedError(context_);
     std::size_t n = std::min({buffer.size(), rest_.size(), kChunk});
     std::memcpy(buffer.data(), rest_.data(), n);
     rest_.remove_prefix(n);
+    progress_.AddBytes(n);
     return n;
   }
   std::optional<std::uint64_t> size() const override { return size_; }
@@ -82,6 +91,7 @@ class CancellableSource final : public ByteSource {
   std::string context_;
   std::string_view rest_;
   std::uint64_t size_;
+  Progress& progress_;
 };
 
 enum class Outcome { kCopied, kUnchanged, kVanished };
@@ -101,13 +111,15 @@ struct Folders {
   const FileBackend* destination = nullptr;
 };
 
+// The store itself when it is a plain folder (no cache layer over it).
+const FileBackend* BareFolder(const Store& store) {
+  if (&store.backend() != &store.base()) return nullptr;
+  return dynamic_cast<const FileBackend*>(&store.base());
+}
+
 Folders FoldersOf(const Store& source, const Store* destination) {
-  auto folder = [](const Store& store) -> const FileBackend* {
-    if (&store.backend() != &store.base()) return nullptr;
-    return dynamic_cast<const FileBackend*>(&store.base());
-  };
   if (destination == nullptr) return {};
-  Folders folders{folder(source), folder(*destination)};
+  Folders folders{BareFolder(source), BareFolder(*destination)};
   if (folders.source == nullptr || folders.destination == nullptr) return {};
   return folders;
 }
@@ -167,7 +179,8 @@ Verdict Decide(const KeyInfo& source, const KeyInfo& destination,
 Result<std::optional<Outcome>> CopyRaw(const Store& source,
                                        const Store& destination,
                                        const Task& task,
-                                       const std::string& context) {
+                                       const std::string& context,
+                                       Progress& progress) {
   if (source.spec().format != ValueFormat::kRaw ||
       destination.spec().format != ValueFormat::kRaw ||
       task.verdict == Verdict::kCompareContents) {
@@ -181,18 +194,23 @@ Result<std::optional<Outcome>> CopyRaw(const Store& source,
     BACKENDS_ASSIGN_OR_RETURN(copied,
                               PipeValue(source.backend(), key,
                                         destination.backend(), key,
-                                        task.size, context));
+                                        task.size, context,
+                                        [&](std::size_t n) {
+                                          progress.AddBytes(n);
+                                        }));
   }
   return std::optional<Outcome>(*copied ? Outcome::kCopied
                                         : Outcome::kVanished);
 }
 
 Result<Outcome> CopyOne(const Store& source, const Store& destination,
-                        const Folders& folders, const Task& task) {
+                        const Folders& folders, const Task& task,
+                        Progress& progress) {
   const std::string& key = task.key;
   const std::string context = "cp " + QuoteKey(key);
-  BACKENDS_ASSIGN_OR_RETURN(std::optional<Outcome> raw,
-                            CopyRaw(source, destination, task, context));
+  BACKENDS_ASSIGN_OR_RETURN(
+      std::optional<Outcome> raw,
+      CopyRaw(source, destination, task, context, progress));
   if (raw) {
     if (*raw == Outcome::kCopied && folders.source != nullptr) {
       BACKENDS_RETURN_IF_ERROR(
@@ -213,7 +231,7 @@ Result<Outcome> CopyOne(const Store& source, const Store& destination,
                               destination.backend().load(key));
     if (current && *current == stored) return Outcome::kUnchanged;
   }
-  CancellableSource stream(context, stored);
+  CancellableSource stream(context, stored, progress);
   BACKENDS_RETURN_IF_ERROR(destination.backend().dump_stream(key, stream));
   if (folders.source != nullptr) {
     BACKENDS_RETURN_IF_ERROR(
@@ -240,23 +258,81 @@ Result<Outcome> PlanOne(const Store& source, const Store* destination,
   return current && *current == stored ? Outcome::kUnchanged : Outcome::kCopied;
 }
 
-// The files a folder source holds that cp will not read: each is named on
-// stderr; returns how many.
-std::size_t ReportSkipped(const Store& source, std::string_view prefix,
-                          std::string_view verb, const KeyFilter& filter,
-                          Progress& progress) {
-  if (&source.backend() != &source.base()) return 0;
-  auto* folder = dynamic_cast<const FileBackend*>(&source.base());
-  if (folder == nullptr) return 0;
-  std::size_t count = 0;
-  for (const SkippedFile& file : FilesCpSkips(*folder, prefix)) {
-    if (!filter.Selects(file.name)) continue;
-    progress.Print("backends: " + std::string(verb) + ": skipped " +
-                   QuoteKey(file.name) + ": " + file.reason);
-    ++count;
+// One side's listing: a plain folder is walked by cp itself (FolderWalk),
+// which notes on the same walk the files it skips and the temporary files
+// it passes; any other store is read in its listing pages.
+class SideListing {
+ public:
+  SideListing(const Store* store, const std::string& prefix, bool with_info,
+              FolderWalk::OnSkipped on_skipped = {}) {
+    const FileBackend* folder = store ? BareFolder(*store) : nullptr;
+    if (folder != nullptr) {
+      folder_.emplace(*folder, prefix, with_info, std::move(on_skipped));
+    } else {
+      listing_.emplace(store ? &store->backend() : nullptr, prefix,
+                       with_info ? ListingWalker::Detail::kEntries
+                                 : ListingWalker::Detail::kKeys);
+    }
   }
-  return count;
-}
+  Result<bool> Next() { return folder_ ? folder_->Next() : listing_->Next(); }
+  const ListEntry& entry() const {
+    return folder_ ? folder_->entry() : listing_->entry();
+  }
+  bool walks_folder() const { return folder_.has_value(); }
+  std::size_t temp_files_seen() const {
+    return folder_ ? folder_->temp_files_seen() : 0;
+  }
+
+ private:
+  std::optional<FolderWalk> folder_;
+  std::optional<ListingWalker> listing_;
+};
+
+// The bar's total (and so its ETA) before the listing ends, where the
+// source counts cheaply: a plain folder by a walk of its names (no stat),
+// SQLite by its row count when every key is selected. An S3 listing cannot
+// count without listing: its total comes when cp's own listing ends.
+class BackgroundCount {
+ public:
+  BackgroundCount(const Store& source, const CpArgs& args,
+                  Progress& progress) {
+    if (!progress.enabled()) return;
+    if (const FileBackend* folder = BareFolder(source)) {
+      thread_ = std::thread([this, folder, &args, &progress] {
+        FolderWalk walk(*folder, args.prefix, false);
+        std::uint64_t count = 0;
+        while (!stop_.load() && InterruptSignal() == 0) {
+          Result<bool> more = walk.Next();
+          if (!more.ok()) return;
+          if (!*more) {
+            progress.SetTotal(count);
+            return;
+          }
+          if (args.filter.Selects(walk.entry().key)) ++count;
+        }
+      });
+    } else if (source.spec().store_url.starts_with("sqlite:") &&
+               args.prefix.empty() && args.filter.empty()) {
+      thread_ = std::thread([&source, &progress] {
+        Result<std::size_t> count = source.backend().size();
+        if (count.ok()) progress.SetTotal(*count);
+      });
+    }
+  }
+  ~BackgroundCount() { Stop(); }
+  BackgroundCount(const BackgroundCount&) = delete;
+  BackgroundCount& operator=(const BackgroundCount&) = delete;
+
+  // Before the listing's own count is set: it is the exact one.
+  void Stop() {
+    stop_.store(true);
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
 
 // A queue of keys between the lister and the workers, bounded so a
 // listing of millions of keys never runs far ahead of the copies.
@@ -325,6 +401,8 @@ struct Counts {
   std::atomic<std::size_t> failed{0};
   std::atomic<std::size_t> done{0};
   std::size_t deleted = 0;
+  std::size_t skipped = 0;      // Files a folder source holds that cp skips.
+  std::size_t temp_files = 0;   // Seen in a destination folder's walk.
 };
 
 // Merges the source's listing with the destination's and queues each
@@ -334,25 +412,28 @@ Result<bool> QueueKeys(const CpArgs& args, const Store& source,
                        const Store* destination, const CompareRules& rules,
                        TaskQueue& queue, Counts& counts, Progress& progress) {
   const bool compare = args.update || args.checksum;
-  const auto detail =
-      compare ? ListingWalker::Detail::kEntries : ListingWalker::Detail::kKeys;
-  ListingWalker from(&source.backend(), args.prefix, detail);
-  ListingWalker to(
-      compare && destination != nullptr ? &destination->backend() : nullptr,
-      args.prefix, ListingWalker::Detail::kEntries);
+  const std::string verb = args.verb;
+  // The files a folder source holds that cp will not read are named on
+  // stderr as the walk passes them.
+  SideListing from(&source, args.prefix, compare,
+                   [&](const std::string& name, const std::string& reason) {
+                     if (!args.filter.Selects(name)) return;
+                     progress.Print("backends: " + verb + ": skipped " +
+                                    QuoteKey(name) + ": " + reason);
+                     ++counts.skipped;
+                   });
+  SideListing to(compare ? destination : nullptr, args.prefix, true);
   // Whether the destination lists the sizes of the values themselves.
   const bool listed_sizes_are_values =
       destination == nullptr ||
       dynamic_cast<const FileBackend*>(&destination->backend()) != nullptr;
-  const bool sized_listing =
-      compare && &source.backend() == &source.base() &&
-      dynamic_cast<const FileBackend*>(&source.base()) != nullptr;
+  const bool sized_listing = compare && BareFolder(source) != nullptr;
   BACKENDS_ASSIGN_OR_RETURN(bool have_to, to.Next());
   while (true) {
     // Unchanged keys queue nothing, so a signal is noticed here too.
     if (InterruptSignal() != 0) return false;
     BACKENDS_ASSIGN_OR_RETURN(bool have_from, from.Next());
-    if (!have_from) return true;
+    if (!have_from) break;
     const ListEntry& entry = from.entry();
     if (!args.filter.Selects(entry.key)) continue;
     counts.listed.fetch_add(1);
@@ -384,6 +465,13 @@ Result<bool> QueueKeys(const CpArgs& args, const Store& source,
     }
     if (!queue.Push(std::move(task))) return false;
   }
+  // The rest of a destination folder, for the temporary files it may hold.
+  while (have_to && to.walks_folder()) {
+    if (InterruptSignal() != 0) return false;
+    BACKENDS_ASSIGN_OR_RETURN(have_to, to.Next());
+  }
+  counts.temp_files = to.temp_files_seen();
+  return true;
 }
 
 // sync --delete: the destination keys the source lacks, among those the
@@ -468,9 +556,13 @@ Result<int> RunCp(const CpArgs& args) {
 
   Progress progress(ProgressWanted(args.quiet) ? stderr : nullptr, verb,
                     ProgressUnit::kKeys, 0);
-  if (!args.dry_run) RemoveAbandonedTempFiles(destination.get(), verb, progress);
-  const std::size_t skipped =
-      ReportSkipped(*source, args.prefix, verb, args.filter, progress);
+  const bool compare = args.update || args.checksum;
+  // Without --update the destination is not listed: its folder is swept
+  // before the copy. With it, the listing's walk sees any temporary file
+  // and the sweep follows the copy (when our own are gone) only then.
+  if (!args.dry_run && !compare) {
+    RemoveAbandonedTempFiles(destination.get(), verb, progress);
+  }
   Counts counts;
   // A dry run prints its plan in listing order: one worker.
   const std::size_t jobs =
@@ -483,7 +575,8 @@ Result<int> RunCp(const CpArgs& args) {
     while (std::optional<Task> task = queue.Pop()) {
       auto outcome = args.dry_run
                          ? PlanOne(*source, destination.get(), *task)
-                         : CopyOne(*source, *destination, folders, *task);
+                         : CopyOne(*source, *destination, folders, *task,
+                                   progress);
       if (!outcome.ok() && InterruptSignal() != 0) return;
       if (!outcome.ok()) {
         counts.failed.fetch_add(1);
@@ -505,13 +598,19 @@ Result<int> RunCp(const CpArgs& args) {
   std::vector<std::thread> workers;
   workers.reserve(jobs);
   for (std::size_t i = 0; i < jobs; ++i) workers.emplace_back(work);
+  BackgroundCount count(*source, args, progress);
   Result<bool> listed = QueueKeys(args, *source, destination.get(), rules,
                                   queue, counts, progress);
+  count.Stop();
   if (!listed.ok()) queue.Stop();
   // The count is known once the listing ends: the bar gains a total.
   if (listed.ok() && *listed) progress.SetTotal(counts.listed.load());
   queue.Close();
   for (std::thread& worker : workers) worker.join();
+  if (!args.dry_run && counts.temp_files > 0 && InterruptSignal() == 0) {
+    RemoveAbandonedTempFiles(destination.get(), verb, progress);
+  }
+  const std::size_t skipped = counts.skipped;
 
   bool deletion_skipped = false;
   Status deletion = Status::OK();

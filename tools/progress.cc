@@ -64,7 +64,8 @@ std::string FormatBytes(double bytes) {
 std::string FormatProgress(std::string_view label, ProgressUnit unit,
                            std::uint64_t done, std::uint64_t total,
                            std::chrono::duration<double> elapsed,
-                           bool finished) {
+                           bool finished, std::optional<std::uint64_t> bytes) {
+  const bool with_bytes = bytes.has_value() && unit == ProgressUnit::kKeys;
   std::string line(label);
   if (total > 0) {
     double fraction =
@@ -89,12 +90,21 @@ std::string FormatProgress(std::string_view label, ProgressUnit unit,
       line += std::to_string(total);
     }
     line += " keys";
+    if (with_bytes) {
+      line += "  ";
+      line += FormatBytes(static_cast<double>(*bytes));
+    }
   }
   double seconds = elapsed.count();
   if (seconds > 0) {
     double rate = static_cast<double>(done) / seconds;
     line += "  ";
     line += FormatRate(unit, rate);
+    if (with_bytes) {
+      line += "  ";
+      line += FormatRate(ProgressUnit::kBytes,
+                         static_cast<double>(*bytes) / seconds);
+    }
     if (finished) {
       line += "  in ";
       line += FormatDuration(seconds);
@@ -127,8 +137,10 @@ bool Progress::VisibleLocked() const {
 
 void Progress::DrawLocked(bool finished) {
   auto now = now_();
+  std::optional<std::uint64_t> bytes;
+  if (counts_bytes_.load()) bytes = bytes_.load();
   std::string line = FormatProgress(label_, unit_, done_.load(), total_,
-                                    now - start_, finished);
+                                    now - start_, finished, bytes);
   // "\r" returns to the start of the line; "\x1b[K" erases what a longer
   // earlier line left behind.
   std::fprintf(out_, "\r%s\x1b[K%s", line.c_str(), finished ? "\n" : "");
@@ -143,6 +155,15 @@ void Progress::Add(std::uint64_t n) {
   std::scoped_lock lock(mutex_);
   if (finished_ || !VisibleLocked()) return;
   if (!drawn_ || now_() - last_draw_ >= kRedrawEvery) DrawLocked(false);
+}
+
+void Progress::AddBytes(std::uint64_t n) {
+  if (out_ == nullptr) return;
+  bytes_.fetch_add(n);
+  counts_bytes_.store(true);
+  std::scoped_lock lock(mutex_);
+  if (finished_ || !drawn_) return;
+  if (now_() - last_draw_ >= kRedrawEvery) DrawLocked(false);
 }
 
 void Progress::Print(std::string_view line, std::FILE* to) {

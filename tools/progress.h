@@ -2,8 +2,8 @@
 
 // A progress bar on stderr for long work (cp of many keys, large put/get):
 //
-//   cp  [##########..........]  512/1024 keys  210 keys/s  ETA 0:02
-//   get [####................]  20.0/100.0 MiB  48.1 MiB/s  ETA 0:01
+//   cp  [##########..........]  512/1024 keys  3.2 MiB  210 keys/s  1.3 MiB/s  ETA 0:02
+//   get [####................]  20.0 MiB / 100.0 MiB  48.1 MiB/s  ETA 0:01
 //
 // Drawn only when stderr is a terminal and --quiet is off (ProgressWanted),
 // redrawn in place ("\r", then erase to the end of the line) at most every
@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -28,11 +29,13 @@ bool ProgressWanted(bool quiet);
 
 /// One line of the bar, without "\r" or newline. `total` 0 means unknown
 /// (no bar and no ETA, only the count and rate). `finished` replaces the
-/// ETA with the elapsed time.
+/// ETA with the elapsed time. With kKeys, `bytes` (when given) adds the
+/// bytes moved and their rate after the keys'.
 std::string FormatProgress(std::string_view label, ProgressUnit unit,
                            std::uint64_t done, std::uint64_t total,
                            std::chrono::duration<double> elapsed,
-                           bool finished);
+                           bool finished,
+                           std::optional<std::uint64_t> bytes = std::nullopt);
 
 /// "1.5 KiB", "12.0 MiB": sizes in binary units with one decimal.
 std::string FormatBytes(double bytes);
@@ -61,6 +64,10 @@ class Progress {
   /// drawing.
   void Add(std::uint64_t n);
 
+  /// With kKeys: counts `n` more bytes moved; from the first call on, the
+  /// line shows the bytes and their rate too.
+  void AddBytes(std::uint64_t n);
+
   /// Writes `line` and a newline to `to` (stderr, or stdout for a plan),
   /// above the bar when one is drawn (the bar is erased, then redrawn
   /// below). Lines from many threads never mix.
@@ -86,6 +93,8 @@ class Progress {
   SteadyNow now_;
   std::chrono::steady_clock::time_point start_{};
   std::atomic<std::uint64_t> done_{0};
+  std::atomic<std::uint64_t> bytes_{0};
+  std::atomic<bool> counts_bytes_{false};
 
   std::mutex mutex_;
   // Guarded by mutex_.

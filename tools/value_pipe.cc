@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -17,8 +18,11 @@ constexpr std::size_t kQueuedBytes = std::size_t{4} << 20;
 
 class Pipe final : public ByteSink, public ByteSource {
  public:
-  Pipe(std::string context, std::optional<std::uint64_t> size)
-      : context_(std::move(context)), size_(size) {}
+  Pipe(std::string context, std::optional<std::uint64_t> size,
+       std::function<void(std::size_t)> on_bytes)
+      : context_(std::move(context)),
+        size_(size),
+        on_bytes_(std::move(on_bytes)) {}
 
   // The loading side.
   Status Write(std::string_view piece) override {
@@ -55,6 +59,7 @@ class Pipe final : public ByteSink, public ByteSource {
     const std::size_t n = std::min(buffer.size(), front.size() - offset_);
     std::memcpy(buffer.data(), front.data() + offset_, n);
     offset_ += n;
+    if (on_bytes_) on_bytes_(n);
     if (offset_ == front.size()) {
       queued_ -= front.size();
       queue_.pop_front();
@@ -78,6 +83,7 @@ class Pipe final : public ByteSink, public ByteSource {
 
   const std::string context_;
   const std::optional<std::uint64_t> size_;
+  const std::function<void(std::size_t)> on_bytes_;
   std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<std::string> queue_;
@@ -93,8 +99,9 @@ class Pipe final : public ByteSink, public ByteSource {
 Result<bool> PipeValue(Backend& source, const std::string& source_key,
                        Backend& destination, const std::string& key,
                        std::optional<std::uint64_t> size,
-                       const std::string& context) {
-  Pipe pipe(context, size);
+                       const std::string& context,
+                       std::function<void(std::size_t)> on_bytes) {
+  Pipe pipe(context, size, std::move(on_bytes));
   bool found = false;
   std::thread loader([&] {
     Result<bool> loaded = source.load_stream(source_key, pipe);

@@ -7,6 +7,7 @@
 // (so nothing is stored), a failed dump stops the load.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -17,10 +18,12 @@ namespace backends::cli {
 
 /// Returns false if `source` holds no value under `source_key` (nothing is
 /// written then). `size` is the value's size when known (S3 uses it to
-/// choose multipart). Checks for interrupts between chunks.
+/// choose multipart). Checks for interrupts between chunks. `on_bytes`,
+/// when set, is told the size of each piece the destination takes.
 Result<bool> PipeValue(Backend& source, const std::string& source_key,
                        Backend& destination, const std::string& key,
                        std::optional<std::uint64_t> size,
-                       const std::string& context);
+                       const std::string& context,
+                       std::function<void(std::size_t)> on_bytes = {});
 
 }  // namespace backends::cli

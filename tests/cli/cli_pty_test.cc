@@ -58,7 +58,9 @@ TEST_F(CliProgressTest, CpDrawsACountBarOnATerminal) {
   EXPECT_THAT(
       r.err,
       AllOf(HasSubstr("\rcp [####################]  30/30 keys"),
-            ContainsRegex("keys/s  in [0-9]+:[0-9]{2}\x1b\\[K\n"),
+            // 30 values, 230 bytes: the bytes moved and their rate too.
+            ContainsRegex("30/30 keys  230 B  [0-9.]+ keys/s  [0-9.]+ "
+                          "[KMG]?i?B/s  in [0-9]+:[0-9]{2}\x1b\\[K\n"),
             EndsWith("cp: 30 copied, 0 unchanged, 0 skipped, 0 failed\n")));
 }
 

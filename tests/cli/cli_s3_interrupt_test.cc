@@ -5,14 +5,21 @@
 // `put -f FIFO` is fed step by step: once the tool has taken more than the
 // multipart threshold (8 MiB), it has created the upload, because it reads
 // on only after CreateMultipartUpload has answered.
+//
+// A second signal stops waiting for a request in flight: the server is
+// paused (SIGSTOP) so a request gets no answer, as on a stalled network.
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/wait.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cli_runner.h"
@@ -123,6 +130,85 @@ TEST_F(CliS3InterruptTest, CpOfLargeValuesAbortsEveryUploadInFlight) {
     EXPECT_EQ(r.exit_code, 128 + SIGINT) << r.err;
   }
   EXPECT_GT(copied, 0);
+}
+
+// The radosgw that scripts/s3-server.sh started (it keeps the PID in
+// $RGW_HOME/run/rgw.pid), or -1 when it cannot be found.
+pid_t ServerPid() {
+  std::ifstream file(EnvOr("RGW_HOME", "/tmp/backends-radosgw") +
+                     "/run/rgw.pid");
+  pid_t pid = -1;
+  if (!(file >> pid) || pid <= 0 || ::kill(pid, 0) != 0) return -1;
+  return pid;
+}
+
+// Pauses the server for its lifetime: it accepts connections (the kernel
+// does) and answers nothing.
+class PausedServer {
+ public:
+  explicit PausedServer(pid_t pid) : pid_(pid) { ::kill(pid_, SIGSTOP); }
+  ~PausedServer() { ::kill(pid_, SIGCONT); }
+  PausedServer(const PausedServer&) = delete;
+  PausedServer& operator=(const PausedServer&) = delete;
+
+ private:
+  pid_t pid_;
+};
+
+// Whether `pid` holds a socket (its request is on its way).
+bool HoldsASocket(pid_t pid) {
+  std::error_code error;
+  const fs::path fds = "/proc/" + std::to_string(pid) + "/fd";
+  for (const auto& fd : fs::directory_iterator(fds, error)) {
+    if (fs::read_symlink(fd.path(), error).string().starts_with("socket:")) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Whether the child `pid` has ended (left for CliProcess::Wait to reap).
+bool Ended(pid_t pid) {
+  siginfo_t info{};
+  return ::waitid(P_PID, static_cast<id_t>(pid), &info,
+                  WEXITED | WNOHANG | WNOWAIT) == 0 &&
+         info.si_pid == pid;
+}
+
+TEST_F(CliS3InterruptTest, ASecondSignalStopsWaitingForARequestInFlight) {
+  ASSERT_EQ(Run({"put", Url(), "k", "new"}).exit_code, 0);
+  const pid_t server = ServerPid();
+  if (server < 0) {
+    GTEST_SKIP() << "cannot find the server's PID in $RGW_HOME/run/rgw.pid";
+  }
+  WriteFile(dir_.path() / "out", "old");
+  PausedServer paused(server);
+  CliProcess get(
+      {.args = {"get", Url(), "k", "-o", "out"}, .cwd = dir_.path()});
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::minutes(1);
+  while (!HoldsASocket(get.pid())) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "get sent none";
+  }
+  // The request is written into the socket at once; no answer comes.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_EQ(::kill(get.pid(), SIGINT), 0);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  EXPECT_FALSE(Ended(get.pid())) << "the first signal waits for the request";
+  ASSERT_EQ(::kill(get.pid(), SIGINT), 0);
+  const auto stop_by =
+      std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!Ended(get.pid()) && std::chrono::steady_clock::now() < stop_by) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (!Ended(get.pid())) {
+    ADD_FAILURE() << "a second SIGINT did not end the tool within 10 s";
+    ::kill(get.pid(), SIGKILL);
+  }
+  CliResult r = get.Wait();
+  EXPECT_EQ(r.exit_code, 128 + SIGINT) << r.err;
+  EXPECT_EQ(ReadFile(dir_.path() / "out"), "old");
+  EXPECT_THAT(TempFilesUnder(dir_.path()), ::testing::IsEmpty());
 }
 
 }  // namespace

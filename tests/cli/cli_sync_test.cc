@@ -1,6 +1,8 @@
 // ls from listing pages (-l, --delimiter, filters), stat, cp --update and
-// sync (--delete, --dry-run, --include/--exclude) and rm --recursive, on
-// folders: what each prints, and that each changes exactly what it says.
+// sync (--delete, --dry-run, --include/--exclude), rm --recursive and
+// cache prune, on folders: what each prints, that each changes exactly what
+// it says, and that a signal stops rm -r, sync --delete and cache prune
+// between two keys.
 
 #include <fcntl.h>
 #include <gmock/gmock.h>
@@ -384,6 +386,72 @@ TEST_F(CliSyncTest, SyncDeleteStopsBetweenKeysOnASignal) {
   EXPECT_GE(deleted, 1u);
   EXPECT_GT(left, 0u) << "sync was done before the signal came";
 }
+
+// cache prune reads the cache in listing pages and checks for a signal
+// between entries: the expired entries it removed are gone, every other
+// entry (live or still to be checked) is intact.
+class CachePruneSignalTest : public CliSyncTest,
+                             public ::testing::WithParamInterface<int> {};
+
+TEST_P(CachePruneSignalTest, StopsBetweenEntries) {
+  const int signal = GetParam();
+  constexpr int kEntries = 5000;
+  constexpr const char* kExpired =
+      R"({"content": 1, "expiration": "2000-01-01T00:00:00"})";
+  constexpr const char* kLive =
+      R"({"content": 2, "expiration": "2999-01-01T00:00:00"})";
+  // Every tenth entry is live; all sort in the order they are checked.
+  auto live = [](int i) { return i % 10 == 5; };
+  auto file = [&](int i) {
+    return dir_.path() / "c" / "e" / std::to_string(100000 + i);
+  };
+  for (int i = 0; i < kEntries; ++i) {
+    Put("c", "e/" + std::to_string(100000 + i), live(i) ? kLive : kExpired);
+  }
+  CliProcess prune({.args = {"cache", "prune", "file://./c?cache=json"},
+                    .cwd = dir_.path()});
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::minutes(1);
+  while (fs::exists(file(0))) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "prune hangs";
+  }
+  ASSERT_EQ(::kill(prune.pid(), signal), 0);
+  CliResult r = prune.Wait();
+  ASSERT_EQ(r.exit_code, 128 + signal) << r.err;
+  EXPECT_THAT(r.err, MatchesRegex("backends: cache prune: interrupted by "
+                                  "SIG(INT|TERM|HUP) after removing [0-9]+ "
+                                  "expired entr(y|ies); the other entries "
+                                  "are intact\n"));
+  EXPECT_THAT(r.out, IsEmpty());
+  const std::size_t removed =
+      std::stoul(r.err.substr(r.err.rfind("removing ") + 9));
+  // Checked in order: the expired entries before the stop are gone, the
+  // rest are intact, and the live ones all are.
+  std::size_t gone = 0;
+  bool stopped = false;
+  for (int i = 0; i < kEntries; ++i) {
+    if (live(i)) {
+      EXPECT_EQ(ReadFile(file(i)), kLive) << i;
+    } else if (!fs::exists(file(i))) {
+      EXPECT_FALSE(stopped) << "entry " << i << " removed after a kept one";
+      ++gone;
+    } else {
+      stopped = true;
+      EXPECT_EQ(ReadFile(file(i)), kExpired) << i;
+    }
+  }
+  EXPECT_EQ(gone, removed);
+  EXPECT_TRUE(stopped) << "prune was done before the signal came";
+  EXPECT_THAT(TempFilesUnder(dir_.path() / "c"), IsEmpty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Signals, CachePruneSignalTest,
+                         ::testing::Values(SIGINT, SIGTERM, SIGHUP),
+                         [](const auto& test) {
+                           return test.param == SIGINT    ? "SIGINT"
+                                  : test.param == SIGTERM ? "SIGTERM"
+                                                          : "SIGHUP";
+                         });
 
 }  // namespace
 }  // namespace backends::testing

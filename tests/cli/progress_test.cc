@@ -22,6 +22,21 @@ TEST(FormatProgressTest, CountWithTotalShowsBarRateAndEta) {
       "cp [#####...............]  250/1000 keys  50 keys/s  ETA 0:15");
 }
 
+TEST(FormatProgressTest, KeysWithBytesShowBothRates) {
+  EXPECT_EQ(FormatProgress("cp", ProgressUnit::kKeys, 250, 1000, seconds(5),
+                           false, std::uint64_t{2} << 20),
+            "cp [#####...............]  250/1000 keys  2.0 MiB  50 keys/s  "
+            "409.6 KiB/s  ETA 0:15");
+  // A source that cannot count (S3, until its listing ends): no bar, no ETA.
+  EXPECT_EQ(FormatProgress("cp", ProgressUnit::kKeys, 250, 0, seconds(5),
+                           false, std::uint64_t{2} << 20),
+            "cp  250 keys  2.0 MiB  50 keys/s  409.6 KiB/s");
+  EXPECT_EQ(FormatProgress("cp", ProgressUnit::kKeys, 4, 4, seconds(2), true,
+                           std::uint64_t{3000}),
+            "cp [####################]  4/4 keys  2.9 KiB  2.0 keys/s  "
+            "1.5 KiB/s  in 0:02");
+}
+
 TEST(FormatProgressTest, FinishedShowsElapsedInsteadOfEta) {
   EXPECT_EQ(
       FormatProgress("cp", ProgressUnit::kKeys, 3, 3, milliseconds(1500), true),
@@ -92,6 +107,20 @@ TEST_F(ProgressTest, RedrawsAtMostEvery100Milliseconds) {
   progress.Finish();  // Idempotent.
   std::string written = Written();
   EXPECT_EQ(std::count(written.begin(), written.end(), '\n'), 1);
+}
+
+TEST_F(ProgressTest, BytesAppearOnceCountedAndACountLaterGivesAnEta) {
+  Progress progress(out_, "cp", ProgressUnit::kKeys, 0, 0, Clock());
+  now_ += seconds(1);
+  progress.Add(5);
+  EXPECT_EQ(Written(), "\rcp  5 keys  5.0 keys/s\x1b[K");
+  now_ += seconds(1);
+  progress.SetTotal(20);    // The source's count arrives.
+  progress.AddBytes(4096);  // The first bytes: shown from now on.
+  EXPECT_EQ(Written(),
+            "\rcp  5 keys  5.0 keys/s\x1b[K"
+            "\rcp [#####...............]  5/20 keys  4.0 KiB  2.5 keys/s  "
+            "2.0 KiB/s  ETA 0:06\x1b[K");
 }
 
 TEST_F(ProgressTest, BytesBelowTheThresholdDrawNothing) {
