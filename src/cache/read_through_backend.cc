@@ -272,6 +272,7 @@ class ReadThroughImpl final : public ReadThroughBackend {
       return Status::OK();
     }
     // A failing front is only a slower cache, unless the old copy stays.
+    ++counters_.front_refusals;
     auto dropped = DropFront(key);
     if (dropped.ok()) return Status::OK();
     return dropped.status().WithContext(
