@@ -14,10 +14,13 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <algorithm>
 #include <filesystem>
 #include <string>
 #include <string_view>
 
+#include "backends/backend.h"
 #include "backends/json.h"
 #include "backends/status.h"
 
@@ -101,5 +104,26 @@ std::size_t ProcStatusBytes(const char* field);
 /// Resets VmHWM to the current resident size (after returning freed memory
 /// to the system), so the next peak is the next operation's.
 void ResetPeak();
+
+/// Yields `chunk` over and over, `total` bytes in all: a large value for
+/// dump_stream without holding it in memory.
+class RepeatedSource final : public ByteSource {
+ public:
+  RepeatedSource(const std::string& chunk, std::uint64_t total)
+      : chunk_(chunk), left_(total), total_(total) {}
+  Result<std::size_t> Read(std::span<char> buffer) override {
+    const auto n = static_cast<std::size_t>(
+        std::min<std::uint64_t>({left_, buffer.size(), chunk_.size()}));
+    std::memcpy(buffer.data(), chunk_.data(), n);
+    left_ -= n;
+    return n;
+  }
+  std::optional<std::uint64_t> size() const override { return total_; }
+
+ private:
+  const std::string& chunk_;
+  std::uint64_t left_;
+  const std::uint64_t total_;
+};
 
 }  // namespace backends::bench

@@ -12,11 +12,18 @@
 //   remove unlink
 //   keys   std::filesystem::recursive_directory_iterator, collecting the
 //          relative names of regular files (unsorted; keys() sorts)
+//   range  load_range of 4 KiB at a random offset of a 1 GiB value vs
+//          openat + pread + close of the same bytes (the store opens the
+//          key's file per call, so the raw side does too)
 
 #include <benchmark/benchmark.h>
 #include <simdjson.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstring>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -346,6 +353,62 @@ void BM_DurableDumpRaw(benchmark::State& state) {
 
 BENCHMARK(BM_DurableDumpOurs)->Name("fs/durable_dump/ours")->UseRealTime();
 BENCHMARK(BM_DurableDumpRaw)->Name("fs/durable_dump/raw")->UseRealTime();
+
+// One 1 GiB value (written once, real bytes, not a sparse file).
+struct BigValue {
+  static constexpr std::uint64_t kBytes = std::uint64_t{1} << 30;
+  static constexpr std::uint64_t kRange = 4096;
+  std::filesystem::path dir = FreshDir("range");
+  std::unique_ptr<FileBackend> store =
+      Check(FileBackend::Open(dir), "open range store");
+  DirFd fd{dir};
+  BigValue() {
+    const std::string chunk = MakeBytes(1 << 20);
+    RepeatedSource source(chunk, kBytes);
+    Check(store->dump_stream("big", source), "write the 1 GiB value");
+  }
+  static BigValue& Get() {
+    static BigValue value;
+    return value;
+  }
+  // Offsets spread over the value, the same sequence for both sides.
+  static std::uint64_t Offset(std::uint64_t i) {
+    return (i * 2654435761u * kRange) % (kBytes - kRange);
+  }
+};
+
+void BM_RangeOurs(benchmark::State& state) {
+  auto& big = BigValue::Get();
+  std::uint64_t i = 0;
+  for (auto _ : state) {
+    auto got = Check(big.store->load_range("big", BigValue::Offset(i++),
+                                           BigValue::kRange),
+                     "load_range");
+    if (!got || got->size() != BigValue::kRange) Die("load_range: short read");
+    benchmark::DoNotOptimize(got->data());
+  }
+  SetCounters(state, BigValue::kRange);
+}
+
+void BM_RangeRaw(benchmark::State& state) {
+  auto& big = BigValue::Get();
+  std::string buffer(BigValue::kRange, '\0');
+  std::uint64_t i = 0;
+  for (auto _ : state) {
+    const int file = ::openat(big.fd.get(), "big", O_RDONLY | O_CLOEXEC);
+    if (file < 0) Die("open big");
+    const ssize_t n =
+        ::pread(file, buffer.data(), buffer.size(),
+                static_cast<off_t>(BigValue::Offset(i++)));
+    ::close(file);
+    if (n != static_cast<ssize_t>(buffer.size())) Die("pread: short read");
+    benchmark::DoNotOptimize(buffer.data());
+  }
+  SetCounters(state, BigValue::kRange);
+}
+
+BENCHMARK(BM_RangeOurs)->Name("fs/range4k_of_1g/ours")->UseRealTime();
+BENCHMARK(BM_RangeRaw)->Name("fs/range4k_of_1g/raw")->UseRealTime();
 
 }  // namespace
 }  // namespace backends::bench

@@ -9,6 +9,8 @@
 // - 1 MiB GET: ours vs the raw loop against radosgw, and both against nginx
 //   on loopback serving the same bytes (the ceiling for GETs); 1 KiB PUTs to
 //   an nginx location that discards them (the ceiling for PUTs);
+// - ranges: load_range of 4 KiB at random offsets of a 1 GiB object vs the
+//   same ranged GET (Range header) through one libcurl easy handle;
 // - bulk: 1000 x 1 KiB up and down with 16 threads (the peers, awscli and
 //   rclone, run from bench/s3_peers.py against the same server).
 //
@@ -23,6 +25,8 @@
 
 #include <benchmark/benchmark.h>
 #include <curl/curl.h>
+
+#include <cstring>
 #include <sys/resource.h>
 
 #include <atomic>
@@ -119,6 +123,10 @@ class Easy {
           ", HTTP " + std::to_string(status) + ", " +
           std::to_string(body_.size()) + " bytes");
     }
+  }
+  // A Range header ("first-last") for the next GETs; nullptr: none.
+  void SetRange(const char* range) {
+    curl_easy_setopt(curl_, CURLOPT_RANGE, range);
   }
   void Run(const std::string& url, const std::string* put, std::size_t expect) {
     Prepare(url, put);
@@ -494,6 +502,60 @@ void BM_LargeGetRaw(benchmark::State& state) {
   for (auto _ : state) easy.Run(f.large_url, nullptr, kLarge);
   Count(state, 1, kLarge);
 }
+
+// --- ranges: 4 KiB of a 1 GiB object ------------------------------------
+
+struct BigObject {
+  static constexpr std::uint64_t kBytes = std::uint64_t{1} << 30;
+  static constexpr std::uint64_t kRange = 4096;
+  std::string url;
+  BigObject() {
+    auto& f = Fixture::Get();
+    const std::string chunk = MakeBytes(1 << 20, 5);
+    RepeatedSource source(chunk, kBytes);
+    Check(f.store->dump_stream("big.bin", source), "put the 1 GiB object");
+    url = Check(f.store->presign("big.bin", std::chrono::hours(2),
+                                 S3PresignMethod::kGet),
+                "presign GET big");
+  }
+  static BigObject& Get() {
+    static BigObject big;
+    return big;
+  }
+  static std::uint64_t Offset(std::uint64_t i) {
+    return (i * 2654435761u * kRange) % (kBytes - kRange);
+  }
+};
+
+void BM_RangeOurs(benchmark::State& state) {
+  auto& f = Fixture::Get();
+  BigObject::Get();
+  std::uint64_t i = 0;
+  for (auto _ : state) {
+    auto got = Check(f.store->load_range("big.bin", BigObject::Offset(i++),
+                                         BigObject::kRange),
+                     "load_range");
+    if (!got || got->size() != BigObject::kRange) Die("load_range: short");
+  }
+  Count(state, 1, BigObject::kRange);
+}
+
+void BM_RangeRaw(benchmark::State& state) {
+  auto& big = BigObject::Get();
+  Easy easy;
+  std::uint64_t i = 0;
+  for (auto _ : state) {
+    const std::uint64_t first = BigObject::Offset(i++);
+    const std::string range = std::to_string(first) + "-" +
+                              std::to_string(first + BigObject::kRange - 1);
+    easy.SetRange(range.c_str());
+    easy.Run(big.url, nullptr, BigObject::kRange);
+  }
+  Count(state, 1, BigObject::kRange);
+}
+
+BENCHMARK(BM_RangeOurs)->Name("s3/range4k_of_1g/ours")->UseRealTime();
+BENCHMARK(BM_RangeRaw)->Name("s3/range4k_of_1g/raw")->UseRealTime();
 
 // The raw loop with header signing (libcurl's SigV4) instead of presigned
 // URLs: shows what the signing style costs the client and the server.

@@ -1,5 +1,7 @@
 #include "backends/backend.h"
 
+#include "write_condition.h"
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -114,6 +116,71 @@ Result<bool> Backend::load_stream(std::string_view key, ByteSink& sink) {
   if (!value) return false;
   BACKENDS_RETURN_IF_ERROR(sink.Write(*value));
   return true;
+}
+
+Result<std::optional<std::string>> Backend::load_range(std::string_view key,
+                                                      std::uint64_t offset,
+                                                      std::uint64_t length) {
+  BACKENDS_ASSIGN_OR_RETURN(auto value, load(key));
+  if (!value) return value;
+  if (offset >= value->size()) return std::optional<std::string>("");
+  value->erase(0, offset);
+  if (length < value->size()) value->resize(length);
+  return value;
+}
+
+Result<bool> Backend::copy(std::string_view src_key, std::string_view dst_key) {
+  BACKENDS_RETURN_IF_ERROR(ValidateKey("copy", dst_key));
+  BACKENDS_ASSIGN_OR_RETURN(auto value, load(src_key));
+  if (!value) return false;
+  if (src_key == dst_key) return true;
+  BACKENDS_RETURN_IF_ERROR(dump(dst_key, *value));
+  return true;
+}
+
+Result<bool> Backend::rename(std::string_view src_key,
+                             std::string_view dst_key) {
+  if (src_key == dst_key) {
+    BACKENDS_RETURN_IF_ERROR(ValidateKey("rename", dst_key));
+    return contains(src_key);
+  }
+  BACKENDS_ASSIGN_OR_RETURN(bool copied, copy(src_key, dst_key));
+  if (!copied) return false;
+  BACKENDS_RETURN_IF_ERROR(remove(src_key).status());
+  return true;
+}
+
+Result<std::string> Backend::dump_if(std::string_view key,
+                                     std::string_view value,
+                                     const WriteCondition& condition) {
+  if (!condition.if_absent && !condition.if_version) {
+    BACKENDS_RETURN_IF_ERROR(dump(key, value));
+    BACKENDS_ASSIGN_OR_RETURN(auto info, stat(key));
+    return info ? info->version : std::string();
+  }
+  return UnimplementedError("dump_if " + QuoteKey(key) + ": " + url() +
+                            " has no conditional writes");
+}
+
+bool IsConditionFailure(const Status& status) {
+  return status.code() == ErrorCode::kAlreadyExists ||
+         status.code() == ErrorCode::kFailedPrecondition;
+}
+
+Status CheckWriteCondition(std::string_view key,
+                           const WriteCondition& condition,
+                           const std::optional<std::string>& current) {
+  const std::string context =
+      "dump_if " + QuoteKey(key) + ": precondition failed: ";
+  if (condition.if_absent && current) {
+    return AlreadyExistsError(context + "the key already exists (create-only)");
+  }
+  if (condition.if_version && current != condition.if_version) {
+    return FailedPreconditionError(
+        context + "the version is no longer " + *condition.if_version +
+        (current ? " (it is " + *current + ")" : " (the key has no value)"));
+  }
+  return Status::OK();
 }
 
 Result<std::optional<KeyInfo>> Backend::stat(std::string_view key) {

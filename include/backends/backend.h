@@ -32,6 +32,10 @@
 
 namespace backends {
 
+/// Whether `status` is a dump_if whose condition failed (kAlreadyExists or
+/// kFailedPrecondition): compare-and-swap loops start over on it.
+bool IsConditionFailure(const Status& status);
+
 /// Checks the rule every store applies to keys: non-empty, at most
 /// kMaxKeyBytes bytes, valid UTF-8, and no control characters (U+0000 to
 /// U+001F and U+007F). Stores that map keys to paths add their own rules
@@ -123,6 +127,25 @@ struct EntryPage {
   std::string resume_after;
 };
 
+/// What Backend::dump_if requires of the value a key holds when the write
+/// lands. The check and the write are one step on every store that
+/// implements dump_if: of two writers racing with the same condition, at
+/// most one wins.
+struct WriteCondition {
+  /// Create-only: the write fails with kAlreadyExists if the key holds a
+  /// value.
+  bool if_absent = false;
+  /// Replace-if-unchanged: the write fails with kFailedPrecondition unless
+  /// the key holds a value whose KeyInfo::version (from stat, a listing or
+  /// an earlier dump_if) equals this one. A missing key fails the same way.
+  std::optional<std::string> if_version;
+
+  static WriteCondition Absent() { return {.if_absent = true}; }
+  static WriteCondition Version(std::string version) {
+    return {.if_version = std::move(version)};
+  }
+};
+
 class Backend {
  public:
   using Entry = std::pair<std::string, std::string>;
@@ -160,6 +183,59 @@ class Backend {
   /// Removes `key`. Returns true if it existed, false if it did not; it is
   /// not an error if `key` does not exist.
   virtual Result<bool> remove(std::string_view key) = 0;
+
+  /// Returns up to `length` bytes of the value under `key` starting at byte
+  /// `offset`, or std::nullopt if there is no value. A range that runs past
+  /// the end gives the bytes that exist: an offset at or past the end (or a
+  /// length of 0) gives an empty string, not an error. The filesystem reads
+  /// the range with pread, S3 with a ranged GET; the default loads the
+  /// whole value and slices it.
+  virtual Result<std::optional<std::string>> load_range(
+      std::string_view key, std::uint64_t offset, std::uint64_t length);
+
+  /// Stores a copy of the value under `src_key` under `dst_key`, replacing
+  /// any value there; returns false (and changes nothing) if `src_key` holds
+  /// none. Copying a key onto itself changes nothing. S3 copies
+  /// server-side, the filesystem hard-links a new name to the value's file
+  /// (values are never changed in place, so the two stay independent); the
+  /// default loads and dumps.
+  virtual Result<bool> copy(std::string_view src_key, std::string_view dst_key);
+
+  /// Moves the value under `src_key` to `dst_key`, replacing any value
+  /// there; returns false (and changes nothing) if `src_key` holds none.
+  /// Renaming a key onto itself changes nothing. Atomic on memory, the
+  /// filesystem (rename(2)) and SQLite (one transaction); on S3 it is a
+  /// server-side copy, then a delete, so a reader between the two sees both
+  /// keys. The default is copy, then remove.
+  virtual Result<bool> rename(std::string_view src_key,
+                              std::string_view dst_key);
+
+  /// dump, if the key's current value meets `condition` (see
+  /// WriteCondition), checked and written in one step. Returns the new
+  /// value's version (KeyInfo::version). A failed condition writes nothing
+  /// and returns kAlreadyExists (if_absent) or kFailedPrecondition
+  /// (if_version), whose messages say "precondition failed". With neither
+  /// condition set it is dump. Compare-and-swap (stat before load: a value
+  /// replaced in between changes the version, so the write then fails):
+  ///
+  ///   for (;;) {
+  ///     BACKENDS_ASSIGN_OR_RETURN(auto info, store.stat(key));
+  ///     BACKENDS_ASSIGN_OR_RETURN(auto old, store.load(key));
+  ///     std::string next = Compute(old);
+  ///     auto written = store.dump_if(
+  ///         key, next, info ? WriteCondition::Version(info->version)
+  ///                         : WriteCondition::Absent());
+  ///     if (written.ok()) break;
+  ///     if (!IsConditionFailure(written.status())) return written.status();
+  ///   }
+  ///
+  /// Every store in this library implements it (memory, the filesystem,
+  /// S3, SQLite and the cache layers); the default, for a Backend written
+  /// elsewhere, returns kUnimplemented, since no check-then-write built
+  /// from the other calls can keep two writers from both winning.
+  virtual Result<std::string> dump_if(std::string_view key,
+                                      std::string_view value,
+                                      const WriteCondition& condition);
 
   /// Decides from the bytes and stat of a value whether remove_if removes it.
   using RemovalCheck =
@@ -275,7 +351,9 @@ class Backend::Iterator {
 /// those it affects. The exceptions are built from the layer's own calls,
 /// so a layer that transforms values or hides keys can never be bypassed:
 /// dump_stream and load_stream (the buffered defaults call the layer's dump
-/// and load) and list_entries (the layer's list and stat).
+/// and load), list_entries (the layer's list and stat), load_range, copy
+/// and rename (the layer's load, dump and remove) and dump_if
+/// (kUnimplemented until the layer implements it).
 class BackendWrapper : public Backend {
  public:
   explicit BackendWrapper(std::unique_ptr<Backend> inner);

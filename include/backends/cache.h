@@ -105,6 +105,10 @@ struct CacheStats {
   /// decoded copy after a stat, without reading the file (see the top of
   /// this file).
   std::uint64_t decoded_hits = 0;
+  /// Read-through only: copies the front store refused to hold (its dump
+  /// failed, e.g. a JSON front given bytes that are not JSON). Such a key
+  /// is served by the back store on every load; the value is never lost.
+  std::uint64_t front_refusals = 0;
 };
 
 /// Default bound on a JsonCache's decoded copies: 4 MiB of stored bytes

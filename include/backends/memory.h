@@ -8,6 +8,7 @@
 // lock, so a reader never sees a torn value. url() is "memory://", which
 // reopens an empty store.
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,6 +27,15 @@ class VolatileBackend final : public Backend {
   Result<std::optional<std::string>> load(std::string_view key) override;
   Status dump(std::string_view key, std::string_view value) override;
   Result<bool> remove(std::string_view key) override;
+  Result<std::optional<std::string>> load_range(std::string_view key,
+                                                std::uint64_t offset,
+                                                std::uint64_t length) override;
+  Result<bool> copy(std::string_view src_key,
+                    std::string_view dst_key) override;
+  Result<bool> rename(std::string_view src_key,
+                      std::string_view dst_key) override;
+  Result<std::string> dump_if(std::string_view key, std::string_view value,
+                              const WriteCondition& condition) override;
   Result<bool> remove_if(std::string_view key,
                          const RemovalCheck& should_remove) override;
   Result<std::vector<std::string>> list(std::string_view prefix) override;

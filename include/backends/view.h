@@ -74,9 +74,24 @@ class TypedBackend {
     BACKENDS_ASSIGN_OR_RETURN(auto bytes, codec_.Encode(key, value));
     return store_->dump(key, bytes);
   }
+  /// dump if the key meets `condition` (Backend::dump_if); returns the new
+  /// version.
+  Result<std::string> dump_if(std::string_view key, const Value& value,
+                              const WriteCondition& condition) const {
+    BACKENDS_ASSIGN_OR_RETURN(auto bytes, codec_.Encode(key, value));
+    return store_->dump_if(key, bytes, condition);
+  }
   /// Whether `key` existed. It is not an error if `key` does not exist.
   Result<bool> remove(std::string_view key) const {
     return store_->remove(key);
+  }
+  /// Backend::copy and Backend::rename: the stored bytes move unchanged.
+  Result<bool> copy(std::string_view src_key, std::string_view dst_key) const {
+    return store_->copy(src_key, dst_key);
+  }
+  Result<bool> rename(std::string_view src_key,
+                      std::string_view dst_key) const {
+    return store_->rename(src_key, dst_key);
   }
   Result<std::vector<std::string>> keys() const { return store_->keys(); }
   Result<std::vector<std::string>> list(std::string_view prefix) const {

@@ -11,7 +11,8 @@ CacheStats Counters::Snapshot() const {
                     .expirations = expirations.load(),
                     .evictions = evictions.load(),
                     .stale_served = stale_served.load(),
-                    .decoded_hits = decoded_hits.load()};
+                    .decoded_hits = decoded_hits.load(),
+                    .front_refusals = front_refusals.load()};
 }
 
 std::vector<LruIndex::Victim> LruIndex::Admit(std::string_view key,

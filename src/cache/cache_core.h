@@ -28,6 +28,7 @@ struct Counters {
   std::atomic<std::uint64_t> evictions{0};
   std::atomic<std::uint64_t> stale_served{0};
   std::atomic<std::uint64_t> decoded_hits{0};
+  std::atomic<std::uint64_t> front_refusals{0};
 
   CacheStats Snapshot() const;
 };

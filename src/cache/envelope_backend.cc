@@ -107,12 +107,8 @@ class EnvelopeBackendImpl final : public ExpiringBase<JsonEnvelopeBackend> {
   Status dump_json(std::string_view key, const Json& value,
                    std::chrono::seconds timeout) override {
     BACKENDS_RETURN_IF_ERROR(ValidateKey("dump", key));
-    BACKENDS_ASSIGN_OR_RETURN(
-        SysSeconds expiration,
-        ExpirationFor("dump", key, clock_->now(), timeout));
-    auto text = DumpJson(value, format_);
-    if (!text.ok()) return text.status().WithContext(Where("dump", key));
-    std::string stored = WrapEnvelope(*text, expiration, format_);
+    BACKENDS_ASSIGN_OR_RETURN(std::string stored,
+                              WrapFor("dump", key, value, timeout));
     Status written = inner().dump(key, stored);
     copies_.Erase(key);  // Stale either way; frees the memory now.
     BACKENDS_RETURN_IF_ERROR(written);
@@ -154,6 +150,22 @@ class EnvelopeBackendImpl final : public ExpiringBase<JsonEnvelopeBackend> {
     return dump_json(key, *parsed, timeout);
   }
 
+  Result<std::string> dump_if(std::string_view key, std::string_view value,
+                              const WriteCondition& condition) override {
+    BACKENDS_RETURN_IF_ERROR(ValidateKey("dump_if", key));
+    auto parsed = ParseJson(value);
+    if (!parsed.ok()) {
+      return InvalidArgumentError(Where("dump_if", key) +
+                                  ": value is not JSON: " +
+                                  parsed.status().message());
+    }
+    BACKENDS_ASSIGN_OR_RETURN(std::string stored,
+                              WrapFor("dump_if", key, *parsed, timeout_));
+    auto version = ConditionalDump(key, stored, condition);
+    copies_.Erase(key);
+    return version;
+  }
+
   Result<std::optional<KeyInfo>> stat(std::string_view key) override {
     BACKENDS_RETURN_IF_ERROR(ValidateKey("stat", key));
     BACKENDS_ASSIGN_OR_RETURN(auto inner_info, inner().stat(key));
@@ -187,6 +199,18 @@ class EnvelopeBackendImpl final : public ExpiringBase<JsonEnvelopeBackend> {
   }
 
  private:
+  // The envelope stored for `value` expiring `timeout` from now.
+  Result<std::string> WrapFor(std::string_view operation, std::string_view key,
+                               const Json& value,
+                               std::chrono::seconds timeout) const {
+    BACKENDS_ASSIGN_OR_RETURN(
+        SysSeconds expiration,
+        ExpirationFor(operation, key, clock_->now(), timeout));
+    auto text = DumpJson(value, format_);
+    if (!text.ok()) return text.status().WithContext(Where(operation, key));
+    return WrapEnvelope(*text, expiration, format_);
+  }
+
   struct Examined {
     Liveness state = Liveness::kAbsent;
     // When live: the content, owned or shared with a decoded copy.

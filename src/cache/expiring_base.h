@@ -14,6 +14,7 @@
 
 #include "backends/cache.h"
 #include "cache/cache_core.h"
+#include "write_condition.h"
 
 namespace backends::cache_internal {
 
@@ -199,6 +200,23 @@ class ExpiringBase : public Base {
     index_.Touch(key, stored_size);
   }
   void Miss() { ++counters_.misses; }
+  /// dump_if storing `stored` for the value. Expired entries count as
+  /// absent: the layer's stat (which removes an expired entry) is checked
+  /// first, then the inner store checks and writes in one step.
+  Result<std::string> ConditionalDump(std::string_view key,
+                                      std::string_view stored,
+                                      const WriteCondition& condition) {
+    if (condition.if_absent || condition.if_version) {
+      BACKENDS_ASSIGN_OR_RETURN(auto info, this->stat(key));
+      BACKENDS_RETURN_IF_ERROR(CheckWriteCondition(
+          key, condition,
+          info ? std::optional<std::string>(info->version) : std::nullopt));
+    }
+    BACKENDS_ASSIGN_OR_RETURN(std::string version,
+                              this->inner().dump_if(key, stored, condition));
+    Admitted(key, stored.size());
+    return version;
+  }
   /// After a successful dump: enforce the limits.
   void Admitted(std::string_view key, std::uint64_t stored_size) {
     if (!index_.limited()) return;

@@ -53,6 +53,19 @@ class ModifiedTimeBackend final : public ExpiringBase<ExpiringBackend> {
     return Status::OK();
   }
 
+  Result<std::string> dump_if(std::string_view key, std::string_view value,
+                              const WriteCondition& condition) override {
+    BACKENDS_RETURN_IF_ERROR(ValidateKey("dump_if", key));
+    BACKENDS_ASSIGN_OR_RETURN(std::string version,
+                              ConditionalDump(key, value, condition));
+    if (track_) {
+      TimePoint now = clock_->now();
+      std::scoped_lock lock(mutex_);
+      written_[std::string(key)] = now;
+    }
+    return version;
+  }
+
   Result<bool> remove(std::string_view key) override {
     BACKENDS_ASSIGN_OR_RETURN(bool removed, ExpiringBase::remove(key));
     Untrack(key);

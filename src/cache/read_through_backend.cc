@@ -104,6 +104,60 @@ class ReadThroughImpl final : public ReadThroughBackend {
     return ended;
   }
 
+  // The back store checks and writes; the front copy is replaced as by
+  // dump, or dropped when the condition failed.
+  Result<std::string> dump_if(std::string_view key, std::string_view value,
+                              const WriteCondition& condition) override {
+    BACKENDS_RETURN_IF_ERROR(ValidateKey("dump_if", key));
+    const Snapshot mine = BeginWrite(key);
+    // The front copy goes first: a compare-and-swap reads the back's
+    // version, and must then not be served a front copy older than it.
+    Result<bool> dropped = false;
+    {
+      Stripe& stripe = StripeOf(key);
+      std::scoped_lock lock(stripe.mutex);
+      dropped = DropFront(key);
+    }
+    auto version = dropped.ok() ? inner().dump_if(key, value, condition)
+                                : Result<std::string>(dropped.status());
+    Status ended = EndWrite("dump_if", key, mine,
+                            version.ok() ? &value : nullptr, version.status());
+    if (!version.ok()) return version;
+    BACKENDS_RETURN_IF_ERROR(ended);
+    return version;
+  }
+
+  // Copies and renames happen in the back store (server-side on S3); the
+  // front copies of the keys they change are dropped.
+  Result<bool> copy(std::string_view src_key,
+                    std::string_view dst_key) override {
+    BACKENDS_RETURN_IF_ERROR(ValidateKey("copy", src_key));
+    BACKENDS_RETURN_IF_ERROR(ValidateKey("copy", dst_key));
+    const Snapshot mine = BeginWrite(dst_key);
+    auto copied = inner().copy(src_key, dst_key);
+    Status ended = EndWrite("copy", dst_key, mine, nullptr, copied.status());
+    if (!copied.ok()) return copied;
+    BACKENDS_RETURN_IF_ERROR(ended);
+    return copied;
+  }
+
+  Result<bool> rename(std::string_view src_key,
+                      std::string_view dst_key) override {
+    BACKENDS_RETURN_IF_ERROR(ValidateKey("rename", src_key));
+    BACKENDS_RETURN_IF_ERROR(ValidateKey("rename", dst_key));
+    const Snapshot src = BeginWrite(src_key);
+    const Snapshot dst = BeginWrite(dst_key);
+    auto renamed = inner().rename(src_key, dst_key);
+    Status ended_src =
+        EndWrite("rename", src_key, src, nullptr, renamed.status());
+    Status ended_dst =
+        EndWrite("rename", dst_key, dst, nullptr, renamed.status());
+    if (!renamed.ok()) return renamed;
+    BACKENDS_RETURN_IF_ERROR(ended_src);
+    BACKENDS_RETURN_IF_ERROR(ended_dst);
+    return renamed;
+  }
+
   Result<bool> remove(std::string_view key) override {
     BACKENDS_RETURN_IF_ERROR(ValidateKey("remove", key));
     const Snapshot mine = BeginWrite(key);
@@ -218,6 +272,7 @@ class ReadThroughImpl final : public ReadThroughBackend {
       return Status::OK();
     }
     // A failing front is only a slower cache, unless the old copy stays.
+    ++counters_.front_refusals;
     auto dropped = DropFront(key);
     if (dropped.ok()) return Status::OK();
     return dropped.status().WithContext(

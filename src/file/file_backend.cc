@@ -29,6 +29,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <stdio.h>  // renameat2
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <time.h>
@@ -50,6 +51,7 @@
 #include "backends/open.h"
 #include "file/file_backend_impl.h"
 #include "file/posix.h"
+#include "write_condition.h"
 
 namespace backends::file {
 
@@ -342,7 +344,8 @@ Result<bool> FileBackendImpl::load_stream(std::string_view key,
 Status FileBackendImpl::DumpOnce(std::string_view key,
                                  const ContentWriter& write_content,
                                  const std::vector<std::string_view>& parts,
-                                 bool& retry) const {
+                                 bool& retry, const Placer& place,
+                                 struct stat* placed) const {
   retry = false;
   FolderChain chain(root_fd_.get());
   BACKENDS_ASSIGN_OR_RETURN(auto outcome,
@@ -379,7 +382,12 @@ Status FileBackendImpl::DumpOnce(std::string_view key,
   UniqueFd marked(::dup(fd.get()));
   if (::close(fd.release()) != 0) return discard("close", errno);
   std::string leaf(parts.back());
-  if (::renameat(dir, temp.c_str(), dir, leaf.c_str()) != 0) {
+  if (place) {
+    if (Status placed_ok = place(dir, temp, leaf); !placed_ok.ok()) {
+      ::unlinkat(dir, temp.c_str(), 0);
+      return placed_ok;
+    }
+  } else if (::renameat(dir, temp.c_str(), dir, leaf.c_str()) != 0) {
     int err = errno;
     ::unlinkat(dir, temp.c_str(), 0);
     if (err == EISDIR || err == ENOTEMPTY || err == EEXIST) {
@@ -389,6 +397,9 @@ Status FileBackendImpl::DumpOnce(std::string_view key,
     }
     return PosixError("dump", key, "rename temporary file", err);
   }
+  if (placed != nullptr && ::fstat(marked.get(), placed) != 0) {
+    return PosixError("dump", key, "stat", errno);
+  }
   return SyncFolder("dump", key, dir);
 }
 
@@ -397,6 +408,70 @@ Status FileBackendImpl::dump(std::string_view key, std::string_view value) {
     return WriteAll(fd, value) ? Status::OK()
                                : PosixError("dump", key, "write", errno);
   });
+}
+
+// Conditional writes: create-only links the written file to the key's name
+// (link(2) fails if the name exists, so one writer of many wins, even
+// against plain dumps); replace-if-version checks the version and renames
+// while holding an exclusive flock on the key's folder, which every
+// conditional writer (any thread, any process) takes first.
+Result<std::string> FileBackendImpl::dump_if(std::string_view key,
+                                             std::string_view value,
+                                             const WriteCondition& condition) {
+  BACKENDS_RETURN_IF_ERROR(ValidateFileKey("dump_if", key));
+  const auto create_only = [&](int dir, const std::string& temp,
+                               const std::string& leaf) -> Status {
+    if (::linkat(dir, temp.c_str(), dir, leaf.c_str(), 0) != 0) {
+      const int err = errno;
+      struct stat st;
+      if (err == EEXIST &&
+          ::fstatat(dir, leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+          !S_ISDIR(st.st_mode)) {
+        return CheckWriteCondition(key, condition, "");
+      }
+      return err == EEXIST ? FailedPreconditionError(
+                                 "dump_if " + QuoteKey(key) +
+                                 ": a folder of other keys stands there, so "
+                                 "it cannot hold a value")
+                           : PosixError("dump_if", key, "link", err);
+    }
+    ::unlinkat(dir, temp.c_str(), 0);
+    return Status::OK();
+  };
+  const auto if_version = [&](int dir, const std::string& temp,
+                              const std::string& leaf) -> Status {
+    UniqueFd lock(::openat(dir, ".", kDirFlags));
+    if (!lock.valid() || ::flock(lock.get(), LOCK_EX) != 0) {
+      return PosixError("dump_if", key, "lock folder", errno);
+    }
+    struct stat st;
+    std::optional<std::string> current;
+    if (::fstatat(dir, leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+      if (S_ISREG(st.st_mode)) current = InfoOf(st).version;
+    } else if (errno != ENOENT) {
+      return PosixError("dump_if", key, "stat", errno);
+    }
+    BACKENDS_RETURN_IF_ERROR(CheckWriteCondition(key, condition, current));
+    if (::renameat(dir, temp.c_str(), dir, leaf.c_str()) != 0) {
+      return PosixError("dump_if", key, "rename temporary file", errno);
+    }
+    return Status::OK();
+  };
+  Placer place;
+  if (condition.if_version) {
+    place = if_version;
+  } else if (condition.if_absent) {
+    place = create_only;
+  }
+  struct stat placed;
+  BACKENDS_RETURN_IF_ERROR(DumpWith(
+      key,
+      [&](int fd) {
+        return WriteAll(fd, value) ? Status::OK()
+                                   : PosixError("dump_if", key, "write", errno);
+      },
+      place, &placed));
+  return InfoOf(placed).version;
 }
 
 Status FileBackendImpl::dump_stream(std::string_view key, ByteSource& source) {
@@ -413,7 +488,8 @@ Status FileBackendImpl::dump_stream(std::string_view key, ByteSource& source) {
 }
 
 Status FileBackendImpl::DumpWith(std::string_view key,
-                                 const ContentWriter& write_content) {
+                                 const ContentWriter& write_content,
+                                 const Placer& place, struct stat* placed) {
   BACKENDS_RETURN_IF_ERROR(ValidateFileKey("dump", key));
   auto parts = SplitKey(key);
   Status status;
@@ -421,7 +497,7 @@ Status FileBackendImpl::DumpWith(std::string_view key,
   // temporary file), so a stream is never read twice.
   for (int attempt = 0; attempt < 32; ++attempt) {
     bool retry = false;
-    status = DumpOnce(key, write_content, parts, retry);
+    status = DumpOnce(key, write_content, parts, retry, place, placed);
     if (!retry) break;
   }
   return status;

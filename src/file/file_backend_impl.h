@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -83,6 +84,15 @@ class FileBackendImpl final : public FileBackend {
   Status dump_stream(std::string_view key, ByteSource& source) override;
   Result<bool> load_stream(std::string_view key, ByteSink& sink) override;
   Result<bool> remove(std::string_view key) override;
+  Result<std::optional<std::string>> load_range(std::string_view key,
+                                                std::uint64_t offset,
+                                                std::uint64_t length) override;
+  Result<bool> copy(std::string_view src_key,
+                    std::string_view dst_key) override;
+  Result<bool> rename(std::string_view src_key,
+                      std::string_view dst_key) override;
+  Result<std::string> dump_if(std::string_view key, std::string_view value,
+                              const WriteCondition& condition) override;
   Result<bool> remove_if(std::string_view key,
                          const RemovalCheck& should_remove) override;
   Result<std::vector<std::string>> list(std::string_view prefix) override;
@@ -117,10 +127,16 @@ class FileBackendImpl final : public FileBackend {
                         int dir_fd, std::string_view name, int err) const;
   // Writes a value's bytes to the temporary file's descriptor.
   using ContentWriter = std::function<Status(int fd)>;
-  Status DumpWith(std::string_view key, const ContentWriter& write_content);
+  // Puts the written temporary file `temp` in place as `leaf` in `dir`
+  // (the default renames it over whatever is there).
+  using Placer = std::function<Status(int dir, const std::string& temp,
+                                      const std::string& leaf)>;
+  // `placed`, when given, receives the stat of the file put in place.
+  Status DumpWith(std::string_view key, const ContentWriter& write_content,
+                  const Placer& place = {}, struct stat* placed = nullptr);
   Status DumpOnce(std::string_view key, const ContentWriter& write_content,
-                  const std::vector<std::string_view>& parts,
-                  bool& retry) const;
+                  const std::vector<std::string_view>& parts, bool& retry,
+                  const Placer& place, struct stat* placed) const;
   // Opens the file holding `key` for reading (nullopt when absent).
   struct OpenFile {
     UniqueFd fd;
@@ -144,6 +160,9 @@ class FileBackendImpl final : public FileBackend {
   // Renames `aside` back to `leaf` in `dir` without replacing a newer value.
   Status PutBack(std::string_view key, int dir, const std::string& aside,
                  const std::string& leaf, bool regular) const;
+  // copy (keep_source) or rename.
+  Result<bool> Move(std::string_view operation, std::string_view src_key,
+                    std::string_view dst_key, bool keep_source);
   Status ClearFolder(int dir_fd, const std::string& where) const;
   Status SyncFolder(std::string_view operation, std::string_view key,
                     int dir_fd) const {

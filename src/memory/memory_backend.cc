@@ -14,9 +14,11 @@
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "backends/memory.h"
+#include "write_condition.h"
 
 namespace backends {
 namespace {
@@ -166,6 +168,74 @@ Result<bool> VolatileBackend::remove_if(std::string_view key,
   state_->values.erase(it);
   ++state_->key_generation;
   return true;
+}
+
+Result<std::optional<std::string>> VolatileBackend::load_range(
+    std::string_view key, std::uint64_t offset, std::uint64_t length) {
+  BACKENDS_RETURN_IF_ERROR(ValidateKey("load_range", key));
+  std::shared_lock lock(state_->mutex);
+  auto it = state_->values.find(key);
+  if (it == state_->values.end()) return std::optional<std::string>();
+  const std::string& value = it->second.value;
+  if (offset >= value.size()) return std::optional<std::string>("");
+  return std::optional<std::string>(value.substr(offset, length));
+}
+
+Result<bool> VolatileBackend::copy(std::string_view src_key,
+                                   std::string_view dst_key) {
+  BACKENDS_RETURN_IF_ERROR(ValidateKey("copy", src_key));
+  BACKENDS_RETURN_IF_ERROR(ValidateKey("copy", dst_key));
+  std::unique_lock lock(state_->mutex);
+  auto src = state_->values.find(src_key);
+  if (src == state_->values.end()) return false;
+  if (src_key == dst_key) return true;
+  Slot slot{src->second.value, ++state_->last_version};
+  auto [dst, added] = state_->values.try_emplace(std::string(dst_key));
+  dst->second.value.swap(slot.value);
+  dst->second.version = slot.version;
+  if (added) ++state_->key_generation;
+  lock.unlock();  // The replaced value is freed outside the lock.
+  return true;
+}
+
+Result<bool> VolatileBackend::rename(std::string_view src_key,
+                                     std::string_view dst_key) {
+  BACKENDS_RETURN_IF_ERROR(ValidateKey("rename", src_key));
+  BACKENDS_RETURN_IF_ERROR(ValidateKey("rename", dst_key));
+  Slot replaced;
+  std::unique_lock lock(state_->mutex);
+  auto src = state_->values.find(src_key);
+  if (src == state_->values.end()) return false;
+  if (src_key == dst_key) return true;
+  Slot moved = std::move(src->second);
+  state_->values.erase(src);
+  auto [dst, added] = state_->values.try_emplace(std::string(dst_key));
+  replaced = std::exchange(dst->second, std::move(moved));
+  ++state_->key_generation;
+  lock.unlock();
+  return true;
+}
+
+Result<std::string> VolatileBackend::dump_if(std::string_view key,
+                                             std::string_view value,
+                                             const WriteCondition& condition) {
+  BACKENDS_RETURN_IF_ERROR(ValidateKey("dump_if", key));
+  std::string copy(value);  // Allocate outside the lock.
+  std::unique_lock lock(state_->mutex);
+  auto it = state_->values.find(key);
+  std::optional<std::string> current;
+  if (it != state_->values.end()) current = std::to_string(it->second.version);
+  BACKENDS_RETURN_IF_ERROR(CheckWriteCondition(key, condition, current));
+  const std::uint64_t version = ++state_->last_version;
+  if (it != state_->values.end()) {
+    it->second.value.swap(copy);
+    it->second.version = version;
+  } else {
+    state_->values.emplace(std::string(key), Slot{std::move(copy), version});
+    ++state_->key_generation;
+  }
+  lock.unlock();
+  return std::to_string(version);
 }
 
 Result<std::vector<std::string>> VolatileBackend::list(

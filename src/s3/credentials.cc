@@ -266,8 +266,14 @@ Result<std::shared_ptr<CredentialsProvider>> MakeCredentialsProvider(
   std::string tried;
   for (const auto& [name, source] : chain) {
     std::string why_not;
-    BACKENDS_ASSIGN_OR_RETURN(std::optional<Credentials> found,
-                              source(options, why_not));
+    Result<std::optional<Credentials>> answer = source(options, why_not);
+    if (!answer.ok()) {
+      // Say which sources came up empty before this one failed.
+      if (tried.empty()) return answer.status();
+      return answer.status().WithContext("S3 credentials (tried " + tried +
+                                         "; then " + name + ")");
+    }
+    std::optional<Credentials> found = *std::move(answer);
     if (found) {
       std::string label = name;
       if (source == &FromSharedFiles) {

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <fstream>
 #include <optional>
+#include <iterator>
 #include <utility>
+#include <vector>
 
 namespace backends::s3 {
 namespace {
@@ -15,6 +17,36 @@ bool ValidRegion(std::string_view region) {
          std::all_of(region.begin(), region.end(), [](char c) {
            return (c >= 'a' && c <= 'z') || IsDigit(c) || c == '-';
          });
+}
+
+// The shape of an AWS region name: a two-letter area, an optional
+// partition (gov, iso...), a direction, a number: us-east-1,
+// us-gov-west-1, ap-southeast-2, il-central-1. A typo ("us-est-1",
+// "eu-west") does not fit; other services' names are allowed only with an
+// endpoint, which says where the requests go.
+bool AwsRegionShape(std::string_view region) {
+  static constexpr std::string_view kDirections[] = {
+      "north", "south", "east", "west", "central",
+      "northeast", "northwest", "southeast", "southwest"};
+  static constexpr std::string_view kPartitions[] = {"gov", "iso", "isob",
+                                                     "isoe", "isof"};
+  std::vector<std::string_view> parts;
+  for (std::size_t start = 0;;) {
+    const std::size_t dash = region.find('-', start);
+    parts.push_back(region.substr(start, dash - start));
+    if (dash == std::string_view::npos) break;
+    start = dash + 1;
+  }
+  if (parts.size() != 3 && parts.size() != 4) return false;
+  const auto is = [](std::string_view part, const auto& names) {
+    return std::find(std::begin(names), std::end(names), part) !=
+           std::end(names);
+  };
+  const std::string_view number = parts.back();
+  return parts[0].size() == 2 &&
+         (parts.size() == 3 || is(parts[1], kPartitions)) &&
+         is(parts[parts.size() - 2], kDirections) && !number.empty() &&
+         number.size() <= 2 && std::all_of(number.begin(), number.end(), IsDigit);
 }
 
 std::string LowerAscii(std::string_view text) {
@@ -187,6 +219,12 @@ Result<ResolvedS3Config> ResolveS3Config(const S3Options& options,
   if (endpoint) {
     BACKENDS_RETURN_IF_ERROR(ParseEndpoint(*endpoint, out));
   } else {
+    if (!AwsRegionShape(out.region)) {
+      return InvalidArgumentError(
+          "S3 region \"" + out.region + "\" from " + region.source +
+          " is not an AWS region name (e.g. us-east-1, eu-west-3); give an "
+          "endpoint to use another service's region");
+    }
     out.scheme = "https";
     out.authority = AwsS3Authority(out.region);
     out.endpoint = "https://" + out.authority;

@@ -30,6 +30,7 @@
 #include "backends/open.h"
 #include "backends/sqlite.h"
 #include "sqlite/sqlite_connection.h"
+#include "write_condition.h"
 
 namespace backends {
 namespace {
@@ -105,6 +106,15 @@ class SqliteStore final : public SqliteBackend {
   Status dump_stream(std::string_view key, ByteSource& source) override;
   Result<bool> load_stream(std::string_view key, ByteSink& sink) override;
   Result<bool> remove(std::string_view key) override;
+  Result<std::optional<std::string>> load_range(std::string_view key,
+                                                std::uint64_t offset,
+                                                std::uint64_t length) override;
+  Result<bool> copy(std::string_view src_key,
+                    std::string_view dst_key) override;
+  Result<bool> rename(std::string_view src_key,
+                      std::string_view dst_key) override;
+  Result<std::string> dump_if(std::string_view key, std::string_view value,
+                              const WriteCondition& condition) override;
   Result<bool> remove_if(std::string_view key,
                          const RemovalCheck& should_remove) override;
   Result<std::vector<std::string>> list(std::string_view prefix) override;
@@ -176,6 +186,13 @@ class SqliteStore final : public SqliteBackend {
   Result<KeyPage> ListKeys(std::string_view prefix,
                            std::string_view start_after, std::size_t limit);
   Status DumpSpooled(std::string_view key, int fd, std::uint64_t size);
+  // copy (keep_source) or rename, in one write transaction.
+  Result<bool> Move(std::string_view operation, std::string_view src_key,
+                    std::string_view dst_key, bool keep_source);
+  // Writes one row with `version` inside the caller's transaction.
+  Status PutRow(std::string_view operation, Connection& connection,
+                std::string_view key, std::string_view value,
+                std::int64_t version);
 
   ConnectionPool pool_;
 };
@@ -559,6 +576,124 @@ std::string SqliteStore::url() const {
 }
 
 }  // namespace
+
+// Ranges read the blob in place (sqlite3_blob_read), in one read
+// transaction like load_stream.
+Result<std::optional<std::string>> SqliteStore::load_range(
+    std::string_view key, std::uint64_t offset, std::uint64_t length) {
+  BACKENDS_RETURN_IF_ERROR(ValidateKey("load_range", key));
+  BACKENDS_ASSIGN_OR_RETURN(auto connection, pool_.Acquire());
+  Transaction transaction(*connection, "load_range " + QuoteKey(key));
+  BACKENDS_RETURN_IF_ERROR(transaction.Begin(Sql::kBeginRead));
+  sqlite3_int64 rowid = 0;
+  std::uint64_t size = 0;
+  {
+    BACKENDS_ASSIGN_OR_RETURN(Stmt stmt, connection->Get(Sql::kLocate));
+    BindText(stmt, 1, key);
+    const int rc = Step(stmt);
+    if (rc == SQLITE_DONE) return std::optional<std::string>();
+    if (rc != SQLITE_ROW) return Error("load_range", key, *connection, rc);
+    rowid = sqlite3_column_int64(stmt, 0);
+    size = static_cast<std::uint64_t>(sqlite3_column_int64(stmt, 1));
+  }
+  std::string out(offset < size ? std::min(length, size - offset) : 0, '\0');
+  if (!out.empty()) {
+    sqlite3_blob* raw = nullptr;
+    const std::string table = pool_.options().table;
+    int rc = sqlite3_blob_open(connection->db(), "main", table.c_str(),
+                               "value", rowid, 0, &raw);
+    sqlite::BlobPtr blob(raw);
+    if (rc != SQLITE_OK) return Error("load_range", key, *connection, rc);
+    rc = sqlite3_blob_read(blob.get(), out.data(), static_cast<int>(out.size()),
+                           static_cast<int>(offset));
+    if (rc != SQLITE_OK) return Error("load_range", key, *connection, rc);
+  }
+  BACKENDS_RETURN_IF_ERROR(transaction.Commit());
+  return std::optional<std::string>(std::move(out));
+}
+
+Status SqliteStore::PutRow(std::string_view operation, Connection& connection,
+                           std::string_view key, std::string_view value,
+                           std::int64_t version) {
+  if (value.size() > MaxValueBytes(connection)) {
+    return TooBig(operation, key, value.size(), MaxValueBytes(connection));
+  }
+  BACKENDS_ASSIGN_OR_RETURN(Stmt stmt, connection.Get(Sql::kDump));
+  BindText(stmt, 1, key);
+  sqlite3_bind_int64(stmt, 2, NowNs());
+  sqlite3_bind_int64(stmt, 3, version);
+  BindBlob(stmt, 4, value);
+  const int rc = Step(stmt);
+  if (rc != SQLITE_DONE) return Error(operation, key, connection, rc);
+  return Status::OK();
+}
+
+Result<bool> SqliteStore::copy(std::string_view src_key,
+                               std::string_view dst_key) {
+  return Move("copy", src_key, dst_key, /*keep_source=*/true);
+}
+
+Result<bool> SqliteStore::rename(std::string_view src_key,
+                                 std::string_view dst_key) {
+  return Move("rename", src_key, dst_key, /*keep_source=*/false);
+}
+
+Result<bool> SqliteStore::Move(std::string_view operation,
+                               std::string_view src_key,
+                               std::string_view dst_key, bool keep_source) {
+  BACKENDS_RETURN_IF_ERROR(ValidateKey(operation, src_key));
+  BACKENDS_RETURN_IF_ERROR(ValidateKey(operation, dst_key));
+  BACKENDS_ASSIGN_OR_RETURN(auto connection, pool_.Acquire());
+  Transaction transaction(*connection,
+                          std::string(operation) + " " + QuoteKey(src_key));
+  BACKENDS_RETURN_IF_ERROR(transaction.Begin(Sql::kBeginWrite));
+  std::string value;
+  {
+    BACKENDS_ASSIGN_OR_RETURN(Stmt load, connection->Get(Sql::kLoad));
+    BindText(load, 1, src_key);
+    const int rc = Step(load);
+    if (rc == SQLITE_DONE) return false;
+    if (rc != SQLITE_ROW) return Error(operation, src_key, *connection, rc);
+    value = ColumnBytes(load, 0);
+  }
+  if (src_key == dst_key) return true;
+  BACKENDS_RETURN_IF_ERROR(
+      PutRow(operation, *connection, dst_key, value, NewVersion()));
+  if (!keep_source) {
+    BACKENDS_ASSIGN_OR_RETURN(Stmt remove, connection->Get(Sql::kRemove));
+    BindText(remove, 1, src_key);
+    const int rc = Step(remove);
+    if (rc != SQLITE_DONE) return Error(operation, src_key, *connection, rc);
+  }
+  BACKENDS_RETURN_IF_ERROR(transaction.Commit());
+  return true;
+}
+
+// The version is read and the row written in one write transaction.
+Result<std::string> SqliteStore::dump_if(std::string_view key,
+                                         std::string_view value,
+                                         const WriteCondition& condition) {
+  BACKENDS_RETURN_IF_ERROR(ValidateKey("dump_if", key));
+  BACKENDS_ASSIGN_OR_RETURN(auto connection, pool_.Acquire());
+  Transaction transaction(*connection, "dump_if " + QuoteKey(key));
+  BACKENDS_RETURN_IF_ERROR(transaction.Begin(Sql::kBeginWrite));
+  std::optional<std::string> current;
+  {
+    BACKENDS_ASSIGN_OR_RETURN(Stmt stat, connection->Get(Sql::kStat));
+    BindText(stat, 1, key);
+    const int rc = Step(stat);
+    if (rc == SQLITE_ROW) {
+      current = InfoFrom(stat, 0).version;
+    } else if (rc != SQLITE_DONE) {
+      return Error("dump_if", key, *connection, rc);
+    }
+  }
+  BACKENDS_RETURN_IF_ERROR(CheckWriteCondition(key, condition, current));
+  const std::int64_t version = NewVersion();
+  BACKENDS_RETURN_IF_ERROR(PutRow("dump_if", *connection, key, value, version));
+  BACKENDS_RETURN_IF_ERROR(transaction.Commit());
+  return std::to_string(version);
+}
 
 Result<std::unique_ptr<SqliteBackend>> NewSqliteBackend(
     std::filesystem::path path, SqliteOptions options) {

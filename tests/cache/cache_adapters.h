@@ -29,6 +29,18 @@ class JsonCacheAsBackend final : public Backend {
   Result<bool> remove(std::string_view key) override {
     return cache_.remove(key);
   }
+  Result<std::string> dump_if(std::string_view key, std::string_view bytes,
+                              const WriteCondition& condition) override {
+    return cache_.store().dump_if(key, bytes, condition);
+  }
+  Result<bool> copy(std::string_view src_key,
+                    std::string_view dst_key) override {
+    return cache_.store().copy(src_key, dst_key);
+  }
+  Result<bool> rename(std::string_view src_key,
+                      std::string_view dst_key) override {
+    return cache_.store().rename(src_key, dst_key);
+  }
   Result<std::vector<std::string>> list(std::string_view prefix) override {
     return cache_.list(prefix);
   }
@@ -70,6 +82,18 @@ class TextCacheAsBackend final : public Backend {
   }
   Result<bool> remove(std::string_view key) override {
     return cache_.remove(key);
+  }
+  Result<std::string> dump_if(std::string_view key, std::string_view bytes,
+                              const WriteCondition& condition) override {
+    return cache_.store().dump_if(key, bytes, condition);
+  }
+  Result<bool> copy(std::string_view src_key,
+                    std::string_view dst_key) override {
+    return cache_.store().copy(src_key, dst_key);
+  }
+  Result<bool> rename(std::string_view src_key,
+                      std::string_view dst_key) override {
+    return cache_.store().rename(src_key, dst_key);
   }
   Result<std::vector<std::string>> list(std::string_view prefix) override {
     return cache_.list(prefix);

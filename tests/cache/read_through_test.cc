@@ -96,6 +96,24 @@ TEST_F(ReadThroughTest, AJsonCacheFrontExpiresItsOwnCopies) {
   EXPECT_THAT(layer_->load("doc"), Holds("[2]"));
 }
 
+TEST_F(ReadThroughTest, ValuesTheFrontCannotHoldAreCountedAndServedByTheBack) {
+  auto front = NewJsonEnvelopeBackend(std::make_unique<VolatileBackend>(),
+                                      {.clock = clock_});
+  ASSERT_THAT(front, IsOk());
+  Make({}, std::move(front).value());
+  BACKENDS_ASSERT_OK(layer_->dump("bytes", "not json"));
+  EXPECT_THAT(layer_->load("bytes"), Holds("not json"));
+  EXPECT_THAT(layer_->load("bytes"), Holds("not json"));
+  const CacheStats stats = layer_->stats();
+  EXPECT_EQ(stats.front_refusals, 3u);  // the dump's copy and two loads'
+  EXPECT_EQ(stats.misses, 2u);
+  EXPECT_EQ(stats.hits, 0u);
+  BACKENDS_ASSERT_OK(layer_->dump("doc", "[1]"));
+  EXPECT_THAT(layer_->load("doc"), Holds("[\n    1\n]"));  // front's format
+  EXPECT_EQ(layer_->stats().hits, 1u);
+  EXPECT_EQ(layer_->stats().front_refusals, 3u);
+}
+
 TEST_F(ReadThroughTest, BackFailuresAreReportedNeverMissing) {
   Make();
   BACKENDS_ASSERT_OK(back().dump("k", "v"));

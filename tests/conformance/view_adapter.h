@@ -36,6 +36,23 @@ class ViewAsBackend final : public Backend {
   Result<bool> remove(std::string_view key) override {
     return view_.remove(key);
   }
+  Result<std::string> dump_if(std::string_view key, std::string_view bytes,
+                              const WriteCondition& condition) override {
+    auto value = view_.codec().Decode(key, std::string(bytes));
+    if (!value.ok()) {
+      return InvalidArgumentError("test value is not valid for the view: " +
+                                  value.status().message());
+    }
+    return view_.dump_if(key, *value, condition);
+  }
+  Result<bool> copy(std::string_view src_key,
+                    std::string_view dst_key) override {
+    return view_.copy(src_key, dst_key);
+  }
+  Result<bool> rename(std::string_view src_key,
+                      std::string_view dst_key) override {
+    return view_.rename(src_key, dst_key);
+  }
   Result<std::vector<std::string>> list(std::string_view prefix) override {
     return view_.list(prefix);
   }

@@ -346,6 +346,23 @@ TEST_F(CredentialsTest, InstanceMetadataV2) {
             "/latest/meta-data/iam/security-credentials/my-role");
 }
 
+TEST_F(CredentialsTest, FailedSourceErrorListsTheSourcesTriedBefore) {
+  LocalHttpServer imds([](const LocalHttpServer::Request&) {
+    return Reply{403, ""};
+  });
+  auto status =
+      Resolve(Options({{"AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.url() + "/"},
+                       {"AWS_EC2_METADATA_DISABLED", "false"}}))
+          .status();
+  ASSERT_FALSE(status.ok());
+  EXPECT_THAT(status.message(),
+              AllOf(HasSubstr("explicit options"), HasSubstr("environment"),
+                    HasSubstr("shared files"), HasSubstr("web identity"),
+                    HasSubstr("container credentials"),
+                    HasSubstr("then EC2 instance metadata"), HasSubstr("403")))
+      << status;
+}
+
 TEST_F(CredentialsTest, InstanceMetadataDisabledOrAbsent) {
   LocalHttpServer imds(Imds([&] {
     return CredentialsJson("IMDSKEY", clock_->now() + std::chrono::hours(6));

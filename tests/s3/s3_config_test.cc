@@ -92,6 +92,28 @@ TEST_F(S3ConfigTest, DefaultEndpointIsAwsForTheRegion) {
   EXPECT_EQ(config.authority, "s3.cn-north-1.amazonaws.com.cn");
 }
 
+TEST_F(S3ConfigTest, RegionThatIsNotARegionNameNeedsAnEndpoint) {
+  S3Options options = Bucket();
+  for (const char* typo : {"us-est-1", "eu-west", "useast1", "us-east-1-2",
+                           "usa-east-1", "us-foo-east-1", "us-east-x"}) {
+    options.region = typo;
+    EXPECT_THAT(Resolve(options),
+                StatusIs(ErrorCode::kInvalidArgument,
+                         HasSubstr("not an AWS region name")))
+        << typo;
+  }
+  for (const char* name : {"us-gov-west-1", "ap-southeast-2", "il-central-1",
+                           "us-isob-east-1", "eu-central-2"}) {
+    options.region = name;
+    EXPECT_THAT(Resolve(options), ::backends::testing::IsOk()) << name;
+  }
+  // With an endpoint, the service decides what its regions are called.
+  options.endpoint = "http://127.0.0.1:9000";
+  options.region = "garage";
+  ASSERT_OK_AND_ASSIGN(auto config, Resolve(options));
+  EXPECT_EQ(config.region, "garage");
+}
+
 TEST_F(S3ConfigTest, EndpointPrecedence) {
   Write(".aws/config",
         "[default]\nendpoint_url = http://profile:1\n"

@@ -58,6 +58,11 @@ class FaultyBackend final : public BackendWrapper {
     if (auto s = Take(Op::kDump)) return *s;
     return BackendWrapper::dump(key, value);
   }
+  Result<std::string> dump_if(std::string_view key, std::string_view value,
+                              const WriteCondition& condition) override {
+    if (auto s = Take(Op::kDump)) return *s;
+    return inner().dump_if(key, value, condition);
+  }
   Result<bool> remove(std::string_view key) override {
     if (auto s = Take(Op::kRemove)) return *s;
     return BackendWrapper::remove(key);
