@@ -83,6 +83,13 @@ class RedisBackend : public Backend {
   virtual Status dump_expiring(std::string_view key, std::string_view value,
                                std::chrono::milliseconds ttl) = 0;
 
+  /// dump_if (see Backend) with an expiry as dump_expiring's; nullopt: none.
+  /// The check and the write are one server-side script, so atomic.
+  virtual Result<std::string> dump_if_expiring(
+      std::string_view key, std::string_view value,
+      const WriteCondition& condition,
+      std::optional<std::chrono::milliseconds> ttl) = 0;
+
   virtual const RedisOptions& options() const = 0;
 };
 

@@ -8,6 +8,7 @@
 #include "backends/open.h"
 #include "backends/redis.h"
 #include "redis/redis_client.h"
+#include "write_condition.h"
 
 namespace backends {
 namespace {
@@ -31,6 +32,34 @@ constexpr std::string_view kStatScript =
     "local v = redis.call('GET', KEYS[1]) "
     "if not v then return false end "
     "return {string.len(v), redis.sha1hex(v)}";
+
+// A conditional write (dump_if): ARGV = value, condition ("absent",
+// "version" or ""), the version wanted, the expiry in ms ("" for none; 0 or
+// less removes the key). Returns {1, new version} when written, else {0,
+// whether the key held a value, its version}.
+constexpr std::string_view kDumpIfScript =
+    "local cur = redis.call('GET', KEYS[1]) "
+    "local have = cur and redis.sha1hex(cur) or '' "
+    "if (ARGV[2] == 'absent' and cur) or "
+    "   (ARGV[2] == 'version' and (not cur or have ~= ARGV[3])) then "
+    "  return {0, cur and 1 or 0, have} end "
+    "if ARGV[4] == '' then redis.call('SET', KEYS[1], ARGV[1]) "
+    "elseif tonumber(ARGV[4]) > 0 then "
+    "  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[4]) "
+    "else redis.call('DEL', KEYS[1]) end "
+    "return {1, redis.sha1hex(ARGV[1])}";
+// ARGV = offset, last byte: false for a missing key, else GETRANGE's bytes.
+constexpr std::string_view kRangeScript =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return false end "
+    "return redis.call('GETRANGE', KEYS[1], ARGV[1], ARGV[2])";
+// KEYS = source, destination; ARGV[1] = "copy" or "rename". 0 when the
+// source is missing; the same key changes nothing.
+constexpr std::string_view kMoveScript =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end "
+    "if KEYS[1] == KEYS[2] then return 1 end "
+    "if ARGV[1] == 'copy' then redis.call('COPY', KEYS[1], KEYS[2], 'REPLACE') "
+    "else redis.call('RENAME', KEYS[1], KEYS[2]) end "
+    "return 1";
 
 // A glob matching exactly the keys that start with `prefix`.
 std::string GlobPrefix(std::string_view prefix) {
@@ -102,6 +131,76 @@ class RedisStore final : public RedisBackend {
         Reply reply,
         client_.RunOne({"SET", name, value, "PX", ms}, Idempotent::kYes, what));
     return Check(*reply, what);
+  }
+
+  Result<std::string> dump_if(std::string_view key, std::string_view value,
+                              const WriteCondition& condition) override {
+    return dump_if_expiring(key, value, condition, std::nullopt);
+  }
+
+  Result<std::string> dump_if_expiring(
+      std::string_view key, std::string_view value,
+      const WriteCondition& condition,
+      std::optional<std::chrono::milliseconds> ttl) override {
+    BACKENDS_RETURN_IF_ERROR(ValidateKey("dump_if", key));
+    const std::string what = Quoted("dump_if", key);
+    BACKENDS_RETURN_IF_ERROR(CheckSize(what, value.size()));
+    const std::string name = Name(key);
+    const std::string_view mode = condition.if_absent    ? "absent"
+                                  : condition.if_version ? "version"
+                                                         : "";
+    const std::string wanted = condition.if_version.value_or("");
+    const std::string ms = ttl ? std::to_string(ttl->count()) : "";
+    // Not idempotent: resent after a lost reply, a write that landed would
+    // fail its own condition.
+    BACKENDS_ASSIGN_OR_RETURN(
+        Reply reply,
+        client_.RunOne({"EVAL", kDumpIfScript, "1", name, value, mode, wanted,
+                        ms},
+                       Idempotent::kNo, what));
+    BACKENDS_RETURN_IF_ERROR(Check(*reply, what));
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2) {
+      return InternalError(what + ": unexpected reply");
+    }
+    if (reply->element[0]->integer == 1) {
+      return std::string(ReplyText(*reply->element[1]));
+    }
+    std::optional<std::string> current;
+    if (reply->elements == 3 && reply->element[1]->integer == 1) {
+      current = std::string(ReplyText(*reply->element[2]));
+    }
+    BACKENDS_RETURN_IF_ERROR(CheckWriteCondition(key, condition, current));
+    return InternalError(what + ": the server refused a condition it meets");
+  }
+
+  Result<std::optional<std::string>> load_range(
+      std::string_view key, std::uint64_t offset,
+      std::uint64_t length) override {
+    BACKENDS_RETURN_IF_ERROR(ValidateKey("load_range", key));
+    const std::string what = Quoted("load_range", key);
+    // Redis offsets are signed 64-bit; no value reaches 2^62 bytes.
+    constexpr std::uint64_t kFar = std::uint64_t{1} << 62;
+    if (length == 0 || offset >= kFar) {
+      BACKENDS_ASSIGN_OR_RETURN(bool present, contains(key));
+      if (!present) return std::optional<std::string>();
+      return std::optional<std::string>(std::string());
+    }
+    const std::uint64_t last = std::min(offset + std::min(length, kFar), kFar) - 1;
+    const std::string name = Name(key);
+    const std::string from = std::to_string(offset);
+    const std::string to = std::to_string(last);
+    BACKENDS_ASSIGN_OR_RETURN(
+        Reply reply, client_.RunOne({"EVAL", kRangeScript, "1", name, from, to},
+                                    Idempotent::kYes, what));
+    return ValueOf(*reply, what);
+  }
+
+  Result<bool> copy(std::string_view src_key, std::string_view dst_key) override {
+    return Move("copy", src_key, dst_key);
+  }
+  Result<bool> rename(std::string_view src_key,
+                      std::string_view dst_key) override {
+    return Move("rename", src_key, dst_key);
   }
 
   Result<bool> remove(std::string_view key) override {
@@ -342,6 +441,25 @@ class RedisStore final : public RedisBackend {
                            std::to_string(reply.type));
     }
     return std::optional<std::string>(std::string(ReplyText(reply)));
+  }
+
+  // copy or rename in one server-side script (atomic on one server).
+  Result<bool> Move(std::string_view verb, std::string_view src_key,
+                    std::string_view dst_key) {
+    BACKENDS_RETURN_IF_ERROR(ValidateKey(verb, src_key));
+    BACKENDS_RETURN_IF_ERROR(ValidateKey(verb, dst_key));
+    const std::string what = Quoted(verb, src_key);
+    const std::string from = Name(src_key);
+    const std::string to = Name(dst_key);
+    // A copy may be resent; a rename resent after its lost reply would
+    // find the source gone and answer false.
+    BACKENDS_ASSIGN_OR_RETURN(
+        Reply reply,
+        client_.RunOne({"EVAL", kMoveScript, "2", from, to, verb},
+                       verb == "copy" ? Idempotent::kYes : Idempotent::kNo,
+                       what));
+    BACKENDS_RETURN_IF_ERROR(Check(*reply, what));
+    return reply->integer == 1;
   }
 
   // The size and version of each named value, or nullopt when it is

@@ -32,6 +32,19 @@ class RedisExpiry {
     return store_.dump_expiring(key, value, Ttl(timeout));
   }
 
+  // The store's conditional write with this cache's expiry.
+  Result<std::string> DumpIf(std::string_view key, std::string_view value,
+                             const WriteCondition& condition,
+                             std::chrono::seconds timeout) {
+    if (timeout < std::chrono::seconds(0)) {
+      return InvalidArgumentError("dump_if " + QuoteKey(key) +
+                                  ": negative timeout");
+    }
+    std::optional<std::chrono::milliseconds> ttl;
+    if (timeout != kNeverExpires) ttl = Ttl(timeout);
+    return store_.dump_if_expiring(key, value, condition, ttl);
+  }
+
   Result<std::optional<std::string>> Load(std::string_view key) {
     BACKENDS_ASSIGN_OR_RETURN(auto value, store_.load(key));
     ++(value ? hits_ : misses_);
@@ -76,6 +89,21 @@ class RedisJsonCache final : public JsonEnvelopeBackend {
                                   ": not JSON: " + parsed.status().message());
     }
     return dump_json(key, *parsed, timeout);
+  }
+  Result<std::string> dump_if(std::string_view key, std::string_view value,
+                              const WriteCondition& condition) override {
+    BACKENDS_RETURN_IF_ERROR(ValidateKey("dump_if", key));
+    auto parsed = ParseJson(value);
+    if (!parsed.ok()) {
+      return InvalidArgumentError("dump_if " + QuoteKey(key) +
+                                  ": not JSON: " + parsed.status().message());
+    }
+    auto text = DumpJson(*parsed, format_);
+    if (!text.ok()) {
+      return InvalidArgumentError("dump_if " + QuoteKey(key) + ": " +
+                                  text.status().message());
+    }
+    return expiry_.DumpIf(key, *text, condition, expiry_.timeout());
   }
   Result<std::optional<Json>> load_json(std::string_view key) override {
     BACKENDS_ASSIGN_OR_RETURN(auto text, load(key));
@@ -124,6 +152,11 @@ class RedisTextCache final : public ExpiringBackend {
   }
   Status dump(std::string_view key, std::string_view value) override {
     return expiry_.Dump(key, value, expiry_.timeout());
+  }
+  Result<std::string> dump_if(std::string_view key, std::string_view value,
+                              const WriteCondition& condition) override {
+    BACKENDS_RETURN_IF_ERROR(ValidateKey("dump_if", key));
+    return expiry_.DumpIf(key, value, condition, expiry_.timeout());
   }
   Result<std::size_t> prune() override { return std::size_t{0}; }
   CacheStats stats() const override { return expiry_.Stats(); }

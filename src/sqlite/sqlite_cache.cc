@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <limits>
 #include <mutex>
@@ -21,6 +22,7 @@
 #include "backends/sqlite_cache.h"
 #include "cache/cache_core.h"
 #include "sqlite/sqlite_connection.h"
+#include "write_condition.h"
 
 namespace backends {
 namespace {
@@ -77,6 +79,21 @@ struct CacheSql {
         " VALUES (?1, ?2, ?3, ?4, ?5, ";
     dump = insert + "NULL)" + upsert;
     dump_used = insert + next_use + ")" + upsert;
+    // dump_if: create-only replaces only an expired row; replace-if-version
+    // updates only a live row of version ?6. Either changes no row when the
+    // condition fails, checked and written in one statement.
+    const std::string old_expired =
+        " WHERE " + t + ".expires_ns IS NOT NULL AND " + t +
+        ".expires_ns <= ?9";
+    dump_absent = dump + old_expired;
+    dump_absent_used = dump_used + old_expired;
+    const std::string set =
+        "UPDATE " + t +
+        " SET modified_ns = ?2, version = ?3, value = ?4, expires_ns = ?5,"
+        " accessed = ";
+    const std::string match = " WHERE key = ?1 AND version = ?6 AND " + live;
+    dump_version = set + "NULL" + match;
+    dump_version_used = set + next_use + match;
     touch = "UPDATE " + t + " SET accessed = " + next_use + " WHERE key = ?1";
     // The newest rows first; a row goes when it is past max_entries (?2) or
     // the running total of sizes is past max_bytes (?3). 0 is no bound.
@@ -99,8 +116,9 @@ struct CacheSql {
     prune = "DELETE FROM " + t + " WHERE expires_ns <= ?9";
   }
 
-  std::string row, check, drop_if, dump, dump_used, touch, evict, remove, list,
-      size, items, clear, prune;
+  std::string row, check, drop_if, dump, dump_used, dump_absent,
+      dump_absent_used, dump_version, dump_version_used, touch, evict, remove,
+      list, size, items, clear, prune;
 };
 
 // Adds the cache columns and indexes to `table` if it lacks them.
@@ -355,7 +373,8 @@ class SqliteExpiring : public Base {
   // Writes `stored` under `key` expiring `timeout` from now; returns the
   // row's version.
   Result<std::int64_t> Write(std::string_view key, std::string_view stored,
-                             std::chrono::seconds timeout) {
+                             std::chrono::seconds timeout,
+                             const WriteCondition& condition = {}) {
     if (timeout < std::chrono::seconds::zero()) {
       return InvalidArgumentError("dump " + QuoteKey(key) +
                                   ": negative timeout " +
@@ -372,12 +391,27 @@ class SqliteExpiring : public Base {
     }
     const std::int64_t now = Now();
     const std::int64_t version = RandomVersion();
-    BACKENDS_ASSIGN_OR_RETURN(
-        Stmt stmt, connection->Prepared(limited() ? sql_.dump_used : sql_.dump));
+    const std::string& sql =
+        condition.if_absent
+            ? (limited() ? sql_.dump_absent_used : sql_.dump_absent)
+        : condition.if_version
+            ? (limited() ? sql_.dump_version_used : sql_.dump_version)
+            : (limited() ? sql_.dump_used : sql_.dump);
+    BACKENDS_ASSIGN_OR_RETURN(Stmt stmt, connection->Prepared(sql));
     BindText(stmt, 1, key);
     sqlite3_bind_int64(stmt, 2, now);
     sqlite3_bind_int64(stmt, 3, version);
     BindBlob(stmt, 4, stored);
+    if (condition.if_absent || condition.if_version) {
+      // A version we did not make (not a number) matches no row.
+      std::int64_t wanted = -1;
+      if (condition.if_version) {
+        const std::string& text = *condition.if_version;
+        std::from_chars(text.data(), text.data() + text.size(), wanted);
+      }
+      sqlite3_bind_int64(stmt, 6, wanted);
+      sqlite3_bind_int64(stmt, 9, now);
+    }
     const auto nanos =
         std::chrono::duration_cast<std::chrono::nanoseconds>(
             std::min(timeout, std::chrono::duration_cast<std::chrono::seconds>(
@@ -392,6 +426,10 @@ class SqliteExpiring : public Base {
     // would not see this write change its data_version.
     Forget(key);
     if (rc != SQLITE_DONE) return Error("dump", key, *connection, rc);
+    if ((condition.if_absent || condition.if_version) &&
+        sqlite3_changes64(connection->db()) == 0) {
+      return ConditionFailed(*connection, key, condition);
+    }
     if (!limited()) return version;
     BACKENDS_ASSIGN_OR_RETURN(Stmt evict, connection->Prepared(sql_.evict));
     BindText(evict, 1, key);
@@ -404,6 +442,21 @@ class SqliteExpiring : public Base {
     // The evicted keys are not known here: drop every decoded copy.
     if (sqlite3_changes64(connection->db()) > 0) ForgetAll();
     return version;
+  }
+
+  // The error of a conditional write that changed no row, naming what the
+  // key holds now.
+  Status ConditionFailed(Connection& connection, std::string_view key,
+                         const WriteCondition& condition) {
+    BACKENDS_ASSIGN_OR_RETURN(Found found,
+                              Lookup(connection, "dump_if", key, false));
+    std::optional<std::string> current;
+    if (found.state == Found::kLive) current = found.info.version;
+    Status status = CheckWriteCondition(key, condition, current);
+    if (!status.ok()) return status;
+    // It changed again since: still, this write did not happen.
+    return FailedPreconditionError("dump_if " + QuoteKey(key) +
+                                   ": precondition failed: the value changed");
   }
 
   // Live rows' keys and values, one query.
@@ -462,6 +515,14 @@ class SqliteTextCache final : public SqliteExpiring<ExpiringBackend> {
   Status dump(std::string_view key, std::string_view value) override {
     BACKENDS_RETURN_IF_ERROR(ValidateKey("dump", key));
     return Write(key, value, timeout_).status();
+  }
+
+  Result<std::string> dump_if(std::string_view key, std::string_view value,
+                              const WriteCondition& condition) override {
+    BACKENDS_RETURN_IF_ERROR(ValidateKey("dump_if", key));
+    BACKENDS_ASSIGN_OR_RETURN(std::int64_t version,
+                              Write(key, value, timeout_, condition));
+    return std::to_string(version);
   }
 
   Result<std::vector<Entry>> items() override { return LiveRows(); }
@@ -543,6 +604,23 @@ class SqliteJsonCache final : public SqliteExpiring<JsonEnvelopeBackend> {
 
   Status dump(std::string_view key, std::string_view value) override {
     return dump(key, value, timeout_);
+  }
+
+  Result<std::string> dump_if(std::string_view key, std::string_view value,
+                              const WriteCondition& condition) override {
+    BACKENDS_RETURN_IF_ERROR(ValidateKey("dump_if", key));
+    auto parsed = ParseJson(value);
+    if (!parsed.ok()) {
+      return InvalidArgumentError("dump_if " + QuoteKey(key) +
+                                  ": value is not JSON: " +
+                                  parsed.status().message());
+    }
+    auto text = DumpJson(*parsed, format_);
+    if (!text.ok()) return text.status().WithContext("dump_if " + QuoteKey(key));
+    Forget(key);
+    BACKENDS_ASSIGN_OR_RETURN(std::int64_t version,
+                              Write(key, *text, timeout_, condition));
+    return std::to_string(version);
   }
 
   Status dump(std::string_view key, std::string_view value,
