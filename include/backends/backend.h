@@ -140,9 +140,11 @@ struct WriteCondition {
   /// an earlier dump_if) equals this one. A missing key fails the same way.
   std::optional<std::string> if_version;
 
-  static WriteCondition Absent() { return {.if_absent = true}; }
+  static WriteCondition Absent() {
+    return {.if_absent = true, .if_version = std::nullopt};
+  }
   static WriteCondition Version(std::string version) {
-    return {.if_version = std::move(version)};
+    return {.if_absent = false, .if_version = std::move(version)};
   }
 };
 
