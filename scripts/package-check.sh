@@ -122,11 +122,12 @@ step "4. the Debian package"
 deb="$build/backends_${version}_amd64.deb"
 [ -f "$deb" ] || fail "cpack made no $deb"
 dpkg-deb -f "$deb" Depends
+dpkg-deb -c "$deb" >"$scratch/deb-contents"
 for path in usr/bin/backends usr/include/backends/backend.h \
             "usr/lib/$(gcc -print-multiarch)/pkgconfig/backends.pc" \
             "usr/lib/$(gcc -print-multiarch)/cmake/backends/backendsConfig.cmake" \
             usr/share/man/man1/backends.1; do
-  dpkg-deb -c "$deb" | grep -q " \./$path" || fail "$deb lacks /$path"
+  grep -q " \./$path" "$scratch/deb-contents" || fail "$deb lacks /$path"
 done
 if dpkg-query -W -f='${Status}' backends 2>/dev/null | grep -q "ok installed"; then
   fail "a backends package is installed already: remove it first"
