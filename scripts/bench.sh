@@ -9,7 +9,14 @@
 #   scripts/bench.sh --scale    only the millions-of-keys rows of the tool
 #                               (bench/cli_scale.py: ls, cp, cp --update of
 #                               100,000 and 1,000,000 keys; the first run
-#                               fills the stores, about 10 minutes)
+#                               fills the stores, about 10 minutes;
+#                               and ls of SQLite stores of as many keys,
+#                               and cp from them into a folder)
+#   scripts/bench.sh --s3-scale only the S3 listing rows (bench/
+#                               s3_list_scale.py: backends ls against boto3's
+#                               paginator and rclone lsf over 10,000 and
+#                               100,000 objects; the first run on a radosgw
+#                               fills them, about 10 minutes)
 #
 # Environment (all optional):
 #   BENCH_REPETITIONS   repetitions per benchmark (default 9)
@@ -20,6 +27,7 @@
 #                       build-bench/bench-data); filesystem speed varies
 #                       3-10x between folders, so compare ratios, not times.
 #   BENCH_SCALE_KEYS    the key counts of --scale (default 100000,1000000)
+#   BENCH_S3_SCALE_KEYS the key counts of --s3-scale (default 10000,100000)
 #   REDIS_BENCH_PORT    the port of redis_bench's server (default 6399)
 #   BENCH_S3=0          skip the S3 part (radosgw, nginx, wrk, awscli, rclone)
 #   BENCH_S3_MIN_TIME   seconds per repetition of s3_bench (default 0.3)
@@ -36,7 +44,8 @@ scale=0
 case "${1:-}" in
   "") ;;
   --scale) scale=1 ;;
-  *) echo "usage: $0 [--scale]" >&2; exit 2 ;;
+  --s3-scale) scale=s3 ;;
+  *) echo "usage: $0 [--scale | --s3-scale]" >&2; exit 2 ;;
 esac
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -69,6 +78,28 @@ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   { cat "$build.configure.log" >&2; exit 1; }
 cmake --build "$build" -j"$(nproc)" >"$build.build.log" 2>&1 ||
   { tail -40 "$build.build.log" >&2; exit 1; }
+
+if [[ $scale == s3 ]]; then
+  say "running bench/s3_list_scale.py (S3 listings of 10,000 and 100,000 keys)"
+  mkdir -p "$data/s3-scale"
+  s3_started=0
+  if ! s3env=$(bash "$root/scripts/s3-server.sh" env 2>/dev/null) ||
+    ! curl -s -o /dev/null --max-time 2 \
+      "$(sed -n 's/^export S3_ENDPOINT=//p' <<<"$s3env")/"; then
+    s3env=$(RGW_MEM_BYTES=${RGW_MEM_BYTES:-4294967296} \
+      bash "$root/scripts/s3-server.sh" start)
+    s3_started=1
+  fi
+  eval "$s3env"
+  export AWS_EC2_METADATA_DISABLED=true
+  status=0
+  "$python" "$root/bench/s3_list_scale.py" "$build/tools/backends" \
+    "$data/s3-scale" --keys "${BENCH_S3_SCALE_KEYS:-10000,100000}" || status=$?
+  if [[ $s3_started == 1 ]]; then
+    bash "$root/scripts/s3-server.sh" stop >/dev/null 2>&1 || true
+  fi
+  exit "$status"
+fi
 
 if [[ $scale == 1 ]]; then
   say "running bench/cli_scale.py (the tool at 100,000 and 1,000,000 keys)"

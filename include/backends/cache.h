@@ -141,7 +141,8 @@ class ExpiringBackend : public BackendWrapper {
   using BackendWrapper::BackendWrapper;
 
   /// Removes every expired entry; returns how many. Entries that cannot be
-  /// decoded (kDataLoss) are left in place and do not fail the call.
+  /// decoded (kDataLoss) are left in place and do not fail the call. Reads
+  /// the store beneath in listing pages: memory stays bounded by one page.
   virtual Result<std::size_t> prune() = 0;
 
   /// A snapshot of the counters.

@@ -28,6 +28,9 @@ enum class Liveness {
 template <typename Base>
 class ExpiringBase : public Base {
  public:
+  /// Keys per listing page of size() and prune().
+  static constexpr std::size_t kPageSize = 1000;
+
   ExpiringBase(std::unique_ptr<Backend> inner, ExpiryOptions options)
       : Base(std::move(inner)),
         clock_(options.clock ? std::move(options.clock) : DefaultClock()),
@@ -110,9 +113,17 @@ class ExpiringBase : public Base {
     return state == Liveness::kLive;
   }
 
+  /// Counts live entries page by page (removing expired ones on the way).
   Result<std::size_t> size() override {
-    BACKENDS_ASSIGN_OR_RETURN(auto keys, list(""));
-    return keys.size();
+    std::size_t count = 0;
+    std::string after;
+    while (true) {
+      BACKENDS_ASSIGN_OR_RETURN(KeyPage page,
+                                this->list_page("", after, kPageSize));
+      count += page.keys.size();
+      if (!page.more || page.keys.empty()) return count;
+      after = std::move(page.keys.back());
+    }
   }
 
   Result<std::vector<Backend::Entry>> items() override {
@@ -136,17 +147,24 @@ class ExpiringBase : public Base {
     return this->inner().clear();
   }
 
+  /// Walks the inner store's listing a page at a time: memory stays
+  /// bounded by one page however many entries the store holds.
   Result<std::size_t> prune() override {
-    BACKENDS_ASSIGN_OR_RETURN(auto keys, this->inner().keys());
     std::size_t pruned = 0;
-    for (const auto& key : keys) {
-      auto state = Check("prune", key);
-      if (!state.ok() && state.status().code() != ErrorCode::kDataLoss) {
-        return std::move(state).status();
+    std::string after;
+    while (true) {
+      BACKENDS_ASSIGN_OR_RETURN(
+          KeyPage page, this->inner().list_page("", after, kPageSize));
+      for (const auto& key : page.keys) {
+        auto state = Check("prune", key);
+        if (!state.ok() && state.status().code() != ErrorCode::kDataLoss) {
+          return std::move(state).status();
+        }
+        if (state.ok() && *state == Liveness::kExpired) ++pruned;
       }
-      if (state.ok() && *state == Liveness::kExpired) ++pruned;
+      if (!page.more || page.keys.empty()) return pruned;
+      after = std::move(page.keys.back());
     }
-    return pruned;
   }
 
   CacheStats stats() const override { return counters_.Snapshot(); }

@@ -25,6 +25,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <functional>
 #include <limits>
 
 #include "backends/s3.h"
@@ -501,31 +502,53 @@ class S3BackendImpl final : public S3Backend {
     return page;
   }
 
+  // Counts page by page: memory does not grow with the number of keys.
   Result<std::size_t> size() override {
-    BACKENDS_ASSIGN_OR_RETURN(auto objects,
-                              ListObjects("size", options_.prefix));
-    return objects.size();
+    std::size_t count = 0;
+    BACKENDS_RETURN_IF_ERROR(
+        WalkListing("size", options_.prefix, "", kNoLimit,
+                    [&](std::vector<s3::ListedObject>& objects)
+                        -> Result<std::size_t> {
+                      count += objects.size();
+                      return kNoLimit;
+                    })
+            .status());
+    return count;
   }
 
+  // Deletes as it lists: each page (at most 1000 keys) is one DeleteObjects
+  // batch, sent kClearBatches at a time in parallel. A continuation token
+  // names a position, so deleting keys already listed skips nothing.
   Status clear() override {
-    BACKENDS_ASSIGN_OR_RETURN(auto objects,
-                              ListObjects("clear", options_.prefix));
     std::vector<std::vector<std::string>> batches;
-    for (std::size_t i = 0; i < objects.size(); ++i) {
-      if (i % s3::kMaxDeleteBatch == 0) batches.emplace_back();
-      batches.back().push_back(std::move(objects[i].key));
-    }
-    // The XML bodies live here while their requests are in flight.
-    std::vector<std::string> bodies(batches.size());
-    return s3::FirstError(Batch<Status>(
-        batches.size(),
-        [&](std::size_t i, std::string& context) {
-          return DeleteObjectsRequest(batches[i], bodies[i], context);
-        },
-        [&](const S3Client::Request& request, HttpResponse response,
-            const std::string& context) {
-          return ReadDeleteObjects(request, response, context);
-        }));
+    auto send = [&]() -> Status {
+      // The XML bodies live here while their requests are in flight.
+      std::vector<std::string> bodies(batches.size());
+      Status status = s3::FirstError(Batch<Status>(
+          batches.size(),
+          [&](std::size_t i, std::string& context) {
+            return DeleteObjectsRequest(batches[i], bodies[i], context);
+          },
+          [&](const S3Client::Request& request, HttpResponse response,
+              const std::string& context) {
+            return ReadDeleteObjects(request, response, context);
+          }));
+      batches.clear();
+      return status;
+    };
+    auto walked = WalkListing(
+        "clear", options_.prefix, "", kNoLimit,
+        [&](std::vector<s3::ListedObject>& objects) -> Result<std::size_t> {
+          if (objects.empty()) return kNoLimit;
+          auto& batch = batches.emplace_back();
+          for (auto& object : objects) batch.push_back(std::move(object.key));
+          if (batches.size() == kClearBatches) {
+            BACKENDS_RETURN_IF_ERROR(send());
+          }
+          return kNoLimit;
+        });
+    if (!walked.ok()) return walked.status();
+    return send();
   }
 
   std::string url() const override {
@@ -772,35 +795,58 @@ class S3BackendImpl final : public S3Backend {
     return page;
   }
 
+  static constexpr std::size_t kNoLimit =
+      std::numeric_limits<std::size_t>::max();
+  // DeleteObjects requests clear() sends at a time.
+  static constexpr std::size_t kClearBatches = 16;
+
+  // Reads the listing under `full_prefix` after `start_after` (from the
+  // first when empty) page by page, asking for at most `max_keys` keys
+  // first: `each` takes a page's objects and returns how many keys to ask
+  // for next (0 stops). Returns whether keys remained when it stopped.
+  Result<bool> WalkListing(
+      std::string_view operation, const std::string& full_prefix,
+      const std::string& start_after, std::size_t max_keys,
+      const std::function<Result<std::size_t>(std::vector<s3::ListedObject>&)>&
+          each) {
+    const std::string context = std::string(operation) + " " +
+                                QuoteKey(full_prefix) + " in bucket \"" +
+                                options_.bucket + "\"";
+    std::string token;
+    s3::ListingGuard guard(context);
+    do {
+      BACKENDS_ASSIGN_OR_RETURN(
+          auto page, ListOnePage(context, full_prefix, "", start_after, token,
+                                 max_keys, guard));
+      std::erase_if(page.objects, [&](const s3::ListedObject& object) {
+        return !object.key.starts_with(full_prefix);
+      });
+      BACKENDS_ASSIGN_OR_RETURN(max_keys, each(page.objects));
+      token = page.truncated ? page.next_token : std::string();
+      if (!token.empty() && max_keys == 0) return true;
+    } while (!token.empty());
+    return false;
+  }
+
   // The objects under `full_prefix` after `start_after` (from the first
   // when empty), page by page, up to `limit`; `more` (if given) says
   // whether the limit cut the listing short.
   Result<std::vector<s3::ListedObject>> ListObjects(
       std::string_view operation, const std::string& full_prefix,
-      const std::string& start_after = "",
-      std::size_t limit = std::numeric_limits<std::size_t>::max(),
+      const std::string& start_after = "", std::size_t limit = kNoLimit,
       bool* more = nullptr) {
-    const std::string context = std::string(operation) + " " +
-                                QuoteKey(full_prefix) + " in bucket \"" +
-                                options_.bucket + "\"";
     std::vector<s3::ListedObject> out;
-    std::string token;
-    s3::ListingGuard guard(context);
-    if (more != nullptr) *more = false;
-    do {
-      BACKENDS_ASSIGN_OR_RETURN(
-          auto page, ListOnePage(context, full_prefix, "", start_after, token,
-                                 limit - out.size(), guard));
-      for (auto& object : page.objects) {
-        if (object.key.starts_with(full_prefix))
-          out.push_back(std::move(object));
-      }
-      token = page.truncated ? page.next_token : std::string();
-      if (!token.empty() && out.size() >= limit) {
-        if (more != nullptr) *more = true;
-        break;
-      }
-    } while (!token.empty());
+    BACKENDS_ASSIGN_OR_RETURN(
+        bool cut,
+        WalkListing(operation, full_prefix, start_after, limit,
+                    [&](std::vector<s3::ListedObject>& objects)
+                        -> Result<std::size_t> {
+                      for (auto& object : objects) {
+                        out.push_back(std::move(object));
+                      }
+                      return limit - std::min(limit, out.size());
+                    }));
+    if (more != nullptr) *more = cut;
     return out;
   }
 

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -367,6 +368,54 @@ TEST(JsonEnvelopeFailureTest, StoreFailuresAreReportedNotMissing) {
               IsOkAndHolds(Optional(std::string("[\n    1\n]"))));
   EXPECT_THAT(layer->dump("k", "not json"),
               StatusIs(ErrorCode::kInvalidArgument));
+}
+
+// A store whose list() fails: prune() and size() must read pages instead of
+// gathering every key. Records the pages asked for.
+class PagesOnlyBackend final : public BackendWrapper {
+ public:
+  using BackendWrapper::BackendWrapper;
+  Result<std::vector<std::string>> list(std::string_view) override {
+    return FailedPreconditionError("list() gathers every key");
+  }
+  Result<KeyPage> list_page(std::string_view prefix,
+                            std::string_view start_after,
+                            std::size_t limit) override {
+    ++pages;
+    largest_limit = std::max(largest_limit, limit);
+    return BackendWrapper::list_page(prefix, start_after, limit);
+  }
+  int pages = 0;
+  std::size_t largest_limit = 0;
+};
+
+TEST(JsonEnvelopePagingTest, PruneAndSizeReadPagesAcrossPageBoundaries) {
+  auto owner =
+      std::make_unique<PagesOnlyBackend>(std::make_unique<VolatileBackend>());
+  PagesOnlyBackend* pages = owner.get();
+  auto clock = std::make_shared<FakeClock>();
+  ASSERT_OK_AND_ASSIGN(auto layer,
+                       NewJsonEnvelopeBackend(std::move(owner),
+                                              ExpiryOptions{.clock = clock}));
+  constexpr int kEntries = 2500;  // three pages of 1,000
+  for (int i = 0; i < kEntries; ++i) {
+    char key[16];
+    std::snprintf(key, sizeof key, "k%05d", i);
+    BACKENDS_ASSERT_OK(layer->dump(key, "1", seconds(i % 3 == 0 ? 10 : 100)));
+  }
+  clock->Advance(seconds(50));
+  EXPECT_THAT(layer->prune(), IsOkAndHolds(834u));  // i % 3 == 0
+  EXPECT_GE(pages->pages, 3);
+  EXPECT_LE(pages->largest_limit, 1000u);
+  EXPECT_THAT(layer->size(), IsOkAndHolds(static_cast<std::size_t>(1666)));
+  EXPECT_THAT(layer->prune(), IsOkAndHolds(0u));
+  EXPECT_THAT(layer->contains("k00000"), IsOkAndHolds(false));
+  EXPECT_THAT(layer->contains("k00001"), IsOkAndHolds(true));
+  EXPECT_THAT(layer->contains("k02498"), IsOkAndHolds(true));
+  EXPECT_THAT(layer->contains("k02499"), IsOkAndHolds(false));
+  clock->Advance(seconds(100));
+  EXPECT_THAT(layer->prune(), IsOkAndHolds(1666u));
+  EXPECT_THAT(layer->size(), IsOkAndHolds(0u));
 }
 
 // Two processes hammer one folder: every load is a whole envelope written by
