@@ -242,35 +242,48 @@ namespace {
 constexpr char kAfterEveryKey = '\xff';
 }  // namespace
 
+// Reads the keys through list_page, so a store or layer that pages its keys
+// pages its entries too; only the keys of one page are held.
 Result<EntryPage> Backend::list_entries(const ListRequest& request) {
-  BACKENDS_ASSIGN_OR_RETURN(auto all, list(request.prefix));
   const std::size_t limit = std::max<std::size_t>(request.limit, 1);
   EntryPage page;
-  auto it = std::upper_bound(all.begin(), all.end(), request.start_after);
-  for (; it != all.end(); ++it) {
-    if (page.entries.size() + page.common_prefixes.size() == limit) {
-      page.more = true;
-      break;
-    }
-    const std::string& key = *it;
-    if (!request.delimiter.empty()) {
-      const auto cut = key.find(request.delimiter, request.prefix.size());
-      if (cut != std::string::npos) {
-        std::string common = key.substr(0, cut + request.delimiter.size());
-        if (page.common_prefixes.empty() ||
-            page.common_prefixes.back() != common) {
-          page.resume_after = common + kAfterEveryKey;
-          page.common_prefixes.push_back(std::move(common));
-        }
-        continue;
+  std::size_t count = 0;
+  std::string after = request.start_after;
+  for (;;) {
+    BACKENDS_ASSIGN_OR_RETURN(KeyPage keys,
+                              list_page(request.prefix, after, limit - count));
+    if (keys.keys.empty()) return page;
+    bool skip_rest = false;  // the rest of this page is in a common prefix
+    for (std::string& key : keys.keys) {
+      if (count == limit) {
+        page.more = true;
+        return page;
       }
+      if (!request.delimiter.empty()) {
+        const auto cut = key.find(request.delimiter, request.prefix.size());
+        if (cut != std::string::npos) {
+          std::string common = key.substr(0, cut + request.delimiter.size());
+          after = common + kAfterEveryKey;
+          page.resume_after = after;
+          page.common_prefixes.push_back(std::move(common));
+          ++count;
+          skip_rest = true;
+          break;
+        }
+      }
+      BACKENDS_ASSIGN_OR_RETURN(auto info, stat(key));
+      after = key;
+      if (!info) continue;  // removed since the listing
+      page.resume_after = key;
+      page.entries.push_back(ListEntry{std::move(key), std::move(*info)});
+      ++count;
     }
-    BACKENDS_ASSIGN_OR_RETURN(auto info, stat(key));
-    if (!info) continue;  // removed since the listing
-    page.resume_after = key;
-    page.entries.push_back(ListEntry{key, std::move(*info)});
+    if (!skip_rest && !keys.more) return page;
+    if (count == limit) {
+      page.more = true;
+      return page;
+    }
   }
-  return page;
 }
 
 Backend::Iterator Backend::begin() { return Iterator(this); }
