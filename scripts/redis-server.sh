@@ -65,7 +65,8 @@ cluster_ok() {
 }
 
 # Six nodes, fresh (no nodes.conf), joined by redis-cli --cluster create;
-# a small cluster-node-timeout so that a failover takes a second or two.
+# a small cluster-node-timeout so that a failover takes a second or two, and
+# replicas synced at once (no diskless-sync delay).
 start_cluster() {
   cluster_ok && return 0
   local p
@@ -75,7 +76,8 @@ start_cluster() {
     mkdir -p "$D/cluster-$p"
     redis-server --bind 127.0.0.1 --port "$p" --save "" --appendonly no \
       --cluster-enabled yes --cluster-config-file nodes.conf \
-      --cluster-node-timeout 1000 --dir "$D/cluster-$p" --daemonize yes \
+      --cluster-node-timeout 1000 --repl-diskless-sync-delay 0 \
+      --dir "$D/cluster-$p" --daemonize yes \
       --pidfile "$D/cluster-$p.pid" --logfile "$D/cluster-$p.log" \
       --protected-mode yes >/dev/null ||
       die "cluster node $p did not start (see $D/cluster-$p.log)"

@@ -96,7 +96,8 @@ class OwnCluster {
         binary, "--bind", "127.0.0.1", "--port", p, "--cluster-port",
         std::to_string(port(i + 6)), "--cluster-enabled", "yes",
         "--cluster-config-file", "nodes-" + p + ".conf",
-        "--cluster-node-timeout", "1000", "--dir", dir_.path().string(),
+        "--cluster-node-timeout", "1000", "--repl-diskless-sync-delay", "0",
+        "--dir", dir_.path().string(),
         "--save", "", "--appendonly", "no", "--dbfilename", "dump-" + p + ".rdb",
         "--logfile", "node-" + p + ".log"};
     const pid_t pid = fork();
