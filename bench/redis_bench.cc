@@ -8,6 +8,15 @@
 //                                        loop's redisAppendCommand x1000
 //                                        then redisGetReply x1000
 //   redis/dump_many/ours, .../raw        the same with SETs
+//   redis/cluster/load_many/ours         load_many of the 1,000 keys on the
+//                                        Redis Cluster in REDIS_CLUSTER_URL
+//                                        (3 masters), and .../one_node: the
+//                                        same batch by the same store kind on
+//                                        the plain server (one node)
+//   redis/cluster/load_many/one_master   the same keys under a hash tag:
+//                                        one slot, one master of the cluster
+//                                        (with its replica, as the others)
+//   redis/cluster/dump_many/ours, .../one_node, .../one_master   dump_many
 //
 // Each reports time per iteration; the ratio ours/raw is the figure.
 
@@ -80,6 +89,77 @@ void Reply(void* reply) {
 
 std::string Name(const std::string& key) { return "bench:" + key; }
 
+// A store on the cluster, or nullptr without REDIS_CLUSTER_URL.
+RedisBackend* OpenCluster(const std::string& prefix) {
+  const char* url = std::getenv("REDIS_CLUSTER_URL");
+  if (url == nullptr || *url == '\0') return nullptr;
+  RedisOptions options = Check(ParseRedisUrl(url), "REDIS_CLUSTER_URL");
+  options.prefix = prefix;
+  auto made = Check(NewRedisBackend(options), "open the cluster");
+  std::vector<std::pair<std::string, std::string>> items;
+  for (const auto& key : Keys()) items.emplace_back(key, Value());
+  for (const auto& status : made->dump_many(items)) Check(status, "fill");
+  return made.release();
+}
+
+// The keys spread over the 3 masters.
+RedisBackend* Cluster() {
+  static RedisBackend* store = OpenCluster("bench:");
+  return store;
+}
+
+// The same keys in one slot (a hash tag), so on one master of the cluster.
+RedisBackend* ClusterOneSlot() {
+  static RedisBackend* store = OpenCluster("{bench}:");
+  return store;
+}
+
+void LoadMany(benchmark::State& state, RedisBackend& store) {
+  for (auto _ : state) {
+    auto values = store.load_many(Keys());
+    for (const auto& value : values) {
+      if (!value.ok() || !*value) Die("load_many");
+    }
+  }
+}
+
+void DumpMany(benchmark::State& state, RedisBackend& store) {
+  std::vector<std::pair<std::string, std::string>> items;
+  for (const auto& key : Keys()) items.emplace_back(key, Value());
+  for (auto _ : state) {
+    for (const auto& status : store.dump_many(items))
+      Check(status, "dump_many");
+  }
+}
+
+void BM_ClusterLoadMany(benchmark::State& state) {
+  RedisBackend* cluster = Cluster();
+  if (cluster == nullptr)
+    return state.SkipWithError("REDIS_CLUSTER_URL is not set");
+  LoadMany(state, *cluster);
+}
+
+void BM_ClusterOneSlotLoadMany(benchmark::State& state) {
+  RedisBackend* cluster = ClusterOneSlot();
+  if (cluster == nullptr)
+    return state.SkipWithError("REDIS_CLUSTER_URL is not set");
+  LoadMany(state, *cluster);
+}
+
+void BM_ClusterOneSlotDumpMany(benchmark::State& state) {
+  RedisBackend* cluster = ClusterOneSlot();
+  if (cluster == nullptr)
+    return state.SkipWithError("REDIS_CLUSTER_URL is not set");
+  DumpMany(state, *cluster);
+}
+
+void BM_ClusterDumpMany(benchmark::State& state) {
+  RedisBackend* cluster = Cluster();
+  if (cluster == nullptr)
+    return state.SkipWithError("REDIS_CLUSTER_URL is not set");
+  DumpMany(state, *cluster);
+}
+
 void BM_GetOurs(benchmark::State& state) {
   RedisBackend& store = Ours();
   std::size_t i = 0;
@@ -116,15 +196,7 @@ void BM_SetRaw(benchmark::State& state) {
   }
 }
 
-void BM_LoadManyOurs(benchmark::State& state) {
-  RedisBackend& store = Ours();
-  for (auto _ : state) {
-    auto values = store.load_many(Keys());
-    for (const auto& value : values) {
-      if (!value.ok() || !*value) Die("load_many");
-    }
-  }
-}
+void BM_LoadManyOurs(benchmark::State& state) { LoadMany(state, Ours()); }
 
 void BM_LoadManyRaw(benchmark::State& state) {
   Ours();
@@ -143,14 +215,7 @@ void BM_LoadManyRaw(benchmark::State& state) {
   }
 }
 
-void BM_DumpManyOurs(benchmark::State& state) {
-  RedisBackend& store = Ours();
-  std::vector<std::pair<std::string, std::string>> items;
-  for (const auto& key : Keys()) items.emplace_back(key, Value());
-  for (auto _ : state) {
-    for (const auto& status : store.dump_many(items)) Check(status, "dump_many");
-  }
-}
+void BM_DumpManyOurs(benchmark::State& state) { DumpMany(state, Ours()); }
 
 void BM_DumpManyRaw(benchmark::State& state) {
   redisContext* c = Raw();
@@ -177,6 +242,24 @@ BENCHMARK(BM_LoadManyOurs)->Name("redis/load_many/ours")->UseRealTime();
 BENCHMARK(BM_LoadManyRaw)->Name("redis/load_many/raw")->UseRealTime();
 BENCHMARK(BM_DumpManyOurs)->Name("redis/dump_many/ours")->UseRealTime();
 BENCHMARK(BM_DumpManyRaw)->Name("redis/dump_many/raw")->UseRealTime();
+BENCHMARK(BM_ClusterLoadMany)
+    ->Name("redis/cluster/load_many/ours")
+    ->UseRealTime();
+BENCHMARK(BM_LoadManyOurs)
+    ->Name("redis/cluster/load_many/one_node")
+    ->UseRealTime();
+BENCHMARK(BM_ClusterOneSlotLoadMany)
+    ->Name("redis/cluster/load_many/one_master")
+    ->UseRealTime();
+BENCHMARK(BM_ClusterDumpMany)
+    ->Name("redis/cluster/dump_many/ours")
+    ->UseRealTime();
+BENCHMARK(BM_ClusterOneSlotDumpMany)
+    ->Name("redis/cluster/dump_many/one_master")
+    ->UseRealTime();
+BENCHMARK(BM_DumpManyOurs)
+    ->Name("redis/cluster/dump_many/one_node")
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace backends::bench

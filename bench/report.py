@@ -87,6 +87,10 @@ PAIRS = [
         ("SET sequential vs raw redisCommand (rate >= 90%)", "redis/set/ours", "redis/set/raw", ("<=", 1.11)),
         ("load_many 1,000 vs raw pipelined GETs (>= 90%)", "redis/load_many/ours", "redis/load_many/raw", ("<=", 1.11)),
         ("dump_many 1,000 vs raw pipelined SETs (>= 90%)", "redis/dump_many/ours", "redis/dump_many/raw", ("<=", 1.11)),
+        ("Cluster: load_many 1,000 over 3 masters vs one node (>= 90%)", "redis/cluster/load_many/ours", "redis/cluster/load_many/one_node", ("<=", 1.11)),
+        ("Cluster: dump_many 1,000 over 3 masters vs one node (>= 90%)", "redis/cluster/dump_many/ours", "redis/cluster/dump_many/one_node", ("<=", 1.11)),
+        ("Cluster: load_many 1,000 over 3 masters vs one master (one slot)", "redis/cluster/load_many/ours", "redis/cluster/load_many/one_master", None),
+        ("Cluster: dump_many 1,000 over 3 masters vs one master (one slot)", "redis/cluster/dump_many/ours", "redis/cluster/dump_many/one_master", None),
     ]),
     ("gzip, libdeflate (ours) vs zlib, both at level 6", [
         ("jquery.js: compress time", "gzip/compress/ours/jquery.js/level:6", "gzip/compress/zlib/jquery.js/level:6", ("<=", 0.5)),

@@ -29,6 +29,7 @@
 #   BENCH_SCALE_KEYS    the key counts of --scale (default 100000,1000000)
 #   BENCH_S3_SCALE_KEYS the key counts of --s3-scale (default 10000,100000)
 #   REDIS_BENCH_PORT    the port of redis_bench's server (default 6399)
+#   REDIS_BENCH_CLUSTER_PORT  the first of its cluster's 6 ports (default 6411)
 #   BENCH_S3=0          skip the S3 part (radosgw, nginx, wrk, awscli, rclone)
 #   BENCH_S3_MIN_TIME   seconds per repetition of s3_bench (default 0.3)
 #   BENCH_S3_PEER_REPS  repetitions of the bulk peers and wrk (default 3)
@@ -139,11 +140,12 @@ run cache_bench
 run gzip_bench
 run sqlite_bench
 
-# Redis: a throw-away server (scripts/redis-server.sh, its own REDIS_HOME
-# and port) for redis_bench, stopped after.
+# Redis: a throw-away server and 6-node cluster (scripts/redis-server.sh, its
+# own REDIS_HOME and ports) for redis_bench, stopped after.
 if [[ -x $build/bench/redis_bench ]]; then
   export REDIS_HOME=${REDIS_HOME:-$build/redis}
   export REDIS_PORT=${REDIS_BENCH_PORT:-6399}
+  export REDIS_CLUSTER_PORT=${REDIS_BENCH_CLUSTER_PORT:-6411}
   if redisenv=$(bash "$root/scripts/redis-server.sh" start); then
     eval "$redisenv"
     run redis_bench

@@ -14,14 +14,21 @@
 #   REDIS_ACL_USER / REDIS_ACL_PASSWORD   an ACL user on it with a password
 #                       (throw-away test credentials of a throw-away server)
 #   REDIS_SERVER_BIN    redis-server, for tests that start and kill their own
+#   REDIS_CLUSTER_URL   redis://127.0.0.1:CPORT?cluster=1, a Redis Cluster of
+#                       6 nodes (3 masters, 3 replicas) on CPORT..CPORT+5
+#   REDIS_CLUSTER_PORTS the 6 nodes' ports, space-separated
 #
 # Settings (environment): REDIS_HOME (default /tmp/backends-redis),
-# REDIS_PORT (6390). Needs redis-server and redis-tools (scripts/install-deps.sh
+# REDIS_PORT (6390), REDIS_CLUSTER_PORT (6391; the cluster's bus ports are
+# 10000 above), REDIS_CLUSTER=0 (no cluster). Needs redis-server and redis-tools (scripts/install-deps.sh
 # test); installs nothing. A server that cannot start fails the run.
 set -euo pipefail
 
 D=${REDIS_HOME:-/tmp/backends-redis}
 PORT=${REDIS_PORT:-6390}
+CPORT=${REDIS_CLUSTER_PORT:-6391}
+CLUSTER=${REDIS_CLUSTER:-1}
+CPORTS=$(seq "$CPORT" $((CPORT + 5)) | tr '\n' ' ' | sed 's/ $//')
 ACL_USER=backends-test
 ACL_PASSWORD=backends-test-password-not-a-real-one
 
@@ -38,15 +45,62 @@ answers() {
   redis-cli -h 127.0.0.1 -p "$PORT" PING 2>/dev/null | grep -q PONG
 }
 
-stop_server() {
-  if [ -f "$D/plain.pid" ]; then
+stop_pid() {
+  if [ -f "$1" ]; then
     local pid
-    pid=$(cat "$D/plain.pid")
+    pid=$(cat "$1")
     kill "$pid" 2>/dev/null || true
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
-    rm -f "$D/plain.pid"
+    rm -f "$1"
   fi
+}
+
+cluster_ok() {
+  local p
+  for p in $CPORTS; do
+    redis-cli -h 127.0.0.1 -p "$p" CLUSTER INFO 2>/dev/null |
+      grep -q 'cluster_state:ok' || return 1
+  done
+}
+
+# Six nodes, fresh (no nodes.conf), joined by redis-cli --cluster create;
+# a small cluster-node-timeout so that a failover takes a second or two, and
+# replicas synced at once (no diskless-sync delay).
+start_cluster() {
+  cluster_ok && return 0
+  local p
+  for p in $CPORTS; do
+    stop_pid "$D/cluster-$p.pid"
+    rm -rf "$D/cluster-$p"
+    mkdir -p "$D/cluster-$p"
+    redis-server --bind 127.0.0.1 --port "$p" --save "" --appendonly no \
+      --cluster-enabled yes --cluster-config-file nodes.conf \
+      --cluster-node-timeout 1000 --repl-diskless-sync-delay 0 \
+      --dir "$D/cluster-$p" --daemonize yes \
+      --pidfile "$D/cluster-$p.pid" --logfile "$D/cluster-$p.log" \
+      --protected-mode yes >/dev/null ||
+      die "cluster node $p did not start (see $D/cluster-$p.log)"
+  done
+  for p in $CPORTS; do
+    for _ in $(seq 100); do
+      redis-cli -h 127.0.0.1 -p "$p" PING 2>/dev/null | grep -q PONG && break
+      sleep 0.05
+    done
+  done
+  local nodes=()
+  for p in $CPORTS; do nodes+=("127.0.0.1:$p"); done
+  redis-cli --cluster create "${nodes[@]}" --cluster-replicas 1 \
+    --cluster-yes >"$D/cluster-create.log" 2>&1 ||
+    die "redis-cli --cluster create failed (see $D/cluster-create.log)"
+  for _ in $(seq 200); do cluster_ok && break; sleep 0.05; done
+  cluster_ok || die "the cluster on $CPORTS is not ok (see $D/cluster-*.log)"
+}
+
+stop_server() {
+  stop_pid "$D/plain.pid"
+  local p
+  for p in $CPORTS; do stop_pid "$D/cluster-$p.pid"; done
   if [ "${REDIS_PURGE:-0}" = 1 ]; then rm -rf "$D"; fi
 }
 
@@ -61,6 +115,7 @@ start_server() {
   fi
   for _ in $(seq 100); do answers && break; sleep 0.05; done
   answers || die "redis-server on 127.0.0.1:$PORT does not answer (see $D/plain.log)"
+  if [ "$CLUSTER" = 1 ]; then start_cluster; fi
   redis-cli -h 127.0.0.1 -p "$PORT" ACL SETUSER "$ACL_USER" reset on \
     ">$ACL_PASSWORD" '~*' '&*' +@all >/dev/null
   cat >"$D/env" <<ENV
@@ -69,6 +124,12 @@ export REDIS_ACL_USER=$ACL_USER
 export REDIS_ACL_PASSWORD=$ACL_PASSWORD
 export REDIS_SERVER_BIN=$(command -v redis-server)
 ENV
+  if [ "$CLUSTER" = 1 ]; then
+    cat >>"$D/env" <<ENV
+export REDIS_CLUSTER_URL='redis://127.0.0.1:$CPORT?cluster=1'
+export REDIS_CLUSTER_PORTS='$CPORTS'
+ENV
+  fi
   cat "$D/env"
 }
 

@@ -41,7 +41,8 @@ constexpr const char* kFooter = R"(Store URLs:
   redis://[user@]host[:port][/db][?prefix=P], redis+unix:///path.sock
                                    Redis strings under a key prefix; the
                                    password from REDISCLI_AUTH (or the URL);
-                                   with ?cache= Redis keeps the expiry
+                                   with ?cache= Redis keeps the expiry;
+                                   ?cluster=1: a Redis Cluster, from one node
 Parameters the tool adds to any URL:
   ?format=raw|text|json            raw bytes (default), UTF-8 text, or JSON
                                    (checked, stored in the original's format)

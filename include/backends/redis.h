@@ -5,6 +5,7 @@
 //
 //   redis://[user[:password]@]host[:port][/db][?prefix=P]
 //   redis+unix:///path/to/redis.sock[?db=N&prefix=P]
+//   redis://host:port?cluster=1[&wait_replicas=N][&prefix=P]   Redis Cluster
 //
 // A password may also come from REDISCLI_AUTH (as redis-cli takes it); it
 // never appears in an error or in url().
@@ -23,6 +24,17 @@
 // SCAN, SETRANGE at an offset) are sent again until retry_budget runs out
 // (then kUnavailable). Redis keeps no modification time or version, so
 // stat() and listings give sizes only.
+//
+// Redis Cluster (cluster = true; docs/backends/redis.md): host:port is one
+// node, the others come from CLUSTER SLOTS. Each key goes to the master of
+// its slot (CRC16 of the key, or of its hash tag {...}; the prefix is part
+// of the key, so prefix={app}: puts all of a store's keys in one slot).
+// MOVED and ASK are followed; batches are split per node and the nodes'
+// pipelines sent together; listings, size() and clear() visit every
+// master. While a failover runs, calls are retried within retry_budget,
+// then fail with kUnavailable; never with a wrong value. A write is
+// acknowledged once its master has it; with wait_replicas > 0 only once
+// that many replicas have it too (WAIT), so a failover cannot lose it.
 
 #include <chrono>
 #include <cstdint>
@@ -64,6 +76,12 @@ struct RedisOptions {
   std::size_t max_idle_connections = 16;
   /// A larger value is refused with kInvalidArgument before it is written.
   std::uint64_t max_value_bytes = kRedisMaxValueBytes;
+  /// Redis Cluster: host:port is one node of it (db must be 0).
+  bool cluster = false;
+  /// Cluster: writes wait (WAIT) for this many replicas, at most
+  /// wait_timeout; fewer is kUnavailable (the write may stay on the master).
+  int wait_replicas = 0;
+  std::chrono::milliseconds wait_timeout{1000};
 };
 
 class RedisBackend : public Backend {
@@ -108,7 +126,8 @@ Result<std::unique_ptr<JsonEnvelopeBackend>> NewRedisJsonCache(
 Result<std::unique_ptr<ExpiringBackend>> NewRedisTextCache(
     std::unique_ptr<RedisBackend> store, ExpiryOptions options = {});
 
-/// Parses a redis:// or redis+unix:// URL (see the top of this file), the
+/// Parses a redis:// or redis+unix:// URL (see the top of this file;
+/// `cluster=1`, `wait_replicas=N` set those options), the
 /// password from REDISCLI_AUTH when the URL has none. Errors:
 /// kInvalidArgument naming what is wrong (never the password).
 Result<RedisOptions> ParseRedisUrl(std::string_view url);

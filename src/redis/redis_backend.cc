@@ -8,6 +8,7 @@
 #include "backends/open.h"
 #include "backends/redis.h"
 #include "redis/redis_client.h"
+#include "redis/redis_cluster.h"
 #include "write_condition.h"
 
 namespace backends {
@@ -90,9 +91,13 @@ std::string Quoted(std::string_view operation, std::string_view key) {
 class RedisStore final : public RedisBackend {
  public:
   explicit RedisStore(RedisOptions options)
-      : options_(std::move(options)), client_(options_) {}
+      : options_(std::move(options)),
+        transport_(options_.cluster
+                       ? std::unique_ptr<redis::Transport>(
+                             std::make_unique<redis::ClusterClient>(options_))
+                       : std::make_unique<redis::Client>(options_)) {}
 
-  Status Open() { return client_.Check(); }
+  Status Open() { return transport_->Check(); }
 
   const RedisOptions& options() const override { return options_; }
 
@@ -101,7 +106,7 @@ class RedisStore final : public RedisBackend {
     const std::string name = Name(key);
     const std::string what = Quoted("load", key);
     BACKENDS_ASSIGN_OR_RETURN(
-        Reply reply, client_.RunOne({"GET", name}, Idempotent::kYes, what));
+        Reply reply, transport_->RunOne({"GET", name}, Idempotent::kYes, what));
     return ValueOf(*reply, what);
   }
 
@@ -112,7 +117,7 @@ class RedisStore final : public RedisBackend {
     const std::string name = Name(key);
     BACKENDS_ASSIGN_OR_RETURN(
         Reply reply,
-        client_.RunOne({"SET", name, value}, Idempotent::kYes, what));
+        transport_->RunOne({"SET", name, value}, Idempotent::kYes, what));
     return Check(*reply, what);
   }
 
@@ -129,7 +134,7 @@ class RedisStore final : public RedisBackend {
     const std::string ms = std::to_string(ttl.count());
     BACKENDS_ASSIGN_OR_RETURN(
         Reply reply,
-        client_.RunOne({"SET", name, value, "PX", ms}, Idempotent::kYes, what));
+        transport_->RunOne({"SET", name, value, "PX", ms}, Idempotent::kYes, what));
     return Check(*reply, what);
   }
 
@@ -155,7 +160,7 @@ class RedisStore final : public RedisBackend {
     // fail its own condition.
     BACKENDS_ASSIGN_OR_RETURN(
         Reply reply,
-        client_.RunOne({"EVAL", kDumpIfScript, "1", name, value, mode, wanted,
+        transport_->RunOne({"EVAL", kDumpIfScript, "1", name, value, mode, wanted,
                         ms},
                        Idempotent::kNo, what));
     BACKENDS_RETURN_IF_ERROR(Check(*reply, what));
@@ -190,7 +195,7 @@ class RedisStore final : public RedisBackend {
     const std::string from = std::to_string(offset);
     const std::string to = std::to_string(last);
     BACKENDS_ASSIGN_OR_RETURN(
-        Reply reply, client_.RunOne({"EVAL", kRangeScript, "1", name, from, to},
+        Reply reply, transport_->RunOne({"EVAL", kRangeScript, "1", name, from, to},
                                     Idempotent::kYes, what));
     return ValueOf(*reply, what);
   }
@@ -208,7 +213,7 @@ class RedisStore final : public RedisBackend {
     const std::string name = Name(key);
     const std::string what = Quoted("remove", key);
     BACKENDS_ASSIGN_OR_RETURN(
-        Reply reply, client_.RunOne({"UNLINK", name}, Idempotent::kYes, what));
+        Reply reply, transport_->RunOne({"UNLINK", name}, Idempotent::kYes, what));
     BACKENDS_RETURN_IF_ERROR(Check(*reply, what));
     return reply->integer > 0;
   }
@@ -218,7 +223,7 @@ class RedisStore final : public RedisBackend {
     const std::string name = Name(key);
     const std::string what = Quoted("contains", key);
     BACKENDS_ASSIGN_OR_RETURN(
-        Reply reply, client_.RunOne({"EXISTS", name}, Idempotent::kYes, what));
+        Reply reply, transport_->RunOne({"EXISTS", name}, Idempotent::kYes, what));
     BACKENDS_RETURN_IF_ERROR(Check(*reply, what));
     return reply->integer > 0;
   }
@@ -291,10 +296,17 @@ class RedisStore final : public RedisBackend {
       BACKENDS_ASSIGN_OR_RETURN(auto keys, list(""));
       return keys.size();
     }
-    BACKENDS_ASSIGN_OR_RETURN(
-        Reply reply, client_.RunOne({"DBSIZE"}, Idempotent::kYes, "size"));
-    BACKENDS_RETURN_IF_ERROR(Check(*reply, "size"));
-    return static_cast<std::size_t>(reply->integer);
+    std::size_t total = 0;
+    const Status counted = transport_->ForEachMaster(
+        "size", [&](redis::Transport& master) -> Status {
+          BACKENDS_ASSIGN_OR_RETURN(
+              Reply reply, master.RunOne({"DBSIZE"}, Idempotent::kYes, "size"));
+          BACKENDS_RETURN_IF_ERROR(Check(*reply, "size"));
+          total += static_cast<std::size_t>(reply->integer);
+          return Status::OK();
+        });
+    BACKENDS_RETURN_IF_ERROR(counted);
+    return total;
   }
 
   Result<std::vector<Entry>> items() override {
@@ -313,12 +325,17 @@ class RedisStore final : public RedisBackend {
     std::vector<std::string> found;
     auto unlink = [&]() -> Status {
       if (found.empty()) return Status::OK();
-      Command command{"UNLINK"};
-      for (const auto& name : found) command.push_back(name);
+      // One UNLINK per key, pipelined: on a cluster each goes to its slot.
+      std::vector<Command> commands;
+      commands.reserve(found.size());
+      for (const auto& name : found) commands.push_back({"UNLINK", name});
       BACKENDS_ASSIGN_OR_RETURN(
-          Reply reply, client_.RunOne(command, Idempotent::kYes, "clear"));
+          auto replies, transport_->Run(commands, Idempotent::kYes, "clear"));
       found.clear();
-      return Check(*reply, "clear");
+      for (const auto& reply : replies) {
+        BACKENDS_RETURN_IF_ERROR(Check(*reply, "clear"));
+      }
+      return Status::OK();
     };
     Status unlinked;
     BACKENDS_RETURN_IF_ERROR(Scan("", "clear", [&](std::string_view name) {
@@ -401,6 +418,12 @@ class RedisStore final : public RedisBackend {
       }
       return query.empty() ? url : url + "?" + query;
     }
+    if (options_.cluster) {
+      query = "cluster=1" + (query.empty() ? "" : "&" + query);
+      if (options_.wait_replicas > 0) {
+        query += "&wait_replicas=" + std::to_string(options_.wait_replicas);
+      }
+    }
     std::string url = "redis://";
     if (!options_.user.empty()) url += PercentEncode(options_.user) + "@";
     url += options_.host.find(':') != std::string::npos
@@ -421,7 +444,7 @@ class RedisStore final : public RedisBackend {
   }
 
   Status Check(const redisReply& reply, std::string_view what) const {
-    return redis::ReplyStatus(reply, what, client_.where());
+    return redis::ReplyStatus(reply, what, transport_->where());
   }
 
   Status CheckSize(std::string_view what, std::uint64_t size) const {
@@ -451,11 +474,17 @@ class RedisStore final : public RedisBackend {
     const std::string what = Quoted(verb, src_key);
     const std::string from = Name(src_key);
     const std::string to = Name(dst_key);
+    // Keys in two slots of a cluster: no script may touch both, so the
+    // value is read and written (not atomic; the expiry is not kept).
+    if (options_.cluster && redis::KeySlot(from) != redis::KeySlot(to)) {
+      return verb == "copy" ? Backend::copy(src_key, dst_key)
+                            : Backend::rename(src_key, dst_key);
+    }
     // A copy may be resent; a rename resent after its lost reply would
     // find the source gone and answer false.
     BACKENDS_ASSIGN_OR_RETURN(
         Reply reply,
-        client_.RunOne({"EVAL", kMoveScript, "2", from, to, verb},
+        transport_->RunOne({"EVAL", kMoveScript, "2", from, to, verb},
                        verb == "copy" ? Idempotent::kYes : Idempotent::kNo,
                        what));
     BACKENDS_RETURN_IF_ERROR(Check(*reply, what));
@@ -476,7 +505,7 @@ class RedisStore final : public RedisBackend {
       for (std::size_t j = first; j < first + count; ++j) {
         commands.push_back({"EVAL", kStatScript, "1", names[j]});
       }
-      auto replies = client_.Run(commands, Idempotent::kYes, what);
+      auto replies = transport_->Run(commands, Idempotent::kYes, what);
       if (!replies.ok()) {
         failed = replies.status();
         return;
@@ -533,7 +562,7 @@ class RedisStore final : public RedisBackend {
       for (std::size_t j = first; j < first + count; ++j) {
         commands.push_back(make(accepted.inputs[j], accepted.names[j]));
       }
-      auto replies = client_.Run(commands, Idempotent::kYes, what);
+      auto replies = transport_->Run(commands, Idempotent::kYes, what);
       for (std::size_t j = 0; j < count; ++j) {
         answer(accepted.inputs[first + j],
                replies.ok() ? Result<const redisReply*>((*replies)[j].get())
@@ -550,35 +579,40 @@ class RedisStore final : public RedisBackend {
   }
 
   // Calls `visit` with the full name of every key under the store's prefix
-  // followed by `prefix` (possibly more than once, as SCAN does).
+  // followed by `prefix` (possibly more than once, as SCAN does, and as a
+  // cluster's master scanned again after a failover does).
   template <typename Visit>
   Status Scan(std::string_view prefix, std::string_view what, Visit visit) {
     const std::string match = GlobPrefix(Name(prefix));
     const std::string count = std::to_string(kBatch);
-    std::string cursor = "0";
-    do {
-      BACKENDS_ASSIGN_OR_RETURN(
-          Reply reply,
-          client_.RunOne({"SCAN", cursor, "MATCH", match, "COUNT", count},
-                         Idempotent::kYes, what));
-      BACKENDS_RETURN_IF_ERROR(Check(*reply, what));
-      if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
-        return InternalError(std::string(what) + ": unexpected SCAN reply");
-      }
-      cursor.assign(ReplyText(*reply->element[0]));
-      const redisReply& names = *reply->element[1];
-      for (std::size_t i = 0; i < names.elements; ++i) {
-        visit(ReplyText(*names.element[i]));
-      }
-    } while (cursor != "0");
-    return Status::OK();
+    // Every master in turn (a failover may start one again from 0).
+    return transport_->ForEachMaster(
+        what, [&](redis::Transport& master) -> Status {
+          std::string cursor = "0";
+          do {
+            BACKENDS_ASSIGN_OR_RETURN(
+                Reply reply,
+                master.RunOne({"SCAN", cursor, "MATCH", match, "COUNT", count},
+                              Idempotent::kYes, what));
+            BACKENDS_RETURN_IF_ERROR(Check(*reply, what));
+            if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
+              return InternalError(std::string(what) + ": unexpected SCAN reply");
+            }
+            cursor.assign(ReplyText(*reply->element[0]));
+            const redisReply& names = *reply->element[1];
+            for (std::size_t i = 0; i < names.elements; ++i) {
+              visit(ReplyText(*names.element[i]));
+            }
+          } while (cursor != "0");
+          return Status::OK();
+        });
   }
 
   Status DumpPieces(std::string_view what, const std::string& temporary,
                     ByteSource& source);
 
   const RedisOptions options_;
-  redis::Client client_;
+  const std::unique_ptr<redis::Transport> transport_;
 };
 
 // The value is written into a temporary key next to the real one (a name
@@ -591,13 +625,14 @@ Status RedisStore::dump_stream(std::string_view key, ByteSource& source) {
   BACKENDS_RETURN_IF_ERROR(ValidateKey("dump", key));
   const std::string what = Quoted("dump", key);
   if (auto size = source.size()) BACKENDS_RETURN_IF_ERROR(CheckSize(what, *size));
-  const std::string temporary = Name(key) + "\x01tmp\x01" + RandomSuffix();
+  const std::string temporary =
+      transport_->NextTo(Name(key), "\x01tmp\x01" + RandomSuffix());
   Status status = DumpPieces(what, temporary, source);
   if (status.ok()) {
     const std::string name = Name(key);
     const std::vector<Command> commit = {
         {"MULTI"}, {"RENAME", temporary, name}, {"PERSIST", name}, {"EXEC"}};
-    auto replies = client_.Run(commit, Idempotent::kNo, what);
+    auto replies = transport_->Run(commit, Idempotent::kNo, what);
     if (!replies.ok()) {
       status = replies.status();
     } else {
@@ -610,7 +645,7 @@ Status RedisStore::dump_stream(std::string_view key, ByteSource& source) {
   }
   if (!status.ok()) {
     // Best effort: the key expires anyway.
-    (void)client_.RunOne({"UNLINK", temporary}, Idempotent::kYes, what);
+    (void)transport_->RunOne({"UNLINK", temporary}, Idempotent::kYes, what);
   }
   return status;
 }
@@ -620,7 +655,7 @@ Status RedisStore::DumpPieces(std::string_view what,
                               ByteSource& source) {
   BACKENDS_ASSIGN_OR_RETURN(
       Reply created,
-      client_.RunOne({"SET", temporary, "", "PX", kTemporaryLifetimeMs},
+      transport_->RunOne({"SET", temporary, "", "PX", kTemporaryLifetimeMs},
                      Idempotent::kYes, what));
   BACKENDS_RETURN_IF_ERROR(Check(*created, what));
   std::string piece(1 << 20, '\0');
@@ -634,11 +669,11 @@ Status RedisStore::DumpPieces(std::string_view what,
         {"PEXPIRE", temporary, kTemporaryLifetimeMs},
         {"SETRANGE", temporary, at, std::string_view(piece.data(), n)}};
     BACKENDS_ASSIGN_OR_RETURN(auto replies,
-                              client_.Run(commands, Idempotent::kYes, what));
+                              transport_->Run(commands, Idempotent::kYes, what));
     BACKENDS_RETURN_IF_ERROR(Check(*replies[0], what));
     BACKENDS_RETURN_IF_ERROR(Check(*replies[1], what));
     if (replies[0]->integer == 0) {
-      return UnavailableError(std::string(what) + ": " + client_.where() +
+      return UnavailableError(std::string(what) + ": " + transport_->where() +
                               " lost the partly written value (restarted?)");
     }
     offset += n;
@@ -653,7 +688,7 @@ Result<bool> RedisStore::load_stream(std::string_view key, ByteSink& sink) {
   std::string name = Name(key);
   const std::string what = Quoted("load", key);
   BACKENDS_ASSIGN_OR_RETURN(
-      Reply length, client_.RunOne({"STRLEN", name}, Idempotent::kYes, what));
+      Reply length, transport_->RunOne({"STRLEN", name}, Idempotent::kYes, what));
   BACKENDS_RETURN_IF_ERROR(Check(*length, what));
   if (static_cast<std::uint64_t>(length->integer) <= kStreamPiece) {
     BACKENDS_ASSIGN_OR_RETURN(auto value, load(key));
@@ -661,11 +696,12 @@ Result<bool> RedisStore::load_stream(std::string_view key, ByteSink& sink) {
     BACKENDS_RETURN_IF_ERROR(sink.Write(*value));
     return true;
   }
-  const std::string snapshot = name + "\x01snap\x01" + RandomSuffix();
+  const std::string snapshot =
+      transport_->NextTo(name, "\x01snap\x01" + RandomSuffix());
   const std::vector<Command> copy = {
       {"COPY", name, snapshot}, {"PEXPIRE", snapshot, kTemporaryLifetimeMs}};
   BACKENDS_ASSIGN_OR_RETURN(auto copied,
-                            client_.Run(copy, Idempotent::kNo, what));
+                            transport_->Run(copy, Idempotent::kNo, what));
   BACKENDS_RETURN_IF_ERROR(Check(*copied[0], what));
   if (copied[0]->integer == 0) return false;  // removed meanwhile
   Status status;
@@ -673,7 +709,7 @@ Result<bool> RedisStore::load_stream(std::string_view key, ByteSink& sink) {
     const std::string from = std::to_string(offset);
     const std::string to = std::to_string(offset + kStreamPiece - 1);
     auto reply =
-        client_.RunOne({"GETRANGE", snapshot, from, to}, Idempotent::kYes, what);
+        transport_->RunOne({"GETRANGE", snapshot, from, to}, Idempotent::kYes, what);
     if (!reply.ok()) {
       status = reply.status();
       break;
@@ -684,7 +720,7 @@ Result<bool> RedisStore::load_stream(std::string_view key, ByteSink& sink) {
     offset += (*reply)->len;
     if ((*reply)->len < kStreamPiece) break;
   }
-  (void)client_.RunOne({"UNLINK", snapshot}, Idempotent::kYes, what);
+  (void)transport_->RunOne({"UNLINK", snapshot}, Idempotent::kYes, what);
   BACKENDS_RETURN_IF_ERROR(status);
   return true;
 }
@@ -700,6 +736,10 @@ Result<std::unique_ptr<RedisBackend>> NewRedisBackend(RedisOptions options) {
                                 std::to_string(options.port));
   }
   if (options.db < 0) return InvalidArgumentError("redis: bad db number");
+  if (options.cluster && (options.db != 0 || !options.unix_socket.empty())) {
+    return InvalidArgumentError(
+        "redis: a cluster is reached by host:port and has only db 0");
+  }
   auto store = std::make_unique<RedisStore>(std::move(options));
   BACKENDS_RETURN_IF_ERROR(store->Open());
   return std::unique_ptr<RedisBackend>(std::move(store));

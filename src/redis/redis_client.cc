@@ -1,5 +1,6 @@
 #include "redis/redis_client.h"
 
+#include <sys/socket.h>
 #include <sys/time.h>
 
 #include <algorithm>
@@ -38,8 +39,12 @@ bool IsTransientReply(const redisReply& reply) {
          StartsWith(text, "MASTERDOWN");
 }
 
-// Appends `command` in RESP, as redisFormatCommandArgv would, to `wire`:
-// one buffer for a whole pipeline, handed to hiredis in one append.
+void FreeContext(redisContext* context) {
+  if (context != nullptr) redisFree(context);
+}
+
+}  // namespace
+
 void Encode(const Command& command, std::string& wire) {
   wire += '*';
   wire += std::to_string(command.size());
@@ -52,12 +57,6 @@ void Encode(const Command& command, std::string& wire) {
     wire += "\r\n";
   }
 }
-
-void FreeContext(redisContext* context) {
-  if (context != nullptr) redisFree(context);
-}
-
-}  // namespace
 
 Status ReplyStatus(const redisReply& reply, std::string_view what,
                    std::string_view where) {
@@ -75,7 +74,8 @@ Status ReplyStatus(const redisReply& reply, std::string_view what,
   }
   if (StartsWith(text, "LOADING") || StartsWith(text, "BUSY") ||
       StartsWith(text, "TRYAGAIN") || StartsWith(text, "MASTERDOWN") ||
-      StartsWith(text, "CLUSTERDOWN") || StartsWith(text, "OOM")) {
+      StartsWith(text, "CLUSTERDOWN") || StartsWith(text, "OOM") ||
+      StartsWith(text, "NOREPLICAS")) {
     return UnavailableError(std::move(message));
   }
   return InternalError(std::move(message));
@@ -176,6 +176,75 @@ Status Client::Check() {
   return Status::OK();
 }
 
+Sent Client::Start(std::string_view wire, std::size_t count,
+                   std::string_view what) {
+  Sent sent;
+  sent.count = count;
+  sent.connection = TakeIdle();
+  sent.was_idle = sent.connection != nullptr;
+  if (!sent.connection) {
+    auto opened = Open(what);
+    if (!opened.ok()) {
+      sent.failure = opened.status();
+      sent.nothing_sent = true;
+      return sent;
+    }
+    sent.connection = std::move(opened).value();
+  }
+  // Written here rather than by hiredis (which writes when the first reply
+  // is asked for): pipelines to several servers all go out before any
+  // reply is read, and MSG_NOSIGNAL keeps a closed socket from raising
+  // SIGPIPE.
+  const int fd = sent.connection->fd;
+  for (std::size_t at = 0; at < wire.size();) {
+    const ssize_t n = ::send(fd, wire.data() + at, wire.size() - at,
+                             MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const std::string step = std::string("send: ") + std::strerror(errno);
+      sent.failure = errno == EAGAIN || errno == EWOULDBLOCK
+                         ? DeadlineExceededError(std::string(what) + ": " +
+                                                 where_ + ": " + step)
+                         : UnavailableError(std::string(what) + ": " + where_ +
+                                            ": " + step);
+      // A pooled connection the server had closed fails before any byte.
+      sent.nothing_sent = sent.was_idle && at == 0;
+      sent.connection.reset();
+      return sent;
+    }
+    at += static_cast<std::size_t>(n);
+  }
+  return sent;
+}
+
+Result<std::vector<Reply>> Client::Finish(Sent& sent, std::string_view what,
+                                          Failure* failure) {
+  Failure ignored;
+  Failure& out = failure != nullptr ? *failure : ignored;
+  if (!sent.failure.ok()) {
+    out = {sent.failure, sent.nothing_sent, sent.was_idle && sent.nothing_sent};
+    return sent.failure;
+  }
+  std::vector<Reply> replies;
+  replies.reserve(sent.count);
+  for (std::size_t i = 0; i < sent.count; ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(sent.connection.get(), &raw) != REDIS_OK) {
+      out.status = ConnectionError(*sent.connection, what, "connection lost");
+      // An EOF before the first reply on a reused connection: the server
+      // had closed it while idle, so nothing of the pipeline reached it.
+      out.stale = sent.was_idle && i == 0 &&
+                  sent.connection->err == REDIS_ERR_EOF;
+      out.sent_nothing = out.stale;
+      sent.connection.reset();
+      return out.status;
+    }
+    replies.emplace_back(static_cast<redisReply*>(raw));
+  }
+  GiveBack(std::move(sent.connection));
+  return replies;
+}
+
 Result<std::vector<Reply>> Client::Run(std::span<const Command> commands,
                                        Idempotent idempotent,
                                        std::string_view what) {
@@ -190,75 +259,56 @@ Result<std::vector<Reply>> Client::Run(std::span<const Command> commands,
   wire.reserve(bytes);
   for (const auto& command : commands) Encode(command, wire);
   while (true) {
-    Status failure;
-    ConnectionPtr connection = TakeIdle();
-    // A pooled connection may have been closed by the server while idle
-    // (restart, CLIENT KILL, timeout): nothing of the pipeline reached it,
-    // so it is resent on a fresh connection even when not idempotent.
-    const bool was_idle = connection != nullptr;
-    if (!connection) {
-      auto opened = Open(what);
-      if (!opened.ok()) {
-        failure = opened.status();
-      } else {
-        connection = std::move(opened).value();
+    Sent sent = Start(wire, commands.size(), what);
+    Failure failure;
+    auto replies = Finish(sent, what, &failure);
+    if (replies.ok()) {
+      const bool transient =
+          std::any_of(replies->begin(), replies->end(),
+                      [](const Reply& r) { return IsTransientReply(*r); });
+      if (!transient || idempotent == Idempotent::kNo ||
+          Clock::now() >= deadline) {
+        return replies;
       }
+      failure = {UnavailableError("transient reply"), false, false};
     }
-    std::vector<Reply> replies;
-    bool sent_nothing = true;
-    bool stale = false;  // a pooled connection the server had closed
-    if (connection) {
-      redisAppendFormattedCommand(connection.get(), wire.data(), wire.size());
-      sent_nothing = false;
-      replies.reserve(commands.size());
-      bool transient = false;
-      for (std::size_t i = 0; i < commands.size(); ++i) {
-        void* raw = nullptr;
-        if (redisGetReply(connection.get(), &raw) != REDIS_OK) {
-          failure = ConnectionError(*connection, what, "connection lost");
-          // An EOF before the first reply on a reused connection: the
-          // server had closed it while idle.
-          stale = was_idle && i == 0 && connection->err == REDIS_ERR_EOF;
-          sent_nothing = stale;
-          break;
-        }
-        replies.emplace_back(static_cast<redisReply*>(raw));
-        transient = transient || IsTransientReply(*replies.back());
-      }
-      if (failure.ok()) {
-        GiveBack(std::move(connection));
-        if (!transient || idempotent == Idempotent::kNo ||
-            Clock::now() >= deadline) {
-          return replies;
-        }
-        failure = UnavailableError("transient reply");
-      }
-      connection.reset();
-    }
+    const Status& status = failure.status;
     // Errors that another try cannot mend end the call now.
-    if (failure.code() != ErrorCode::kUnavailable &&
-        failure.code() != ErrorCode::kDeadlineExceeded) {
-      return failure;
+    if (status.code() != ErrorCode::kUnavailable &&
+        status.code() != ErrorCode::kDeadlineExceeded) {
+      return status;
     }
-    if (failure.code() == ErrorCode::kDeadlineExceeded && !sent_nothing) {
-      return failure;
+    if (status.code() == ErrorCode::kDeadlineExceeded &&
+        !failure.sent_nothing) {
+      return status;
     }
-    const bool may_retry = idempotent == Idempotent::kYes || sent_nothing;
+    const bool may_retry =
+        idempotent == Idempotent::kYes || failure.sent_nothing;
     if (!may_retry || Clock::now() >= deadline) {
-      if (failure.code() != ErrorCode::kUnavailable) return failure;
-      return UnavailableError(failure.message() + " (retried for " +
+      if (status.code() != ErrorCode::kUnavailable) return status;
+      return UnavailableError(status.message() + " (retried for " +
                               std::to_string(options_.retry_budget.count()) +
                               " ms)");
     }
     // The next pooled connection may be stale too: try it at once. A server
     // that refuses or fails is given time.
-    if (!stale) std::this_thread::sleep_for(backoff);
+    if (!failure.stale) std::this_thread::sleep_for(backoff);
     backoff = std::min(backoff * 2, std::chrono::milliseconds(500));
   }
 }
 
-Result<Reply> Client::RunOne(const Command& command, Idempotent idempotent,
-                             std::string_view what) {
+Status Client::ForEachMaster(
+    std::string_view, const std::function<Status(Transport& master)>& visit) {
+  return visit(*this);
+}
+
+std::string Client::NextTo(std::string_view name,
+                           std::string_view suffix) const {
+  return std::string(name) + std::string(suffix);
+}
+
+Result<Reply> Transport::RunOne(const Command& command, Idempotent idempotent,
+                                std::string_view what) {
   BACKENDS_ASSIGN_OR_RETURN(auto replies,
                             Run(std::span(&command, 1), idempotent, what));
   return std::move(replies.front());

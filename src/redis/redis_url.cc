@@ -120,7 +120,22 @@ Result<RedisOptions> ParseRedisUrl(std::string_view text) {
     return options;
   }
 
-  BACKENDS_RETURN_IF_ERROR(CheckParams(url, {"prefix"}));
+  BACKENDS_RETURN_IF_ERROR(
+      CheckParams(url, {"prefix", "cluster", "wait_replicas"}));
+  if (auto cluster = url.Param("cluster")) {
+    if (*cluster != "0" && *cluster != "1") {
+      return InvalidArgumentError("redis URL: cluster takes 0 or 1, not \"" +
+                                  *cluster + "\"");
+    }
+    options.cluster = *cluster == "1";
+  }
+  if (auto wait = url.Param("wait_replicas")) {
+    BACKENDS_ASSIGN_OR_RETURN(options.wait_replicas,
+                              ParseNumber(*wait, "wait_replicas", 1000));
+    if (!options.cluster) {
+      return InvalidArgumentError("redis URL: wait_replicas needs cluster=1");
+    }
+  }
   std::string_view host = url.authority;
   std::string_view port;
   if (!host.empty() && host.front() == '[') {
@@ -148,6 +163,9 @@ Result<RedisOptions> ParseRedisUrl(std::string_view text) {
   if (!path.empty()) path.remove_prefix(1);  // the '/'
   if (!path.empty()) {
     BACKENDS_ASSIGN_OR_RETURN(options.db, ParseNumber(path, "db", 1 << 20));
+    if (options.cluster && options.db != 0) {
+      return InvalidArgumentError("redis URL: a cluster has only db 0");
+    }
   }
   return options;
 }

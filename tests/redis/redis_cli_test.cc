@@ -70,6 +70,34 @@ TEST_F(RedisCliTest, CachesLeaveTheExpiryToRedis) {
   Run({"rm", url_, "page"});
 }
 
+TEST_F(RedisCliTest, PutGetLsRmOnACluster) {
+  const std::string cluster = RedisEnv("REDIS_CLUSTER_URL");
+  if (cluster.empty()) {
+    if (RedisEnv("CI") == "true") FAIL() << "CI=true but REDIS_CLUSTER_URL is not set";
+    GTEST_SKIP() << "no Redis Cluster: REDIS_CLUSTER_URL is not set";
+  }
+  const std::string url = cluster + "&prefix=" + prefix_;
+  for (const char* key : {"b", "a", "dir/c", "z{tag}"}) {
+    CliResult put = Run({"put", url, key, "-"}, std::string("value of ") + key);
+    ASSERT_EQ(put.exit_code, 0) << put.err;
+  }
+  EXPECT_EQ(Run({"get", url, "dir/c"}).out, "value of dir/c");
+  CliResult ls = Run({"ls", url});
+  EXPECT_EQ(ls.exit_code, 0) << ls.err;
+  EXPECT_EQ(ls.out, "a\nb\ndir/c\nz{tag}\n");
+  // redis-cli -c, following the cluster from the same node, reads them.
+  const std::string port = cluster.substr(cluster.rfind(':') + 1,
+                                          cluster.find('?') - cluster.rfind(':') - 1);
+  EXPECT_EQ(RedisCliAt(port, {"-c", "GET", prefix_ + "z{tag}"}), "value of z{tag}\n");
+  EXPECT_EQ(Run({"rm", url, "a"}).exit_code, 0);
+  EXPECT_EQ(Run({"get", url, "a"}).exit_code, 1);
+  EXPECT_EQ(Run({"rm", "-r", url, "dir/"}).exit_code, 0);
+  EXPECT_EQ(Run({"ls", url}).out, "b\nz{tag}\n");
+  Run({"rm", url, "b"});
+  Run({"rm", url, "z{tag}"});
+  EXPECT_EQ(Run({"ls", url}).out, "");
+}
+
 TEST_F(RedisCliTest, WrongPasswordSaysSoWithoutThePassword) {
   const std::string host = RedisEnv("REDIS_URL").substr(8);  // after redis://
   CliResult ls = Run({"ls", "redis://" + RedisEnv("REDIS_ACL_USER") +

@@ -31,18 +31,6 @@ using ::testing::Optional;
 const auto* const kEnvironment =
     ::testing::AddGlobalTestEnvironment(new RedisEnvironment);
 
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
-  return ntohs(address.sin_port);
-}
-
 class OwnServer {
  public:
   OwnServer() : port_(FreePort()) {}
@@ -149,21 +137,6 @@ TEST(RedisFaultsTest, ServerKilledAndRestartedMidWorkload) {
   }
 }
 
-class Chunks : public ByteSource {
- public:
-  explicit Chunks(std::string value) : value_(std::move(value)) {}
-  Result<std::size_t> Read(std::span<char> buffer) override {
-    const std::size_t n = std::min(buffer.size(), value_.size() - at_);
-    std::copy_n(value_.data() + at_, n, buffer.data());
-    at_ += n;
-    return n;
-  }
-
- private:
-  std::string value_;
-  std::size_t at_ = 0;
-};
-
 TEST(RedisFaultsTest, ConnectionsCutByTheServerAreReopened) {
   OwnServer server;
   ASSERT_NO_FATAL_FAILURE(server.Start());
@@ -184,7 +157,7 @@ TEST(RedisFaultsTest, ConnectionsCutByTheServerAreReopened) {
   // A streamed dump (whose final rename is not idempotent) works too.
   ASSERT_TRUE(RedisCliAt(port, {"CLIENT", "KILL", "TYPE", "normal",
                                 "SKIPME", "yes"}));
-  Chunks source("w");
+  StringSource source("w");
   BACKENDS_EXPECT_OK(store->dump_stream("k2", source));
   EXPECT_THAT(store->keys(), IsOkAndHolds(::testing::ElementsAre("k", "k2")));
 }

@@ -7,9 +7,12 @@
 // explicit BACKENDS_SKIP_REDIS=1 turns that into a skip.
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -38,6 +41,55 @@ class RedisEnvironment : public ::testing::Environment {
               "redis-server.sh start)\"` first; set BACKENDS_SKIP_REDIS=1 to "
               "skip them explicitly.";
   }
+};
+
+/// The cluster tests' environment: REDIS_CLUSTER_URL (a 6-node cluster from
+/// scripts/redis-server.sh). Missing, the tests skip saying so; under
+/// CI=true they fail.
+class RedisClusterEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    if (!RedisEnv("REDIS_CLUSTER_URL").empty()) return;
+    if (RedisEnv("CI") == "true") {
+      FAIL() << "CI=true but REDIS_CLUSTER_URL is not set: run the tests "
+                "through scripts/test.sh (scripts/redis-server.sh starts the "
+                "cluster)";
+    }
+    GTEST_SKIP() << "no Redis Cluster: REDIS_CLUSTER_URL is not set (run "
+                    "through scripts/test.sh, or `eval \"$(scripts/"
+                    "redis-server.sh start)\"` first)";
+  }
+};
+
+/// A port of 127.0.0.1 that nothing listens on (for a server of a test's
+/// own).
+inline int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+/// A value streamed in pieces of at most 1 MiB, of undeclared size.
+class StringSource : public ByteSource {
+ public:
+  explicit StringSource(std::string value) : value_(std::move(value)) {}
+  Result<std::size_t> Read(std::span<char> buffer) override {
+    const std::size_t n =
+        std::min({buffer.size(), std::size_t{1} << 20, value_.size() - at_});
+    std::copy_n(value_.data() + at_, n, buffer.data());
+    at_ += n;
+    return n;
+  }
+
+ private:
+  std::string value_;
+  std::size_t at_ = 0;
 };
 
 /// "t-PID-N-RANDOM:", a prefix no other test or process uses.
@@ -93,6 +145,14 @@ inline std::optional<std::string> RedisCliAt(
   int status = 0;
   waitpid(pid, &status, 0);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
+  return out;
+}
+
+/// A store on the test cluster (REDIS_CLUSTER_URL) under a fresh prefix.
+inline RedisOptions TestRedisClusterOptions() {
+  auto options = ParseRedisUrl(RedisEnv("REDIS_CLUSTER_URL"));
+  RedisOptions out = options.ok() ? *options : RedisOptions{};
+  out.prefix = FreshRedisPrefix();
   return out;
 }
 
