@@ -160,8 +160,8 @@ struct WriteCondition {
   }
 };
 
-/// The dict-like byte store every storage system implements (see the top
-/// of this file). Thread safety: every Backend is safe for concurrent use
+/// The dict-like byte store every storage system implements (see
+/// backend.h). Thread safety: every Backend is safe for concurrent use
 /// from many threads without external locking. Methods without a default
 /// are what a store must implement; the defaults are built from them.
 class Backend {

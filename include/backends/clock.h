@@ -18,7 +18,7 @@
 
 namespace backends {
 
-/// Where the caches get the time from (see the top of this file); tests
+/// Where the caches get the time from (see clock.h); tests
 /// inject a fake one. Implementations must be safe to call from many threads.
 class Clock {
  public:

@@ -64,7 +64,7 @@ struct FileStamp {
   friend bool operator==(const FileStamp&, const FileStamp&) = default;
 };
 
-/// The local filesystem store (see the top of this file), with what files
+/// The local filesystem store (see file.h), with what files
 /// add to the Backend contract. Safe for concurrent use by many threads and
 /// processes.
 class FileBackend : public Backend {

@@ -19,7 +19,7 @@
 
 namespace backends {
 
-/// The in-memory store (see the top of this file): safe for concurrent use.
+/// The in-memory store (see memory.h): safe for concurrent use.
 /// Every method has Backend's contract; the only errors are kInvalidArgument
 /// for an invalid key and those of the conditional writes (Backend::dump_if).
 class VolatileBackend final : public Backend {

@@ -76,7 +76,7 @@ struct RedisOptions {
 };
 
 /// The store, with what Redis adds to the Backend contract. Thread safety:
-/// see the top of this file.
+/// see redis.h.
 class RedisBackend : public Backend {
  public:
   /// Batches: one pipeline (one round trip's worth of writes, then the

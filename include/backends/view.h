@@ -25,7 +25,7 @@ namespace backends {
 
 /// Any bytes, unchanged.
 struct RawCodec {
-  /// The codec interface of TypedBackend (see there).
+  /// What TypedBackend needs of a codec (see there).
   ///@{
   using Value = std::string;
   Result<std::string> Encode(std::string_view key, const Value& value) const;
@@ -35,7 +35,7 @@ struct RawCodec {
 
 /// Text: values must be valid UTF-8 (rejected on dump, kDataLoss on load).
 struct TextCodec {
-  /// The codec interface of TypedBackend (see there).
+  /// What TypedBackend needs of a codec (see there).
   ///@{
   using Value = std::string;
   Result<std::string> Encode(std::string_view key, const Value& value) const;
@@ -46,7 +46,7 @@ struct TextCodec {
 /// JSON: any valid JSON value, written in `format` (the original's format
 /// by default); any valid JSON loads whatever its layout.
 struct JsonCodec {
-  /// The codec interface of TypedBackend (see there).
+  /// What TypedBackend needs of a codec, and `format` (see above).
   ///@{
   using Value = Json;
   JsonFormat format;
@@ -56,7 +56,7 @@ struct JsonCodec {
 };
 
 template <typename Codec>
-/// A typed view over a byte store it owns (see the top of this file).
+/// A typed view over a byte store it owns (see view.h).
 /// `Codec` has a `Value` type, `Encode(key, value)` giving the bytes to
 /// store (kInvalidArgument if it cannot) and `Decode(key, bytes)` giving the
 /// value back (kDataLoss if the bytes do not decode). Thread safety is the
@@ -158,8 +158,8 @@ class TypedBackend {
   Codec codec_;
 };
 
-template <typename Codec>
 /// An input iterator over Result<Entry> elements, as Backend::Iterator.
+template <typename Codec>
 class TypedBackend<Codec>::Iterator {
  public:
   /// An input iterator's operations; operator== with std::default_sentinel
