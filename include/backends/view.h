@@ -145,8 +145,9 @@ class TypedBackend {
 
   /// The byte store underneath.
   Backend& store() const { return *store_; }
-  /// The codec values go through.
   const Codec& codec() const { return codec_; }
+
+  ///< The codec values go through.
 
   /// Range-for over Result<Entry>, as Backend's iteration (see backend.h).
   Iterator begin() const { return Iterator(store_->begin(), &codec_); }
