@@ -4,6 +4,7 @@ a Debian package (scripts/install-deps.sh python); nothing is downloaded."""
 
 import os
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -11,6 +12,16 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 SOURCE = pathlib.Path(__file__).resolve().parent.parent
+
+
+def project_version():
+    """The version in project(backends VERSION ...) of the top CMakeLists.txt:
+    the one source of every version the project reports."""
+    text = (SOURCE / "CMakeLists.txt").read_text()
+    match = re.search(r"^project\(backends VERSION ([0-9.]+)", text, re.M)
+    if not match:
+        sys.exit("setup.py: no project(backends VERSION ...) in CMakeLists.txt")
+    return match.group(1)
 
 
 class CMakeBuild(build_ext):
@@ -33,6 +44,7 @@ class CMakeBuild(build_ext):
 
 
 setup(
+    version=project_version(),
     ext_modules=[Extension("backends._backends", sources=[])],
     cmdclass={"build_ext": CMakeBuild},
 )

@@ -24,7 +24,7 @@ bench=(nginx-light wrk rclone rapidjson-dev libboost-json1.81-dev
   python3-diskcache linux-perf valgrind libjs-jquery libjs-bootstrap4
   xfsprogs e2fsprogs python3-boto3 time)
 
-package=(dpkg-dev help2man man-db binutils)
+package=(dpkg-dev help2man man-db binutils doxygen)
 
 want=("${build[@]}")
 case "${1:-}" in

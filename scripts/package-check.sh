@@ -11,7 +11,9 @@
 #   4. `cpack -G DEB` makes backends_<version>_amd64.deb, apt-get installs
 #      it, a consumer builds and runs against /usr, `backends --version`
 #      prints the version, `man -w backends` finds the page; the package is
-#      removed again (also when a check fails).
+#      purged again (also when a check fails), leaving no dpkg record;
+#   5. the API reference (doxygen, docs/Doxyfile.in) builds without a
+#      warning: every public class and function documented.
 #
 #   scripts/package-check.sh    builds in build-package/ (shared) and uses
 #                               STATIC_BUILD (default build/, configured
@@ -26,7 +28,7 @@ scratch=$(mktemp -d)
 installed_deb=0
 cleanup() {
   if [ "$installed_deb" = 1 ]; then
-    apt-get remove -y -qq backends >/dev/null 2>&1 || true
+    apt-get purge -y -qq backends >/dev/null 2>&1 || true
   fi
   rm -rf "$scratch"
 }
@@ -145,7 +147,22 @@ cmake -S tests/core/consumer -B "$scratch/deb-consumer" -G Ninja >/dev/null
 cmake --build "$scratch/deb-consumer" >/dev/null
 "$scratch/deb-consumer/consumer" "$scratch/store-deb2" | grep -q "consumer ok" ||
   fail "the CMake consumer of the installed package failed"
-apt-get remove -y -qq backends >/dev/null
+apt-get purge -y -qq backends >/dev/null
 installed_deb=0
 [ ! -e /usr/bin/backends ] || fail "/usr/bin/backends is left after removal"
-echo "$deb: installs, builds a consumer (pkg-config and CMake), --version, man page, removes: ok"
+# Purged, not only removed: no "rc" (config-files) record stays behind.
+left=$(dpkg-query -W -f='${Status}' backends 2>/dev/null || true)
+case "$left" in
+  "" | *not-installed) ;;
+  *) fail "dpkg still records backends after the purge: '$left'" ;;
+esac
+echo "$deb: installs, builds a consumer (pkg-config and CMake), --version, man page, purges: ok"
+
+step "5. the API reference: doxygen without a warning"
+if ! cmake --build "$build" --target docs >"$scratch/doxygen.log" 2>&1 ||
+   grep -q ': \(warning\|error\):' "$scratch/doxygen.log"; then
+  cat "$scratch/doxygen.log" >&2
+  fail "doxygen: $(grep -c ': \(warning\|error\):' "$scratch/doxygen.log") warnings (above; a public declaration without its /// contract is one)"
+fi
+[ -f "$build/docs/html/index.html" ] || fail "no $build/docs/html/index.html"
+echo "$(ls "$build"/docs/html/*.html | wc -l) pages in $build/docs/html, 0 warnings: ok"

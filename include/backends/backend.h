@@ -40,8 +40,10 @@ bool IsConditionFailure(const Status& status);
 /// kMaxKeyBytes bytes, valid UTF-8, and no control characters (U+0000 to
 /// U+001F and U+007F). Stores that map keys to paths add their own rules
 /// (see file.h). Returns kInvalidArgument naming `operation` and the key.
+///@{
 inline constexpr std::size_t kMaxKeyBytes = 1024;
 Status ValidateKey(std::string_view operation, std::string_view key);
+///@}
 
 /// True if `bytes` is well-formed UTF-8 (no overlongs, no surrogates, no
 /// code points past U+10FFFF).
@@ -81,6 +83,7 @@ struct KeyPage {
 
 /// What stat() and listings know of a stored value.
 struct KeyInfo {
+  /// The value's size in bytes (S3: as stored, e.g. gzip-compressed).
   std::uint64_t size = 0;
   /// Unknown for stores that keep no time (memory).
   std::optional<std::chrono::system_clock::time_point> modified;
@@ -88,13 +91,16 @@ struct KeyInfo {
   /// the store keeps elsewhere. Empty when the store keeps none.
   std::string version;
   /// Kept by some stores (S3) and filled by stat() only; empty otherwise.
+  ///@{
   std::string content_type;
   std::string content_encoding;
   std::vector<std::pair<std::string, std::string>> metadata;
+  ///@}
 };
 
 /// What Backend::list_entries reads: a page of a sorted listing.
 struct ListRequest {
+  /// Only keys that start with it (every key when empty).
   std::string prefix;
   /// The page starts after this position (from the first when empty): a
   /// key, or the `resume_after` of the page before.
@@ -107,11 +113,15 @@ struct ListRequest {
   std::string delimiter;
 };
 
+/// A key of a listing (Backend::list_entries).
 struct ListEntry {
+  /// The key.
   std::string key;
-  KeyInfo info;  // size, modified and version; no content type or metadata
+  /// Its size, modified and version; no content type or metadata.
+  KeyInfo info;
 };
 
+/// One page of Backend::list_entries.
 struct EntryPage {
   /// Sorted bytewise by key.
   std::vector<ListEntry> entries;
@@ -140,16 +150,23 @@ struct WriteCondition {
   /// an earlier dump_if) equals this one. A missing key fails the same way.
   std::optional<std::string> if_version;
 
+  /// Create-only: if_absent.
   static WriteCondition Absent() {
     return {.if_absent = true, .if_version = std::nullopt};
   }
+  /// Replace-if-unchanged: if_version = `version`.
   static WriteCondition Version(std::string version) {
     return {.if_absent = false, .if_version = std::move(version)};
   }
 };
 
+/// The dict-like byte store every storage system implements (see
+/// backend.h). Thread safety: every Backend is safe for concurrent use
+/// from many threads without external locking. Methods without a default
+/// are what a store must implement; the defaults are built from them.
 class Backend {
  public:
+  /// A key and its value: what items() and iteration give.
   using Entry = std::pair<std::string, std::string>;
   class Iterator;
 
@@ -316,12 +333,19 @@ class Backend {
   ///     if (!entry.ok()) return entry.status();
   ///     const auto& [key, value] = *entry;
   ///   }
+  ///@{
   Iterator begin();
   std::default_sentinel_t end() { return {}; }
+  ///@}
 };
 
+/// An input iterator over a Backend's Result<Entry> elements (see
+/// Backend::begin). Not safe to share between threads.
 class Backend::Iterator {
  public:
+  /// An input iterator's operations; operator== with std::default_sentinel
+  /// is true at the end.
+  ///@{
   using value_type = Result<Entry>;
   using difference_type = std::ptrdiff_t;
 
@@ -333,6 +357,7 @@ class Backend::Iterator {
   friend bool operator==(const Iterator& it, std::default_sentinel_t) {
     return !it.current_.has_value();
   }
+  ///@}
 
  private:
   friend class Backend;
@@ -358,9 +383,11 @@ class Backend::Iterator {
 /// (kUnimplemented until the layer implements it).
 class BackendWrapper : public Backend {
  public:
+  /// Wraps `inner`, which it owns. REQUIRES: `inner` is not null.
   explicit BackendWrapper(std::unique_ptr<Backend> inner);
   ~BackendWrapper() override;
 
+  /// The wrapped store.
   Backend& inner() const { return *inner_; }
 
   Result<std::optional<std::string>> load(std::string_view key) override;

@@ -76,6 +76,7 @@ inline constexpr std::chrono::seconds kDefaultTimeout{300};
 /// original also keeps the entry forever.
 inline constexpr std::chrono::seconds kNeverExpires =
     std::chrono::seconds::max();
+/// The envelope's expiry time for kNeverExpires.
 inline constexpr std::string_view kNeverExpiresStamp = "9999-12-31T23:59:59";
 
 /// Optional bounds on what a cache holds. 0 means no bound (the default).
@@ -115,11 +116,14 @@ struct CacheStats {
 /// (about 14 MiB of memory for records like the benchmarks').
 inline constexpr std::uint64_t kDefaultDecodedBytes = 4 << 20;
 
+/// Options of the expiring layers (NewJsonEnvelopeBackend,
+/// NewModifiedTimeBackend).
 struct ExpiryOptions {
   /// Lifetime of an entry written without its own timeout. REQUIRES: >= 0.
   std::chrono::seconds timeout = kDefaultTimeout;
   /// Where now() comes from; null means DefaultClock().
   std::shared_ptr<Clock> clock;
+  /// Bounds on the entries, with least-recently-used eviction.
   CacheLimits limits;
   /// Envelope only: how envelopes and loaded values are written.
   JsonFormat format;
@@ -138,6 +142,7 @@ struct ExpiryOptions {
 /// A byte store layer whose entries expire (see the top of this file).
 class ExpiringBackend : public BackendWrapper {
  public:
+  /// Wraps `inner` (owned).
   using BackendWrapper::BackendWrapper;
 
   /// Removes every expired entry; returns how many. Entries that cannot be
@@ -174,6 +179,7 @@ class JsonEnvelopeBackend : public ExpiringBackend {
   /// changed while shared: a rewrite makes a new one.
   virtual Result<std::shared_ptr<const Json>> load_json_shared(
       std::string_view key) = 0;
+  /// dump of a JSON value, without a round trip through text.
   virtual Status dump_json(std::string_view key, const Json& value,
                            std::chrono::seconds timeout) = 0;
 };
@@ -191,8 +197,11 @@ Result<std::unique_ptr<ExpiringBackend>> NewModifiedTimeBackend(
 
 /// Options of the original's caches.
 struct CacheOptions {
+  /// Lifetime of an entry written without its own timeout. REQUIRES: >= 0.
   std::chrono::seconds timeout = kDefaultTimeout;
+  /// Where now() comes from; null means DefaultClock().
   std::shared_ptr<Clock> clock;
+  /// Bounds on the entries, with least-recently-used eviction.
   CacheLimits limits;
   /// JsonCache: the JSON format on disk (the original's by default).
   JsonFormat format;
@@ -206,8 +215,11 @@ struct CacheOptions {
 /// memory. All methods are safe to call concurrently.
 class JsonCache {
  public:
+  /// The value type, and what iteration and items() give.
+  ///@{
   using Value = Json;
   using Entry = std::pair<std::string, Json>;
+  ///@}
 
   /// A cache in `folder` (created if needed). Errors: kInvalidArgument for a
   /// negative timeout; FileBackend::Open's errors.
@@ -226,12 +238,14 @@ class JsonCache {
   Result<std::optional<Json>> load(std::string_view key) const {
     return envelope_->load_json(key);
   }
+  /// load, by the original's name.
   Result<std::optional<Json>> get(std::string_view key) const {
     return load(key);
   }
   /// Stores `value` for the default timeout, or for `timeout` (0: already
   /// expired, kNeverExpires: forever). Errors: kInvalidArgument for an
   /// invalid key, a value that cannot be written, a negative timeout.
+  ///@{
   Status dump(std::string_view key, const Json& value) const {
     return envelope_->dump_json(key, value, envelope_->timeout());
   }
@@ -239,6 +253,9 @@ class JsonCache {
               std::chrono::seconds timeout) const {
     return envelope_->dump_json(key, value, timeout);
   }
+  ///@}
+  /// dump, by the original's name.
+  ///@{
   Status set(std::string_view key, const Json& value) const {
     return dump(key, value);
   }
@@ -246,6 +263,7 @@ class JsonCache {
              std::chrono::seconds timeout) const {
     return dump(key, value, timeout);
   }
+  ///@}
   /// Whether a live entry existed. It is not an error if `key` does not
   /// exist. (The original's delete.)
   Result<bool> remove(std::string_view key) const {
@@ -253,6 +271,9 @@ class JsonCache {
   }
   /// Live keys only, sorted.
   Result<std::vector<std::string>> keys() const { return envelope_->keys(); }
+  /// Backend's methods of these names, on live entries only (an expired
+  /// entry is absent). Errors: kDataLoss from items() for a corrupt entry.
+  ///@{
   Result<std::vector<std::string>> list(std::string_view prefix) const {
     return envelope_->list(prefix);
   }
@@ -261,16 +282,21 @@ class JsonCache {
   }
   Result<std::size_t> size() const { return envelope_->size(); }
   Result<std::vector<Entry>> items() const { return view_.items(); }
+  ///@}
   /// See ExpiringBackend::prune.
   Result<std::size_t> prune() const { return envelope_->prune(); }
   /// Removes every entry, live or not.
   Status clear() const { return envelope_->clear(); }
+  /// A snapshot of the counters.
   CacheStats stats() const { return envelope_->stats(); }
+  /// A URL that reopens the store underneath (Backend::url).
   std::string url() const { return envelope_->url(); }
 
   /// Range-for over Result<Entry> (live entries), as Backend's iteration.
+  ///@{
   auto begin() const { return view_.begin(); }
   std::default_sentinel_t end() const { return {}; }
+  ///@}
 
   /// The byte-level store: JSON text in and out.
   JsonEnvelopeBackend& store() const { return *envelope_; }
@@ -288,11 +314,17 @@ class JsonCache {
 /// per-object timeout. All methods are safe to call concurrently.
 class TextCache {
  public:
+  /// The value type, and what iteration and items() give.
+  ///@{
   using Value = std::string;
   using Entry = std::pair<std::string, std::string>;
+  ///@}
 
+  /// A cache in `folder` (created if needed). Errors: kInvalidArgument for a
+  /// negative timeout; FileBackend::Open's errors.
   static Result<TextCache> Open(std::filesystem::path folder,
                                 CacheOptions options = {});
+  /// A cache in memory, each entry timed from its dump by the clock.
   static Result<TextCache> InMemory(CacheOptions options = {});
   /// A cache over any expiring layer (e.g. NewSqliteTextCacheBackend's).
   static TextCache Over(std::unique_ptr<ExpiringBackend> expiring);
@@ -301,6 +333,7 @@ class TextCache {
   Result<std::optional<std::string>> load(std::string_view key) const {
     return view_.load(key);
   }
+  /// load, by the original's name.
   Result<std::optional<std::string>> get(std::string_view key) const {
     return load(key);
   }
@@ -308,9 +341,12 @@ class TextCache {
   Status dump(std::string_view key, const std::string& value) const {
     return view_.dump(key, value);
   }
+  /// dump, by the original's name.
   Status set(std::string_view key, const std::string& value) const {
     return dump(key, value);
   }
+  /// As JsonCache's methods of these names: live entries only.
+  ///@{
   Result<bool> remove(std::string_view key) const { return view_.remove(key); }
   Result<std::vector<std::string>> keys() const { return view_.keys(); }
   Result<std::vector<std::string>> list(std::string_view prefix) const {
@@ -321,12 +357,16 @@ class TextCache {
   }
   Result<std::size_t> size() const { return view_.size(); }
   Result<std::vector<Entry>> items() const { return view_.items(); }
+  ///@}
+  /// As JsonCache's prune, clear, stats, url and range-for.
+  ///@{
   Result<std::size_t> prune() const { return expiring_->prune(); }
   Status clear() const { return view_.clear(); }
   CacheStats stats() const { return expiring_->stats(); }
   std::string url() const { return view_.url(); }
   auto begin() const { return view_.begin(); }
   std::default_sentinel_t end() const { return {}; }
+  ///@}
 
   /// The byte-level store (any bytes in and out).
   ExpiringBackend& store() const { return *expiring_; }
@@ -339,6 +379,7 @@ class TextCache {
   ExpiringBackend* expiring_;
 };
 
+/// Options of NewReadThroughBackend.
 struct ReadThroughOptions {
   /// How long a front copy counts as fresh after this layer stored it.
   /// kNeverExpires (the default): until the front drops it (a JsonCache
@@ -353,6 +394,7 @@ struct ReadThroughOptions {
   /// instead of the error; stats().stale_served counts these and on_stale
   /// (if set) is called with the key and the back store's error first.
   bool serve_stale = false;
+  /// Called, if set, before a stale copy is served (see serve_stale).
   std::function<void(std::string_view key, const Status& back_error)> on_stale;
   /// Where now() comes from; null means DefaultClock().
   std::shared_ptr<Clock> clock;
@@ -372,10 +414,12 @@ struct ReadThroughOptions {
 /// clear: the back, then the front.
 class ReadThroughBackend : public BackendWrapper {
  public:
+  /// Wraps `inner` (owned), the back store.
   using BackendWrapper::BackendWrapper;
 
   /// The fast store in front.
   virtual Backend& front() const = 0;
+  /// A snapshot of the counters.
   virtual CacheStats stats() const = 0;
   /// Drops the front copy of `key` so the next load goes to the back.
   /// Returns whether there was one.

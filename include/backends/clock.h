@@ -18,6 +18,8 @@
 
 namespace backends {
 
+/// Where the caches get the time from (see clock.h); tests
+/// inject a fake one. Implementations must be safe to call from many threads.
 class Clock {
  public:
   Clock() = default;

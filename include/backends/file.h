@@ -38,6 +38,7 @@ namespace backends {
 /// Names starting with this are our temporary files, never keys.
 inline constexpr std::string_view kTempFilePrefix = ".backends-tmp.";
 
+/// How FileBackend::Open opens a store.
 struct FileOptions {
   /// fsync the file and its folder on every dump and remove (slower; survives
   /// power loss, not only process crashes).
@@ -50,14 +51,22 @@ struct FileOptions {
 /// at two moments mean its bytes did not change in between, provided the
 /// first one was settled (see FileBackend::load_stamped).
 struct FileStamp {
+  /// The file's identity, size, modification and change (ctime) times in
+  /// ns since 1970 UTC: no program can set the change time back.
+  ///@{
   std::uint64_t device = 0;
   std::uint64_t inode = 0;
   std::uint64_t size = 0;
   std::int64_t modified_ns = 0;
-  std::int64_t changed_ns = 0;  // ctime: no program can set it back.
+  std::int64_t changed_ns = 0;
+  ///@}
+  /// Equal when every field is.
   friend bool operator==(const FileStamp&, const FileStamp&) = default;
 };
 
+/// The local filesystem store (see file.h), with what files
+/// add to the Backend contract. Safe for concurrent use by many threads and
+/// processes.
 class FileBackend : public Backend {
  public:
   /// Opens the store rooted at `root`. Errors: kNotFound if the root does not
@@ -104,6 +113,7 @@ Status ValidateFileKey(std::string_view operation, std::string_view key);
 template <typename Codec>
 class FileSystemBackend : public TypedBackend<Codec> {
  public:
+  /// Opens the store rooted at `root`. Errors: FileBackend::Open's.
   static Result<FileSystemBackend> Open(std::filesystem::path root,
                                         FileOptions options = {},
                                         Codec codec = {}) {
@@ -117,6 +127,7 @@ class FileSystemBackend : public TypedBackend<Codec> {
   Result<std::filesystem::path> path(std::string_view key) const {
     return file_->path(key);
   }
+  /// See FileBackend::root.
   const std::filesystem::path& root() const { return file_->root(); }
 
  private:

@@ -2,9 +2,9 @@
 
 // JSON values, read and written in the original library's format.
 //
-// The original writes `json.dump(value, f, sort_keys=True, indent=4,
-// separators=(',', ': '))` with Python's defaults: keys sorted, non-ASCII
-// escaped as \uXXXX (surrogate pairs beyond the BMP), floats in Python's
+// The original writes json.dump(value, f, sort_keys=True, indent=4,
+// separators=(',', ': ')) with Python's defaults: keys sorted, non-ASCII
+// escaped as `\uXXXX` (surrogate pairs beyond the BMP), floats in Python's
 // shortest round-trip repr, no trailing newline. DumpJson with the default
 // JsonFormat writes exactly those bytes, so a file written by the original
 // and rewritten by us is byte-identical.
@@ -27,11 +27,13 @@ using Json = nlohmann::json;
 /// a line: the written text is at most ~4 KiB per value, key and bracket.
 inline constexpr int kMaxJsonDepth = 1024;
 
+/// How JSON is written (DumpJson). The default is the original's format:
+/// Python's json.dumps(indent=4, sort_keys=True).
 struct JsonFormat {
   /// Spaces per level; a negative indent writes everything on one line with
   /// separators "," and ":" (compact).
   int indent = 4;
-  /// Escape every non-ASCII character as \uXXXX, as Python does by default.
+  /// Escape every non-ASCII character as `\uXXXX`, as Python does by default.
   /// When false, strings are written as UTF-8.
   bool ensure_ascii = true;
 };

@@ -19,8 +19,12 @@
 
 namespace backends {
 
+/// The in-memory store (see memory.h): safe for concurrent use.
+/// Every method has Backend's contract; the only errors are kInvalidArgument
+/// for an invalid key and those of the conditional writes (Backend::dump_if).
 class VolatileBackend final : public Backend {
  public:
+  /// An empty store.
   VolatileBackend();
   ~VolatileBackend() override;
 

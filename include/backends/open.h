@@ -26,10 +26,11 @@ namespace backends {
 /// A parsed store URL: scheme://authority/path?query. Percent-escapes in
 /// the path and query are decoded.
 struct Url {
-  std::string scheme;     // lower case, e.g. "file"
-  std::string authority;  // e.g. the bucket; empty for file:///abs
-  std::string path;       // decoded, e.g. "/abs/dir"
-  std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
+  std::string scheme;     ///< lower case, e.g. "file"
+  std::string authority;  ///< e.g. the bucket; empty for file:///abs
+  std::string path;       ///< decoded, e.g. "/abs/dir"
+  /// The parameters, decoded, in order.
+  std::vector<std::pair<std::string, std::string>> query;
 
   /// Errors: kInvalidArgument for a URL without "scheme://" or with a bad
   /// percent-escape.

@@ -54,11 +54,16 @@ namespace backends {
 /// Redis's limit on a string value (proto-max-bulk-len's default).
 inline constexpr std::uint64_t kRedisMaxValueBytes = 512ull << 20;
 
+/// Where and how NewRedisBackend connects (ParseRedisUrl makes one).
 struct RedisOptions {
+  /// The server's address (TCP).
+  ///@{
   std::string host = "127.0.0.1";
   int port = 6379;
+  ///@}
   /// When set, a Unix socket instead of host:port.
   std::string unix_socket;
+  /// The database number (SELECT).
   int db = 0;
   /// ACL user; empty means "default" (AUTH with the password only).
   std::string user;
@@ -67,8 +72,12 @@ struct RedisOptions {
   /// Prepended to every key; listings, size() and clear() see only keys
   /// that start with it.
   std::string prefix;
+  /// Deadlines of a connection attempt and of each reply
+  /// (kDeadlineExceeded past them).
+  ///@{
   std::chrono::milliseconds connect_timeout{2000};
   std::chrono::milliseconds read_timeout{10000};
+  ///@}
   /// How long a call keeps reconnecting and resending an idempotent command
   /// after a lost connection or a server still loading its data.
   std::chrono::milliseconds retry_budget{10000};
@@ -84,14 +93,18 @@ struct RedisOptions {
   std::chrono::milliseconds wait_timeout{1000};
 };
 
+/// The store, with what Redis adds to the Backend contract. Thread safety:
+/// see redis.h.
 class RedisBackend : public Backend {
  public:
   /// Batches: one pipeline (one round trip's worth of writes, then the
   /// replies); one result per input, in input order.
+  ///@{
   virtual std::vector<Result<std::optional<std::string>>> load_many(
       std::span<const std::string> keys) = 0;
   virtual std::vector<Status> dump_many(
       std::span<const std::pair<std::string, std::string>> items) = 0;
+  ///@}
   /// Whether each key existed.
   virtual std::vector<Result<bool>> remove_many(
       std::span<const std::string> keys) = 0;
@@ -108,6 +121,7 @@ class RedisBackend : public Backend {
       const WriteCondition& condition,
       std::optional<std::chrono::milliseconds> ttl) = 0;
 
+  /// The options the store was opened with (the password included).
   virtual const RedisOptions& options() const = 0;
 };
 
@@ -120,11 +134,14 @@ class RedisBackend : public Backend {
 /// expiring options.timeout after its dump. Expiry follows the server's
 /// clock, not options.clock; limits and decoded_bytes do not apply (Redis's
 /// own maxmemory policy bounds a cache). stats() counts hits and misses;
-/// expirations stay 0 (Redis expires entries unseen).
+/// expirations stay 0 (Redis expires entries unseen). A dump with a
+/// negative timeout is kInvalidArgument.
+///@{
 Result<std::unique_ptr<JsonEnvelopeBackend>> NewRedisJsonCache(
     std::unique_ptr<RedisBackend> store, ExpiryOptions options = {});
 Result<std::unique_ptr<ExpiringBackend>> NewRedisTextCache(
     std::unique_ptr<RedisBackend> store, ExpiryOptions options = {});
+///@}
 
 /// Parses a redis:// or redis+unix:// URL (see the top of this file;
 /// `cluster=1`, `wait_replicas=N` set those options), the

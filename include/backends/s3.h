@@ -86,8 +86,8 @@ enum class S3Addressing {
   /// on AWS, unless the bucket name has dots (TLS certificates do not cover
   /// them), then path style.
   kAuto,
-  kPathStyle,
-  kVirtualHosted,
+  kPathStyle,      ///< Always http://host/BUCKET/KEY.
+  kVirtualHosted,  ///< Always BUCKET.host/KEY.
 };
 
 // ---- Retries, timeouts and parallelism --------------------------------------
@@ -119,13 +119,19 @@ struct S3RetryOptions {
   int max_attempts = 5;
   /// Time in which attempts may start, plus bytes / min_transfer_rate.
   std::chrono::milliseconds budget{120'000};
+  /// The wait before a retry: random ("full jitter") up to base_backoff x
+  /// 2^(retry - 1), at most max_backoff.
+  ///@{
   std::chrono::milliseconds base_backoff{100};
   std::chrono::milliseconds max_backoff{10'000};
+  ///@}
   /// Test hooks. `sleep` replaces std::this_thread::sleep_for between
   /// attempts; `now` replaces std::chrono::steady_clock::now for the budget.
   /// Both must be safe to call from many threads.
+  ///@{
   std::function<void(std::chrono::milliseconds)> sleep{};
   std::function<std::chrono::steady_clock::time_point()> now{};
+  ///@}
 };
 
 // ---- Streaming large objects ------------------------------------------------
@@ -161,6 +167,8 @@ namespace s3 {
 class S3Client;
 }  // namespace s3
 
+/// How S3Backend::Open reaches a bucket and writes objects; FromUrl makes
+/// one from an s3:// URL. Empty fields take the AWS defaults named.
 struct S3Options {
   /// REQUIRED: the bucket.
   std::string bucket{};
@@ -175,6 +183,7 @@ struct S3Options {
   /// "http://127.0.0.1:7480" or "https://s3.example.com". Empty:
   /// AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS.
   std::string endpoint{};
+  /// Virtual-hosted or path-style requests (see S3Addressing).
   S3Addressing addressing = S3Addressing::kAuto;
 
   /// Verify TLS certificates (https endpoints). Turn off only for tests.
@@ -182,6 +191,7 @@ struct S3Options {
   /// PEM bundle of trusted certificates. Empty: AWS_CA_BUNDLE, else the
   /// system's.
   std::string ca_bundle{};
+  /// How long a connection attempt may take (kDeadlineExceeded, retried).
   std::chrono::milliseconds connect_timeout{10'000};
   /// Every request's deadline: a request fails with
   /// kDeadlineExceeded (retried like any timeout) once it has run for
@@ -201,9 +211,11 @@ struct S3Options {
   bool anonymous = false;
   /// Explicit credentials, first in the chain when set. Never printed,
   /// never part of url().
+  ///@{
   std::string access_key_id{};
   std::string secret_access_key{};
   std::string session_token{};
+  ///@}
 
   // How dump() writes objects (S3RawBackend's behaviour; per-call
   // overrides: S3PutOptions).
@@ -259,9 +271,12 @@ struct S3Options {
 
 /// Per-object overrides for a write; unset fields take the S3Options value.
 struct S3PutOptions {
+  /// Overrides of S3Options' fields of these names.
+  ///@{
   std::optional<std::string> content_type{};
   std::optional<std::chrono::seconds> cache_age{};
   std::optional<bool> public_read{};
+  ///@}
 
   // ---- Conditional writes ----
   /// Create-only (`If-None-Match: *`): the write fails with kAlreadyExists
@@ -283,16 +298,20 @@ struct S3PutResult {
 
 /// An object with the headers S3RawBackend cares about.
 struct S3Object {
+  /// The value (decoded, unless read with load_stored).
   std::string body{};
+  /// The Content-Type header.
   std::string content_type{};
   /// "gzip" when stored compressed (whether or not `body` was decoded).
   std::string content_encoding{};
+  /// The Cache-Control header; empty when none.
   std::string cache_control{};
   /// The ETag of the stored object (quotes included), for
   /// S3PutOptions::if_match.
   std::string etag{};
 };
 
+/// What a presigned URL allows: a GET (kGet) or a PUT (kPut) of its key.
 enum class S3PresignMethod { kGet, kPut };
 
 /// A multipart upload begun and neither completed nor aborted: its parts
@@ -300,6 +319,7 @@ enum class S3PresignMethod { kGet, kPut };
 struct S3Upload {
   /// The object key it would create, relative to the store's prefix.
   std::string key{};
+  /// S3's id of the upload.
   std::string upload_id{};
   /// When it began (ListMultipartUploads' Initiated), if the server said.
   std::optional<std::chrono::system_clock::time_point> initiated{};
@@ -343,8 +363,10 @@ class S3Backend : public Backend {
   /// owner only (private). Errors: kFailedPrecondition when the bucket has
   /// ACLs disabled (use presign() instead); the usual S3 errors. A missing
   /// key is an error here (kFailedPrecondition, "no such key").
+  ///@{
   virtual Status make_public(std::string_view key) = 0;
   virtual Status make_private(std::string_view key) = 0;
+  ///@}
 
   /// A presigned URL that lets anyone holding it GET (or PUT) `key` for
   /// `expiry` (1 s to 7 days) with plain curl and no credentials. The key
@@ -376,10 +398,12 @@ class S3Backend : public Backend {
   /// the others. items() and clear() use the same engine: items() lists,
   /// then GETs in parallel (a key removed meanwhile is left out); clear()
   /// sends its DeleteObjects batches in parallel.
+  ///@{
   virtual std::vector<Result<std::optional<std::string>>> load_many(
       std::span<const std::string> keys) = 0;
   virtual std::vector<Status> dump_many(
       std::span<const std::pair<std::string, std::string>> items) = 0;
+  ///@}
   /// Whether each key existed (a HEAD, then a DELETE, per key).
   virtual std::vector<Result<bool>> remove_many(
       std::span<const std::string> keys) = 0;
@@ -498,10 +522,11 @@ class S3TypedBackend : public TypedBackend<Codec> {
   std::string url(std::string_view bucket, std::string_view key) const {
     return s3().public_url(bucket, key);
   }
-  /// See S3Backend::make_public / make_private.
+  /// See S3Backend::make_public.
   Status make_public(std::string_view key) const {
     return s3().make_public(key);
   }
+  /// See S3Backend::make_private.
   Status make_private(std::string_view key) const {
     return s3().make_private(key);
   }
@@ -517,6 +542,7 @@ class S3TypedBackend : public TypedBackend<Codec> {
   }
 
  protected:
+  /// A view over `s3` (owned; REQUIRES: not null).
   S3TypedBackend(std::unique_ptr<S3Backend> s3, Codec codec)
       : TypedBackend<Codec>(std::move(s3), std::move(codec)) {}
 };
@@ -541,6 +567,7 @@ class S3JsonBackend : public S3TypedBackend<JsonCodec> {
 /// upload.
 class S3RawBackend : public S3TypedBackend<RawCodec> {
  public:
+  /// Opens the bucket. Errors: S3Backend::Open's.
   static Result<S3RawBackend> Open(S3Options options);
 
   using TypedBackend<RawCodec>::dump;

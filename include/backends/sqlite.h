@@ -48,6 +48,7 @@ inline constexpr std::string_view kSqliteDefaultTable = "backends";
 /// kInvalidArgument before anything is written.
 inline constexpr std::uint64_t kSqliteMaxValueBytes = 1'000'000'000;
 
+/// How NewSqliteBackend opens a store.
 struct SqliteOptions {
   /// The table: 1 to 64 of [A-Za-z0-9_], not starting with a digit and not
   /// starting with "sqlite_". Created if missing.
@@ -71,8 +72,10 @@ class SqliteBackend : public Backend {
 
   /// The database file (absolute) and the options the store was opened
   /// with (the caches of sqlite_cache.h open the same table).
+  ///@{
   virtual const std::filesystem::path& path() const = 0;
   virtual const SqliteOptions& options() const = 0;
+  ///@}
 };
 
 /// Opens (creating if allowed) the store in table options.table of the

@@ -56,12 +56,15 @@ Result<std::unique_ptr<ExpiringBackend>> NewSqliteTextCacheBackend(
     std::unique_ptr<SqliteBackend> table, ExpiryOptions options = {});
 
 /// JsonCache / TextCache in table store.table of the database at `path`
-/// (created if allowed). CacheOptions::file is not used.
+/// (created if allowed). CacheOptions::file is not used. Errors: as
+/// NewSqliteBackend's and NewSqliteJsonCacheBackend's.
+///@{
 Result<JsonCache> OpenSqliteJsonCache(std::filesystem::path path,
                                       SqliteOptions store = {},
                                       CacheOptions cache = {});
 Result<TextCache> OpenSqliteTextCache(std::filesystem::path path,
                                       SqliteOptions store = {},
                                       CacheOptions cache = {});
+///@}
 
 }  // namespace backends

@@ -20,9 +20,13 @@
 #include <type_traits>
 #include <utility>
 
+/// The library's API. Nothing in it throws: every fallible
+/// operation returns a Status or a Result.
 namespace backends {
 
+/// What went wrong, by the meaning absl gives each code.
 enum class ErrorCode {
+  /// Not an error.
   kOk = 0,
   /// A bad key, URL, option or value (e.g. invalid UTF-8 for a text store).
   kInvalidArgument,
@@ -65,10 +69,14 @@ class [[nodiscard]] Status {
     assert(code != ErrorCode::kOk);
   }
 
+  /// An OK status.
   static Status OK() { return Status(); }
 
+  /// Whether this is OK (code() is kOk, message() is empty).
   bool ok() const { return code_ == ErrorCode::kOk; }
+  /// The error's code; kOk for an OK status.
   ErrorCode code() const { return code_; }
+  /// The error's message; empty for an OK status.
   const std::string& message() const { return message_; }
 
   /// "OK", or "<CodeName>: <message>".
@@ -77,6 +85,7 @@ class [[nodiscard]] Status {
   /// Returns a copy whose message is "<context>: <message>".
   Status WithContext(std::string_view context) const;
 
+  /// Equal when both the codes and the messages are.
   friend bool operator==(const Status& a, const Status& b) {
     return a.code_ == b.code_ && a.message_ == b.message_;
   }
@@ -86,8 +95,11 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
+/// Writes status.ToString().
 std::ostream& operator<<(std::ostream& os, const Status& status);
 
+/// A Status with the code of the function's name and `message`.
+///@{
 Status InvalidArgumentError(std::string message);
 Status NotFoundError(std::string message);
 Status AlreadyExistsError(std::string message);
@@ -100,6 +112,7 @@ Status DataLossError(std::string message);
 Status UnimplementedError(std::string message);
 Status IOError(std::string message);
 Status InternalError(std::string message);
+///@}
 
 namespace internal {
 /// Prints `status` and why it is fatal to stderr, then aborts: reading the
@@ -122,8 +135,9 @@ struct IsResult<Result<U>> : std::true_type {};
 /// A value of type T, or the Status explaining why there is none.
 /// Reading the value of a failed Result aborts the program, printing the
 /// status, in every build type (as absl::StatusOr and arrow::Result do).
-/// A Result<U> converts to a Result<T> when U converts to T, e.g.
-/// Result<std::unique_ptr<FileBackend>> to Result<std::unique_ptr<Backend>>.
+/// A `Result<U>` converts to a `Result<T>` when U converts to T, e.g.
+/// `Result<std::unique_ptr<FileBackend>>` to
+/// `Result<std::unique_ptr<Backend>>`.
 template <typename T>
 class [[nodiscard]] Result {
  public:
@@ -132,6 +146,8 @@ class [[nodiscard]] Result {
   Result(Status status) : status_(std::move(status)) {  // NOLINT
     if (status_.ok()) status_ = internal::OkStatusWithoutValue();
   }
+  /// From a `Result<U>` whose U converts to T: its value or its error.
+  ///@{
   template <typename U>
   requires(std::is_constructible_v<T, U&&> &&
            !std::is_same_v<T, U>) Result(Result<U>&& other)  // NOLINT
@@ -144,6 +160,9 @@ class [[nodiscard]] Result {
       : status_(other.status()) {
     if (other.ok()) value_.emplace(other.value());
   }
+  ///@}
+  /// An OK Result holding `value` (or what T is constructed from).
+  ///@{
   // std::in_place: for T = std::optional<X>, `return std::nullopt;` must
   // make an OK Result holding an empty optional, not an empty Result.
   Result(const T& value) : value_(std::in_place, value) {}        // NOLINT
@@ -154,11 +173,18 @@ class [[nodiscard]] Result {
            !std::is_same_v<std::remove_cvref_t<U>, Status> &&
            !internal::IsResult<std::remove_cvref_t<U>>::value) Result(U&& value)
       : value_(std::in_place, std::forward<U>(value)) {}  // NOLINT
+  ///@}
 
+  /// Whether this holds a value.
   bool ok() const { return status_.ok(); }
+  /// OK when this holds a value, else the error.
+  ///@{
   const Status& status() const& { return status_; }
   Status status() && { return std::move(status_); }
+  ///@}
 
+  /// The value. REQUIRES: ok(); otherwise prints the status and aborts.
+  ///@{
   const T& value() const& {
     if (!ok()) internal::DieOfValueOfError(status_);
     return *value_;
@@ -176,6 +202,7 @@ class [[nodiscard]] Result {
   T&& operator*() && { return std::move(*this).value(); }
   const T* operator->() const { return &value(); }
   T* operator->() { return &value(); }
+  ///@}
 
   /// The value, or `fallback` when this holds an error.
   template <typename U>

@@ -25,37 +25,56 @@ namespace backends {
 
 /// Any bytes, unchanged.
 struct RawCodec {
+  /// What TypedBackend needs of a codec (see there).
+  ///@{
   using Value = std::string;
   Result<std::string> Encode(std::string_view key, const Value& value) const;
   Result<Value> Decode(std::string_view key, std::string bytes) const;
+  ///@}
 };
 
 /// Text: values must be valid UTF-8 (rejected on dump, kDataLoss on load).
 struct TextCodec {
+  /// What TypedBackend needs of a codec (see there).
+  ///@{
   using Value = std::string;
   Result<std::string> Encode(std::string_view key, const Value& value) const;
   Result<Value> Decode(std::string_view key, std::string bytes) const;
+  ///@}
 };
 
 /// JSON: any valid JSON value, written in `format` (the original's format
 /// by default); any valid JSON loads whatever its layout.
 struct JsonCodec {
+  /// What TypedBackend needs of a codec, and `format` (see above).
+  ///@{
   using Value = Json;
   JsonFormat format;
   Result<std::string> Encode(std::string_view key, const Value& value) const;
   Result<Value> Decode(std::string_view key, std::string bytes) const;
+  ///@}
 };
 
 template <typename Codec>
+/// A typed view over a byte store it owns (see view.h).
+/// `Codec` has a `Value` type, `Encode(key, value)` giving the bytes to
+/// store (kInvalidArgument if it cannot) and `Decode(key, bytes)` giving the
+/// value back (kDataLoss if the bytes do not decode). Thread safety is the
+/// byte store's.
 class TypedBackend {
  public:
+  /// The codec's value type.
   using Value = typename Codec::Value;
+  /// What items() and iteration give.
   using Entry = std::pair<std::string, Value>;
   class Iterator;
 
+  /// A view over `store` (owned; REQUIRES: not null).
   explicit TypedBackend(std::unique_ptr<Backend> store, Codec codec = {})
       : store_(std::move(store)), codec_(std::move(codec)) {}
+  /// Movable, not copyable.
   TypedBackend(TypedBackend&&) noexcept = default;
+  /// Movable, not copyable.
   TypedBackend& operator=(TypedBackend&&) noexcept = default;
   virtual ~TypedBackend() = default;
 
@@ -85,21 +104,26 @@ class TypedBackend {
   Result<bool> remove(std::string_view key) const {
     return store_->remove(key);
   }
-  /// Backend::copy and Backend::rename: the stored bytes move unchanged.
+  /// Backend::copy: the stored bytes are copied unchanged.
   Result<bool> copy(std::string_view src_key, std::string_view dst_key) const {
     return store_->copy(src_key, dst_key);
   }
+  /// Backend::rename: the stored bytes move unchanged.
   Result<bool> rename(std::string_view src_key,
                       std::string_view dst_key) const {
     return store_->rename(src_key, dst_key);
   }
+  /// Backend::keys of the byte store.
   Result<std::vector<std::string>> keys() const { return store_->keys(); }
+  /// Backend::list of the byte store.
   Result<std::vector<std::string>> list(std::string_view prefix) const {
     return store_->list(prefix);
   }
+  /// Backend::contains of the byte store.
   Result<bool> contains(std::string_view key) const {
     return store_->contains(key);
   }
+  /// Backend::size of the byte store.
   Result<std::size_t> size() const { return store_->size(); }
   /// Every pair, sorted by key; an undecodable value fails the call.
   Result<std::vector<Entry>> items() const {
@@ -113,15 +137,21 @@ class TypedBackend {
     }
     return out;
   }
+  /// Backend::clear on the byte store.
   Status clear() const { return store_->clear(); }
   std::string url() const { return store_->url(); }
+
+  ///< A URL that reopens this view (Backend::url).
 
   /// The byte store underneath.
   Backend& store() const { return *store_; }
   const Codec& codec() const { return codec_; }
 
+  ///< The codec values go through.
+
   /// Range-for over Result<Entry>, as Backend's iteration (see backend.h).
   Iterator begin() const { return Iterator(store_->begin(), &codec_); }
+  /// Where the iteration ends.
   std::default_sentinel_t end() const { return {}; }
 
  private:
@@ -129,9 +159,13 @@ class TypedBackend {
   Codec codec_;
 };
 
+/// An input iterator over Result<Entry> elements, as Backend::Iterator.
 template <typename Codec>
 class TypedBackend<Codec>::Iterator {
  public:
+  /// An input iterator's operations; operator== with std::default_sentinel
+  /// is true at the end.
+  ///@{
   using value_type = Result<Entry>;
   using difference_type = std::ptrdiff_t;
 
@@ -151,6 +185,7 @@ class TypedBackend<Codec>::Iterator {
   friend bool operator==(const Iterator& it, std::default_sentinel_t) {
     return !it.current_.has_value();
   }
+  ///@}
 
  private:
   friend class TypedBackend;
@@ -182,8 +217,11 @@ class TypedBackend<Codec>::Iterator {
   std::optional<Result<Entry>> current_;
 };
 
+/// Any bytes.
 using RawBackend = TypedBackend<RawCodec>;
+/// UTF-8 text.
 using TextBackend = TypedBackend<TextCodec>;
+/// JSON values, written in the original's format by default.
 using JsonBackend = TypedBackend<JsonCodec>;
 
 }  // namespace backends

@@ -22,6 +22,7 @@ for _name in ("VolatileBackend", "FileSystemTextBackend",
     _importlib.import_module("backends." + _name)
 
 from backends._backends import (  # noqa: E402
+    __version__,
     Backend,
     Cache,
     FileSystemBackend,

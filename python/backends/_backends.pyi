@@ -7,6 +7,8 @@ JsonValue = Any  # dict, list, str, int, float, bool or None
 StrPath = Union[str, os.PathLike[str]]
 Seconds = Union[int, float]
 
+__version__: str  # the library's (CMake's project) version
+
 class Backend:
     def load(self, key: str) -> Any: ...
     def dump(self, key: str, value: Any) -> bool: ...

@@ -4,7 +4,9 @@
 #include <pybind11/pybind11.h>
 
 #include <mutex>
+#include <string>
 
+#include "backends/version.h"
 #include "bind.h"
 #include "errors.h"
 #include "store.h"
@@ -23,6 +25,8 @@ void RegisterForkHandlers() {
 
 PYBIND11_MODULE(_backends, m) {
   m.doc() = "The C++ stores behind the backends package. Import backends.";
+  // The library's version: CMake's project version, the one source.
+  m.attr("__version__") = std::string(backends::Version());
   backends::python::InitErrors();
   backends::python::BindStore(m);
   backends::python::BindLocalStores(m);
