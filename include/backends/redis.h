@@ -90,6 +90,7 @@ struct RedisOptions {
   /// Cluster: writes wait (WAIT) for this many replicas, at most
   /// wait_timeout; fewer is kUnavailable (the write may stay on the master).
   int wait_replicas = 0;
+  /// How long a write waits for its replicas (wait_replicas > 0).
   std::chrono::milliseconds wait_timeout{1000};
 };
 
