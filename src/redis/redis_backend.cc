@@ -1,6 +1,10 @@
 // RedisBackend on one server (include/backends/redis.h).
 
 #include <algorithm>
+#include <array>
+#include <chrono>
+#include <memory>
+#include <mutex>
 #include <random>
 #include <string>
 #include <utility>
@@ -250,8 +254,25 @@ class RedisStore final : public RedisBackend {
     return keys;
   }
 
+  Result<KeyPage> list_page(std::string_view prefix,
+                            std::string_view start_after,
+                            std::size_t limit) override {
+    BACKENDS_ASSIGN_OR_RETURN(auto all, Sorted(prefix, start_after));
+    auto first = std::upper_bound(all->begin(), all->end(), start_after);
+    const auto count = std::min<std::size_t>(
+        std::max<std::size_t>(limit, 1),
+        static_cast<std::size_t>(all->end() - first));
+    KeyPage page;
+    page.keys.assign(first, first + static_cast<std::ptrdiff_t>(count));
+    page.more = first + static_cast<std::ptrdiff_t>(count) != all->end();
+    if (page.more) Keep(prefix, page.keys.back(), all);
+    return page;
+  }
+
   Result<EntryPage> list_entries(const ListRequest& request) override {
-    BACKENDS_ASSIGN_OR_RETURN(auto all, list(request.prefix));
+    BACKENDS_ASSIGN_OR_RETURN(auto sorted,
+                              Sorted(request.prefix, request.start_after));
+    const std::vector<std::string>& all = *sorted;
     const std::size_t limit = std::max<std::size_t>(request.limit, 1);
     // The page's shape first, from the keys alone; then every entry's size
     // in one pipeline.
@@ -277,8 +298,9 @@ class RedisStore final : public RedisBackend {
       }
       page.resume_after = *it;
       names.push_back(Name(*it));
-      page.entries.push_back(ListEntry{std::move(*it), {}});
+      page.entries.push_back(ListEntry{*it, {}});
     }
+    if (page.more) Keep(request.prefix, page.resume_after, sorted);
     BACKENDS_ASSIGN_OR_RETURN(auto infos, Infos(names, "list"));
     std::size_t kept = 0;
     for (std::size_t i = 0; i < infos.size(); ++i) {
@@ -611,8 +633,58 @@ class RedisStore final : public RedisBackend {
   Status DumpPieces(std::string_view what, const std::string& temporary,
                     ByteSource& source);
 
+  // SCAN returns keys in no order, so a sorted listing reads them all once.
+  // A paged listing keeps that sorted snapshot for its next pages (a page
+  // that continues where one ended, within a minute), so reading N keys in
+  // pages scans once, not once per page; a listing that starts anew scans
+  // anew. Keys written after the snapshot are not seen by that listing;
+  // removed ones are dropped by list_entries (its stat) and by loads.
+  using SortedKeys = std::shared_ptr<const std::vector<std::string>>;
+  struct Snapshot {
+    std::string prefix;
+    std::string resume_after;
+    SortedKeys keys;
+    std::chrono::steady_clock::time_point taken;
+  };
+  static constexpr std::size_t kSnapshots = 4;  // listings paged at once
+  static constexpr std::chrono::seconds kSnapshotLife{60};
+
+  Result<SortedKeys> Sorted(std::string_view prefix,
+                            std::string_view start_after) {
+    if (!start_after.empty()) {
+      std::lock_guard lock(snapshots_mutex_);
+      const auto now = std::chrono::steady_clock::now();
+      for (Snapshot& snapshot : snapshots_) {
+        if (snapshot.keys && snapshot.prefix == prefix &&
+            snapshot.resume_after == start_after &&
+            now - snapshot.taken < kSnapshotLife) {
+          return std::exchange(snapshot.keys, nullptr);
+        }
+      }
+    }
+    BACKENDS_ASSIGN_OR_RETURN(auto keys, list(prefix));
+    return std::make_shared<const std::vector<std::string>>(std::move(keys));
+  }
+
+  void Keep(std::string_view prefix, std::string_view resume_after,
+            SortedKeys keys) {
+    std::lock_guard lock(snapshots_mutex_);
+    Snapshot* slot = &snapshots_.front();
+    for (Snapshot& snapshot : snapshots_) {
+      if (!snapshot.keys) {
+        slot = &snapshot;
+        break;
+      }
+      if (snapshot.taken < slot->taken) slot = &snapshot;
+    }
+    *slot = Snapshot{std::string(prefix), std::string(resume_after),
+                     std::move(keys), std::chrono::steady_clock::now()};
+  }
+
   const RedisOptions options_;
   const std::unique_ptr<redis::Transport> transport_;
+  std::mutex snapshots_mutex_;
+  std::array<Snapshot, kSnapshots> snapshots_;
 };
 
 // The value is written into a temporary key next to the real one (a name
