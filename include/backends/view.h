@@ -26,6 +26,7 @@ namespace backends {
 /// Any bytes, unchanged.
 struct RawCodec {
   using Value = std::string;
+  static constexpr std::string_view kUrlFormat = "raw";
   Result<std::string> Encode(std::string_view key, const Value& value) const;
   Result<Value> Decode(std::string_view key, std::string bytes) const;
 };
@@ -33,6 +34,7 @@ struct RawCodec {
 /// Text: values must be valid UTF-8 (rejected on dump, kDataLoss on load).
 struct TextCodec {
   using Value = std::string;
+  static constexpr std::string_view kUrlFormat = "text";
   Result<std::string> Encode(std::string_view key, const Value& value) const;
   Result<Value> Decode(std::string_view key, std::string bytes) const;
 };
@@ -41,10 +43,15 @@ struct TextCodec {
 /// by default); any valid JSON loads whatever its layout.
 struct JsonCodec {
   using Value = Json;
+  static constexpr std::string_view kUrlFormat = "json";
   JsonFormat format;
   Result<std::string> Encode(std::string_view key, const Value& value) const;
   Result<Value> Decode(std::string_view key, std::string bytes) const;
 };
+
+/// `store`'s URL with format=`format` (none for raw, the default): a URL
+/// that OpenStore (open.h) reopens as this view.
+std::string ViewUrl(const Backend& store, std::string_view format);
 
 template <typename Codec>
 class TypedBackend {
@@ -114,10 +121,12 @@ class TypedBackend {
     return out;
   }
   Status clear() const { return store_->clear(); }
-  std::string url() const { return store_->url(); }
+  std::string url() const { return ViewUrl(*store_, Codec::kUrlFormat); }
 
   /// The byte store underneath.
   Backend& store() const { return *store_; }
+  /// Gives up the byte store; the view must not be used after.
+  std::unique_ptr<Backend> release() && { return std::move(store_); }
   const Codec& codec() const { return codec_; }
 
   /// Range-for over Result<Entry>, as Backend's iteration (see backend.h).

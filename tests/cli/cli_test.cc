@@ -152,6 +152,23 @@ TEST_F(CliTest, BadToolParametersAreUsageErrorsAndTouchNothing) {
   EXPECT_FALSE(fs::exists(Root()));
 }
 
+TEST_F(CliTest, NoErrorShowsTheUrlsPassword) {
+  // A URL that does not parse, a bad layer parameter, an unknown store
+  // parameter, an unknown scheme, a server that does not answer.
+  for (const char* url :
+       {"redis://u:s3cret@127.0.0.1:1/%zz", "redis://:s3cret@127.0.0.1:1?format=xml",
+        "redis://:s3cret@127.0.0.1:1?bogus=1", "rediz://u:s3cret@127.0.0.1:1",
+        "redis://u:s3cret@127.0.0.1:1?cache=json&timeout=x",
+        "redis://u:s3cret@127.0.0.1:1"}) {
+    for (const char* verb : {"ls", "get"}) {
+      CliResult r = Run({verb, url, "k"});
+      EXPECT_NE(r.exit_code, 0) << url;
+      EXPECT_THAT(r.err, Not(HasSubstr("s3cret"))) << r.err;
+      EXPECT_THAT(r.out, Not(HasSubstr("s3cret"))) << r.out;
+    }
+  }
+}
+
 TEST_F(CliTest, PutThenGetRoundTripsWithoutAddingANewline) {
   CliResult put = Run({"put", Url(), "greeting", "hello"});
   ASSERT_EQ(put.exit_code, 0) << put.err;
