@@ -38,7 +38,10 @@ TEST(S3UrlTest, EveryUrlReopensTheSameStoreAndLayers) {
   ASSERT_OK_AND_ASSIGN(auto json, S3JsonBackend::Open(TestOptions("url-json")));
   EXPECT_THAT(json.url(), ::testing::HasSubstr("format=json"));
   ExpectUrlReopens(json.store(), json.url(), ValueFormat::kJson);
-  ASSERT_OK_AND_ASSIGN(store, S3Backend::Open(TestOptions("url-cache")));
+  // A JSON cache's objects are application/json, as OpenStore makes them.
+  S3Options json_objects = TestOptions("url-cache");
+  json_objects.content_type = "application/json";
+  ASSERT_OK_AND_ASSIGN(store, S3Backend::Open(json_objects));
   ASSERT_OK_AND_ASSIGN(
       auto cache, NewJsonEnvelopeBackend(std::move(store),
                                          {.timeout = std::chrono::seconds(5)}));
