@@ -211,7 +211,7 @@ int main(int argc, char** argv) {
       "Only if KEY holds no value (else exit 3, nothing written)");
   put_cmd
       ->add_option("--if-version", put.if_version,
-                   "Only if KEY's version (stat, ls -l, an earlier "
+                   "Only if KEY's version (stat, an earlier "
                    "conditional put) is V (else exit 3, nothing written)")
       ->type_name("V")
       ->excludes(if_absent);
@@ -254,15 +254,15 @@ int main(int argc, char** argv) {
 
   MvArgs mv;
   auto* mv_cmd = app.add_subcommand(
-      "mv", "Rename key SRC to DST within one store (--keep: copy it)");
+      "mv", "Rename KEY to DST within one store (--keep: copy it)");
   AddUrlKey(mv_cmd, mv.url, &mv.source_key);
   mv_cmd->add_option("DST", mv.destination_key, "New key")->required();
-  mv_cmd->add_flag("--keep", mv.keep, "Copy: keep SRC too");
+  mv_cmd->add_flag("--keep", mv.keep, "Copy: keep KEY too");
   mv_cmd->footer(VerbFooter(
       {.file_writes = true, .s3_writes = true, .format = true, .cache = true},
       "DST is replaced. Atomic on folders (rename(2)) and SQLite; on S3 a\n"
       "server-side copy, then a delete. Values move unchanged. Exit 1 if\n"
-      "SRC does not exist.",
+      "KEY does not exist.",
       "backends mv file://./data drafts/today notes/today"));
 
   LsArgs ls;
