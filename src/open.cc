@@ -4,7 +4,9 @@
 #include "backends/open.h"
 
 #include <algorithm>
+#include <charconv>
 
+#include "backends/cache.h"
 #include "backends/file.h"
 #include "backends/memory.h"
 #if BACKENDS_WITH_S3
@@ -12,6 +14,7 @@
 #endif
 #if BACKENDS_WITH_SQLITE
 #include "backends/sqlite.h"
+#include "backends/sqlite_cache.h"
 #endif
 #if BACKENDS_WITH_REDIS
 #include "backends/redis.h"
@@ -77,9 +80,60 @@ Result<std::unique_ptr<Backend>> OpenSqlite(const Url& url) {
 }
 #endif
 
-}  // namespace
+bool IsLayerParam(std::string_view name) {
+  return name == "format" || name == "cache" || name == "timeout";
+}
 
-Result<std::unique_ptr<Backend>> OpenBackend(std::string_view text) {
+// Removes the layer parameters from the query of `url`, keeping every
+// other parameter byte for byte (still percent-encoded) and in order.
+std::string StripLayerParams(std::string_view url) {
+  std::size_t question = url.find('?');
+  if (question == std::string_view::npos) return std::string(url);
+  std::string out(url.substr(0, question));
+  std::string_view query = url.substr(question + 1);
+  char separator = '?';
+  while (!query.empty()) {
+    std::size_t amp = query.find('&');
+    std::string_view part = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view()
+                                          : query.substr(amp + 1);
+    std::string_view name = part.substr(0, part.find('='));
+    if (part.empty() || IsLayerParam(name)) continue;
+    out += separator;
+    out += part;
+    separator = '&';
+  }
+  return out;
+}
+
+Result<ValueFormat> ParseFormat(const std::string& format) {
+  if (format == "raw") return ValueFormat::kRaw;
+  if (format == "text") return ValueFormat::kText;
+  if (format == "json") return ValueFormat::kJson;
+  return InvalidArgumentError("unknown format \"" + format +
+                              "\" (known: raw, text, json)");
+}
+
+Result<CacheKind> ParseCache(const std::string& cache) {
+  if (cache == "json") return CacheKind::kJson;
+  if (cache == "text") return CacheKind::kText;
+  return InvalidArgumentError("unknown cache \"" + cache +
+                              "\" (known: json, text)");
+}
+
+Result<std::chrono::seconds> ParseTimeout(const std::string& timeout) {
+  long long seconds = -1;
+  const char* end = timeout.data() + timeout.size();
+  auto [ptr, ec] = std::from_chars(timeout.data(), end, seconds);
+  if (ec != std::errc() || ptr != end || seconds < 0) {
+    return InvalidArgumentError("timeout \"" + timeout +
+                                "\" is not a number of seconds >= 0");
+  }
+  return std::chrono::seconds(seconds);
+}
+
+// The scheme's store, no layers.
+Result<std::unique_ptr<Backend>> OpenScheme(std::string_view text) {
 #if BACKENDS_WITH_REDIS
   // Before Url::Parse: a redis URL may hold a password, which no error
   // message may repeat (ParseRedisUrl never does).
@@ -98,9 +152,117 @@ Result<std::unique_ptr<Backend>> OpenBackend(std::string_view text) {
 #if BACKENDS_WITH_SQLITE
   if (url.scheme == "sqlite") return OpenSqlite(url);
 #endif
-  return InvalidArgumentError("URL \"" + std::string(text) +
+  return InvalidArgumentError("URL \"" + RedactUrl(text) +
                               "\": unknown scheme \"" + url.scheme +
                               "\" (known: memory, file, s3, sqlite, redis)");
+}
+
+// The cache layer `kind` over `store`: on SQLite and Redis the store's own
+// cache (expiry in the row / left to Redis), else the byte layers.
+Result<std::unique_ptr<Backend>> AddCache(std::unique_ptr<Backend> store,
+                                          CacheKind kind,
+                                          std::chrono::seconds timeout) {
+  const ExpiryOptions expiry{.timeout = timeout};
+#if BACKENDS_WITH_SQLITE
+  if (dynamic_cast<SqliteBackend*>(store.get()) != nullptr) {
+    std::unique_ptr<SqliteBackend> table(
+        static_cast<SqliteBackend*>(store.release()));
+    if (kind == CacheKind::kJson) {
+      BACKENDS_ASSIGN_OR_RETURN(
+          auto cache, NewSqliteJsonCacheBackend(std::move(table), expiry));
+      return std::unique_ptr<Backend>(std::move(cache));
+    }
+    BACKENDS_ASSIGN_OR_RETURN(
+        auto cache, NewSqliteTextCacheBackend(std::move(table), expiry));
+    return std::unique_ptr<Backend>(std::move(cache));
+  }
+#endif
+#if BACKENDS_WITH_REDIS
+  if (dynamic_cast<RedisBackend*>(store.get()) != nullptr) {
+    std::unique_ptr<RedisBackend> redis(
+        static_cast<RedisBackend*>(store.release()));
+    if (kind == CacheKind::kJson) {
+      BACKENDS_ASSIGN_OR_RETURN(
+          auto cache, NewRedisJsonCache(std::move(redis), {.timeout = timeout}));
+      return std::unique_ptr<Backend>(std::move(cache));
+    }
+    BACKENDS_ASSIGN_OR_RETURN(
+        auto cache, NewRedisTextCache(std::move(redis), {.timeout = timeout}));
+    return std::unique_ptr<Backend>(std::move(cache));
+  }
+#endif
+  if (kind == CacheKind::kJson) {
+    BACKENDS_ASSIGN_OR_RETURN(auto cache,
+                              NewJsonEnvelopeBackend(std::move(store), expiry));
+    return std::unique_ptr<Backend>(std::move(cache));
+  }
+  // A memory store keeps no modification times: the layer records them.
+  const bool track = dynamic_cast<VolatileBackend*>(store.get()) != nullptr;
+  BACKENDS_ASSIGN_OR_RETURN(
+      auto cache,
+      NewModifiedTimeBackend(std::move(store),
+                             {.timeout = timeout, .track_write_times = track}));
+  return std::unique_ptr<Backend>(std::move(cache));
+}
+
+}  // namespace
+
+Result<StoreUrl> StoreUrl::Parse(std::string_view text) {
+  BACKENDS_ASSIGN_OR_RETURN(Url url, Url::Parse(text));
+  StoreUrl spec;
+  spec.store_url = StripLayerParams(text);
+  if (auto format = url.Param("format")) {
+    BACKENDS_ASSIGN_OR_RETURN(spec.format, ParseFormat(*format));
+  }
+  if (auto cache = url.Param("cache")) {
+    BACKENDS_ASSIGN_OR_RETURN(spec.cache, ParseCache(*cache));
+    const ValueFormat kind = spec.cache == CacheKind::kJson
+                                 ? ValueFormat::kJson
+                                 : ValueFormat::kText;
+    if (!url.Param("format")) {
+      spec.format = kind;
+    } else if (spec.format == ValueFormat::kRaw) {
+      return InvalidArgumentError(
+          std::string("format=raw does not fit cache=") +
+          (kind == ValueFormat::kJson ? "json (JSON values)"
+                                      : "text (UTF-8 text)"));
+    }
+  }
+  if (spec.format == ValueFormat::kJson && url.scheme == "s3" &&
+      !url.Param("content_type")) {
+    // A JSON store's objects are JSON whatever their key's extension.
+    spec.store_url =
+        AddUrlParam(spec.store_url, "content_type", "application/json");
+  }
+  if (auto timeout = url.Param("timeout")) {
+    if (spec.cache == CacheKind::kNone) {
+      return InvalidArgumentError("timeout= needs cache=json or cache=text");
+    }
+    BACKENDS_ASSIGN_OR_RETURN(spec.timeout, ParseTimeout(*timeout));
+    spec.timeout_given = true;
+  }
+  return spec;
+}
+
+Result<OpenedStore> OpenStore(const StoreUrl& url) {
+  OpenedStore opened{.format = url.format, .cache = url.cache};
+  BACKENDS_ASSIGN_OR_RETURN(opened.backend, OpenScheme(url.store_url));
+  if (url.cache != CacheKind::kNone) {
+    BACKENDS_ASSIGN_OR_RETURN(
+        opened.backend,
+        AddCache(std::move(opened.backend), url.cache, url.timeout));
+  }
+  return opened;
+}
+
+Result<OpenedStore> OpenStore(std::string_view url) {
+  BACKENDS_ASSIGN_OR_RETURN(StoreUrl parsed, StoreUrl::Parse(url));
+  return OpenStore(parsed);
+}
+
+Result<std::unique_ptr<Backend>> OpenBackend(std::string_view url) {
+  BACKENDS_ASSIGN_OR_RETURN(OpenedStore opened, OpenStore(url));
+  return std::move(opened.backend);
 }
 
 }  // namespace backends

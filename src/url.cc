@@ -32,7 +32,7 @@ Result<std::string> PercentDecode(std::string_view text, std::string_view url,
       int hi = i + 1 < text.size() ? HexValue(text[i + 1]) : -1;
       int lo = i + 2 < text.size() ? HexValue(text[i + 2]) : -1;
       if (hi < 0 || lo < 0) {
-        return InvalidArgumentError("URL \"" + std::string(url) +
+        return InvalidArgumentError("URL \"" + RedactUrl(url) +
                                     "\": bad percent-escape");
       }
       out += static_cast<char>(hi * 16 + lo);
@@ -62,10 +62,33 @@ std::string PercentEncode(std::string_view text, std::string_view keep) {
   return out;
 }
 
+std::string RedactUrl(std::string_view text) {
+  const std::size_t sep = text.find("://");
+  const std::size_t start = sep == std::string_view::npos ? 0 : sep + 3;
+  const std::size_t end = std::min(text.find_first_of("/?#", start),
+                                   text.size());
+  const std::size_t at = text.substr(0, end).rfind('@');
+  if (at == std::string_view::npos || at < start) return std::string(text);
+  const std::size_t colon = text.substr(0, at).find(':', start);
+  if (colon == std::string_view::npos) return std::string(text);
+  return std::string(text.substr(0, colon + 1)) + "***" +
+         std::string(text.substr(at));
+}
+
+std::string AddUrlParam(std::string_view url, std::string_view name,
+                        std::string_view value) {
+  std::string out(url);
+  out += url.find('?') == std::string_view::npos ? '?' : '&';
+  out += PercentEncode(name);
+  out += '=';
+  out += PercentEncode(value);
+  return out;
+}
+
 Result<Url> Url::Parse(std::string_view text) {
   std::size_t sep = text.find("://");
   if (sep == std::string_view::npos || sep == 0) {
-    return InvalidArgumentError("URL \"" + std::string(text) +
+    return InvalidArgumentError("URL \"" + RedactUrl(text) +
                                 "\": expected scheme://..., e.g. file:///dir");
   }
   Url url;

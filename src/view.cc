@@ -1,6 +1,14 @@
 #include "backends/view.h"
 
+#include "backends/open.h"
+
 namespace backends {
+
+std::string ViewUrl(const Backend& store, std::string_view format) {
+  std::string url = store.url();
+  if (format == RawCodec::kUrlFormat) return url;
+  return AddUrlParam(url, "format", format);
+}
 
 Result<std::string> RawCodec::Encode(std::string_view,
                                      const Value& value) const {

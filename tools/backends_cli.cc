@@ -207,9 +207,20 @@ int main(int argc, char** argv) {
       ->add_option("-f,--file", put.file,
                    "Read the value from FILE ('-': stdin)")
       ->excludes(value_opt);
+  auto* if_absent = put_cmd->add_flag(
+      "--if-absent", put.if_absent,
+      "Only if KEY holds no value (else exit 3, nothing written)");
+  put_cmd
+      ->add_option("--if-version", put.if_version,
+                   "Only if KEY's version (stat, an earlier "
+                   "conditional put) is V (else exit 3, nothing written)")
+      ->type_name("V")
+      ->excludes(if_absent);
   put_cmd->footer(VerbFooter(
       {.file_writes = true, .s3_writes = true, .format = true, .cache = true},
-      "", "backends put file://./data notes/today 'hello'"));
+      "With --if-absent or --if-version the new value's version is printed\n"
+      "on stdout; a failed condition says \"precondition failed\".",
+      "backends put file://./data notes/today 'hello'"));
 
   GetArgs get;
   auto* get_cmd = app.add_subcommand(
@@ -241,6 +252,19 @@ int main(int argc, char** argv) {
           kFilterNotes +
           "\nAlso: backends rm -r ./data tmp/ --exclude '*.keep'",
       "backends rm file://./data notes/today notes/old"));
+
+  MvArgs mv;
+  auto* mv_cmd = app.add_subcommand(
+      "mv", "Rename KEY to DST within one store (--keep: copy it)");
+  AddUrlKey(mv_cmd, mv.url, &mv.source_key);
+  mv_cmd->add_option("DST", mv.destination_key, "New key")->required();
+  mv_cmd->add_flag("--keep", mv.keep, "Copy: keep KEY too");
+  mv_cmd->footer(VerbFooter(
+      {.file_writes = true, .s3_writes = true, .format = true, .cache = true},
+      "DST is replaced. Atomic on folders (rename(2)) and SQLite; on S3 a\n"
+      "server-side copy, then a delete. Values move unchanged. Exit 1 if\n"
+      "KEY does not exist.",
+      "backends mv file://./data drafts/today notes/today"));
 
   LsArgs ls;
   FilterOptions ls_filter;
@@ -394,6 +418,7 @@ int main(int argc, char** argv) {
           {put_cmd, [&] { return RunPut(put); }},
           {get_cmd, [&] { return RunGet(get); }},
           {rm_cmd, [&] { return RunRm(rm); }},
+          {mv_cmd, [&] { return RunMv(mv); }},
           {ls_cmd, [&] { return RunLs(ls); }},
           {stat_cmd, [&] { return RunStat(stat); }},
           {cp_cmd, [&] { return RunCp(cp); }},

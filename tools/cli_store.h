@@ -1,17 +1,13 @@
 #pragma once
 
-// Store URLs as the tool reads them: any URL OpenBackend() takes, plus
-// parameters of the tool's own, removed before the URL reaches the store:
-//
-//   ?format=raw|text|json   how values are checked on the way in and out
-//                           (raw: any bytes, the default; text: UTF-8;
-//                           json: parsed and written in the original's
-//                           format: keys sorted, indent 4, ASCII)
-//   ?cache=json|text        the original's JsonCache / TextCache layer
-//   &timeout=N              the cache's default timeout in seconds (300)
+// Store URLs as the tool reads them: any URL OpenStore() takes (open.h:
+// format=, cache=, timeout= included), read by the library's StoreUrl:
 //
 //   file://./data?format=json
 //   file:///var/cache/app?cache=json&timeout=60
+//
+// (format=json values are parsed and written in the original's format:
+// keys sorted, indent 4, ASCII.)
 //
 // An argument that does not start with SCHEME:// is a local folder, as
 // rclone and aws take one: `./data`, `/abs/data`, `data` (it takes no
@@ -26,34 +22,25 @@
 
 #include "backends/backend.h"
 #include "backends/cache.h"
+#include "backends/open.h"
 #include "backends/status.h"
 #include "backends/view.h"
 
 namespace backends::cli {
 
-enum class ValueFormat { kRaw, kText, kJson };
-enum class CacheKind { kNone, kJson, kText };
+using backends::CacheKind;
+using backends::ValueFormat;
 
 /// Whether opening a folder store may create its folder (verbs that write)
 /// or must find it (verbs that read: a mistyped path is an error, not a
 /// new empty store).
 enum class OpenMode { kCreate, kExisting };
 
-/// A URL split into the store's part and the tool's parameters.
-struct StoreSpec {
-  /// The URL given to OpenBackend(): the tool's parameters removed.
-  std::string store_url;
-  ValueFormat format = ValueFormat::kRaw;
-  CacheKind cache = CacheKind::kNone;
-  std::chrono::seconds timeout = kDefaultTimeout;
-  /// Whether the URL gave timeout= (cache prune of a text cache needs it).
-  bool timeout_given = false;
-
-  /// A cache's values are of its kind: cache=json implies format=json and
-  /// cache=text format=text (UTF-8 only), and format=raw is refused there.
-  /// Errors: kInvalidArgument for a URL that does not parse, an unknown
-  /// format or cache, a bad timeout, or a timeout without a cache. These
-  /// are usage errors (exit 2).
+/// A URL (or a local path) split into the store's part and the layer
+/// parameters (timeout_given: cache prune of a text cache needs it).
+struct StoreSpec : StoreUrl {
+  /// A local path as a file:// URL, then StoreUrl::Parse. Its errors are
+  /// usage errors (exit 2).
   static Result<StoreSpec> Parse(std::string_view url);
 
   /// Checks (text, json) or normalises (json) `bytes` given by the user

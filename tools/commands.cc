@@ -84,6 +84,10 @@ Status RequireS3(Store& store, std::string_view verb, std::string_view key) {
 }
 #endif
 
+bool Conditional(const PutArgs& args) {
+  return args.if_absent || args.if_version.has_value();
+}
+
 }  // namespace
 
 Result<int> RunPut(const PutArgs& args) {
@@ -103,7 +107,7 @@ Result<int> RunPut(const PutArgs& args) {
     Progress progress(ProgressOut(args.quiet), "put", ProgressUnit::kBytes,
                       source->size().value_or(0), kChunkBytes);
     BACKENDS_ASSIGN_OR_RETURN(StoreSpec spec, StoreSpec::Parse(args.url));
-    if (spec.format == ValueFormat::kRaw) {
+    if (spec.format == ValueFormat::kRaw && !Conditional(args)) {
       // Raw bytes stream into the store (a file input was opened above, so
       // a missing one never reaches the store); if the input fails midway,
       // nothing is stored.
@@ -124,7 +128,28 @@ Result<int> RunPut(const PutArgs& args) {
   BACKENDS_ASSIGN_OR_RETURN(std::string stored,
                             spec.ToStored(args.key, std::move(bytes)));
   BACKENDS_ASSIGN_OR_RETURN(auto store, OpenStore(args.url, OpenMode::kCreate));
-  BACKENDS_RETURN_IF_ERROR(store->backend().dump(args.key, stored));
+  if (!Conditional(args)) {
+    BACKENDS_RETURN_IF_ERROR(store->backend().dump(args.key, stored));
+    return kExitOk;
+  }
+  const WriteCondition condition{.if_absent = args.if_absent,
+                                 .if_version = args.if_version};
+  BACKENDS_ASSIGN_OR_RETURN(
+      std::string version,
+      store->backend().dump_if(args.key, stored, condition));
+  std::printf("%s\n", version.c_str());
+  return kExitOk;
+}
+
+Result<int> RunMv(const MvArgs& args) {
+  BACKENDS_ASSIGN_OR_RETURN(auto store,
+                            OpenStore(args.url, OpenMode::kExisting));
+  Backend& backend = store->backend();
+  BACKENDS_ASSIGN_OR_RETURN(
+      bool moved, args.keep
+                      ? backend.copy(args.source_key, args.destination_key)
+                      : backend.rename(args.source_key, args.destination_key));
+  if (!moved) return Missing(args.keep ? "mv --keep" : "mv", args.source_key);
   return kExitOk;
 }
 

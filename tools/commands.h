@@ -35,9 +35,22 @@ struct PutArgs {
   std::optional<std::string> value;
   /// -f FILE ("-" is stdin).
   std::optional<std::string> file;
+  /// --if-absent / --if-version V: a conditional write (Backend::dump_if);
+  /// the new version is printed.
+  bool if_absent = false;
+  std::optional<std::string> if_version;
   bool quiet = false;
 };
 Result<int> RunPut(const PutArgs& args);
+
+/// mv URL SRC DST: renames SRC to DST in one store (--keep: copies).
+struct MvArgs {
+  std::string url;
+  std::string source_key;
+  std::string destination_key;
+  bool keep = false;
+};
+Result<int> RunMv(const MvArgs& args);
 
 struct GetArgs {
   std::string url;

@@ -15,7 +15,8 @@
 // per-object timeouts) and TextCache (UTF-8 text, expiry by mtime).
 //
 // A third layer, ReadThroughBackend, puts a fast store (memory, a folder, or
-// one of the caches) in front of a slow one.
+// one of the caches: a byte layer, a JsonCache or a TextCache) in front of a
+// slow one.
 //
 // Expiry. An entry is live while now < its expiration; expiration is the
 // write time plus the timeout, rounded down to whole seconds in the envelope
@@ -155,6 +156,9 @@ class ExpiringBackend : public BackendWrapper {
 
   /// The default timeout given at construction.
   virtual std::chrono::seconds timeout() const = 0;
+
+  /// The inner store's URL with cache=text&timeout=N (open.h).
+  std::string url() const override;
 };
 
 /// The JsonCache envelope as a byte store: dump takes JSON text, load
@@ -182,6 +186,9 @@ class JsonEnvelopeBackend : public ExpiringBackend {
   /// dump of a JSON value, without a round trip through text.
   virtual Status dump_json(std::string_view key, const Json& value,
                            std::chrono::seconds timeout) = 0;
+
+  /// The inner store's URL with cache=json&timeout=N (open.h).
+  std::string url() const override;
 };
 
 /// Wraps `inner` in the envelope layer. Errors: kInvalidArgument for a
@@ -300,6 +307,9 @@ class JsonCache {
 
   /// The byte-level store: JSON text in and out.
   JsonEnvelopeBackend& store() const { return *envelope_; }
+  /// Gives up the byte-level store (e.g. to NewReadThroughBackend); the
+  /// cache must not be used after.
+  std::unique_ptr<Backend> release() && { return std::move(view_).release(); }
 
  private:
   JsonCache(JsonBackend view, JsonEnvelopeBackend* envelope)
@@ -363,13 +373,15 @@ class TextCache {
   Result<std::size_t> prune() const { return expiring_->prune(); }
   Status clear() const { return view_.clear(); }
   CacheStats stats() const { return expiring_->stats(); }
-  std::string url() const { return view_.url(); }
+  std::string url() const { return expiring_->url(); }
   auto begin() const { return view_.begin(); }
   std::default_sentinel_t end() const { return {}; }
   ///@}
 
   /// The byte-level store (any bytes in and out).
   ExpiringBackend& store() const { return *expiring_; }
+  /// As JsonCache::release.
+  std::unique_ptr<Backend> release() && { return std::move(view_).release(); }
 
  private:
   TextCache(TextBackend view, ExpiringBackend* expiring)
@@ -430,6 +442,20 @@ class ReadThroughBackend : public BackendWrapper {
 /// front's errors while indexing it for limits.
 Result<std::unique_ptr<ReadThroughBackend>> NewReadThroughBackend(
     std::unique_ptr<Backend> front, std::unique_ptr<Backend> back,
+    ReadThroughOptions options = {});
+
+/// A JsonCache or TextCache in front: its expiry (and limits) apply to the
+/// front copies. A front holds only values of its kind: a JsonCache front
+/// refuses bytes that are not JSON, a TextCache front bytes that are not
+/// UTF-8. A refused copy is counted in stats().front_refusals and its key is
+/// served by the back store on every load (never lost, never an error).
+/// Values a JsonCache front serves are the same JSON as the back's, in the
+/// cache's format (keys sorted, indent 4), not necessarily the same bytes.
+Result<std::unique_ptr<ReadThroughBackend>> NewReadThroughBackend(
+    JsonCache front, std::unique_ptr<Backend> back,
+    ReadThroughOptions options = {});
+Result<std::unique_ptr<ReadThroughBackend>> NewReadThroughBackend(
+    TextCache front, std::unique_ptr<Backend> back,
     ReadThroughOptions options = {});
 
 }  // namespace backends

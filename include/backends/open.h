@@ -8,9 +8,18 @@
 //   sqlite:///abs/file.db?table=NAME, sqlite://rel/file.db   (sqlite.h)
 //   redis://[user@]host[:port][/db][?prefix=P]                 (redis.h)
 //
-// Backend::url() gives a URL that reopens an equivalent store. URLs never
-// carry secrets: credentials come from the standard places.
+// Layer parameters, on every scheme (OpenStore reads them; docs/cli.md):
+//   format=raw|text|json   how values are checked (views, view.h)
+//   cache=json|text        the original's JsonCache / TextCache layer
+//   timeout=N              the cache's default lifetime in seconds (300)
+//
+//   file:///var/cache/app?cache=json&timeout=60
+//
+// url() of every store, cache layer and view gives a URL that OpenStore
+// reopens as the same store, layers and format. URLs never carry secrets:
+// credentials come from the standard places.
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,8 +53,54 @@ struct Url {
 /// `keep` (e.g. "/").
 std::string PercentEncode(std::string_view text, std::string_view keep = "");
 
-/// Opens the store a URL names. Errors: kInvalidArgument for an unknown
-/// scheme or a bad parameter; the store's own errors when opening.
+/// `text` with the password of a user:password@ authority replaced by
+/// "***": how a URL may appear in an error or on screen.
+std::string RedactUrl(std::string_view text);
+
+/// `url` with `name=value` appended to its query (value percent-encoded).
+std::string AddUrlParam(std::string_view url, std::string_view name,
+                        std::string_view value);
+
+/// How a store's values are checked (format=): any bytes, UTF-8 text, JSON
+/// (written in the original's format).
+enum class ValueFormat { kRaw, kText, kJson };
+/// The original's cache layer over the store (cache=).
+enum class CacheKind { kNone, kJson, kText };
+
+/// A URL split into the store's URL and its layer parameters.
+struct StoreUrl {
+  /// The URL for the scheme's store: the layer parameters removed (and, for
+  /// format=json on s3://, content_type=application/json added).
+  std::string store_url;
+  ValueFormat format = ValueFormat::kRaw;
+  CacheKind cache = CacheKind::kNone;
+  std::chrono::seconds timeout{300};
+  bool timeout_given = false;
+
+  /// cache=json implies format=json and cache=text format=text; format=raw
+  /// with a cache is refused. Errors: kInvalidArgument for a URL that does
+  /// not parse, an unknown format or cache, a bad timeout or a timeout
+  /// without a cache (messages never show a password).
+  static Result<StoreUrl> Parse(std::string_view url);
+};
+
+/// A store opened from a URL: the byte store with its cache layer, and the
+/// format its values are checked against. Wrap `backend` in the view of
+/// `format` (view.h) for typed values, e.g. JsonBackend(std::move(backend)).
+struct OpenedStore {
+  std::unique_ptr<Backend> backend;
+  ValueFormat format = ValueFormat::kRaw;
+  CacheKind cache = CacheKind::kNone;
+};
+
+/// Opens the store and layers a URL names (OpenStore(StoreUrl::Parse(url))).
+/// Errors: StoreUrl::Parse's; kInvalidArgument for an unknown scheme or
+/// parameter (naming it); the store's own errors when opening.
+Result<OpenedStore> OpenStore(std::string_view url);
+Result<OpenedStore> OpenStore(const StoreUrl& url);
+
+/// OpenStore's byte store (its cache layer included; format= is checked
+/// but the values are not: use OpenStore for that).
 Result<std::unique_ptr<Backend>> OpenBackend(std::string_view url);
 
 }  // namespace backends

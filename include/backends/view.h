@@ -28,6 +28,7 @@ struct RawCodec {
   /// What TypedBackend needs of a codec (see there).
   ///@{
   using Value = std::string;
+  static constexpr std::string_view kUrlFormat = "raw";
   Result<std::string> Encode(std::string_view key, const Value& value) const;
   Result<Value> Decode(std::string_view key, std::string bytes) const;
   ///@}
@@ -38,6 +39,7 @@ struct TextCodec {
   /// What TypedBackend needs of a codec (see there).
   ///@{
   using Value = std::string;
+  static constexpr std::string_view kUrlFormat = "text";
   Result<std::string> Encode(std::string_view key, const Value& value) const;
   Result<Value> Decode(std::string_view key, std::string bytes) const;
   ///@}
@@ -49,11 +51,16 @@ struct JsonCodec {
   /// What TypedBackend needs of a codec, and `format` (see above).
   ///@{
   using Value = Json;
+  static constexpr std::string_view kUrlFormat = "json";
   JsonFormat format;
   Result<std::string> Encode(std::string_view key, const Value& value) const;
   Result<Value> Decode(std::string_view key, std::string bytes) const;
   ///@}
 };
+
+/// `store`'s URL with format=`format` (none for raw, the default): a URL
+/// that OpenStore (open.h) reopens as this view.
+std::string ViewUrl(const Backend& store, std::string_view format);
 
 template <typename Codec>
 /// A typed view over a byte store it owns (see view.h).
@@ -139,12 +146,14 @@ class TypedBackend {
   }
   /// Backend::clear on the byte store.
   Status clear() const { return store_->clear(); }
-  std::string url() const { return store_->url(); }
+  std::string url() const { return ViewUrl(*store_, Codec::kUrlFormat); }
 
   ///< A URL that reopens this view (Backend::url).
 
   /// The byte store underneath.
   Backend& store() const { return *store_; }
+  /// Gives up the byte store; the view must not be used after.
+  std::unique_ptr<Backend> release() && { return std::move(store_); }
   const Codec& codec() const { return codec_; }
 
   ///< The codec values go through.

@@ -1,5 +1,5 @@
-// backends._open: the typed store a URL names (backends.open() in Python
-// splits off the format=, cache= and timeout= parameters first).
+// backends._open: the typed store a URL names, read by the library's
+// StoreUrl / OpenStore (open.h), as C++ and the tool read it.
 
 #include "backends/open.h"
 #include "bind.h"
@@ -28,27 +28,27 @@ py::object MakeKinded(ValueKind kind, std::shared_ptr<Backend> once,
   return make(std::integral_constant<ValueKind, ValueKind::kJson>());
 }
 
-py::object OpenUrl(const std::string& url, const std::string& format,
-                   const std::string& cache, py::handle timeout) {
-  std::string scheme = Check(Url::Parse(url)).scheme;
+py::object OpenUrl(const std::string& url) {
+  // The library's URL language: format=, cache=, timeout= as in C++ and
+  // the tool.
+  StoreUrl parsed = Check(StoreUrl::Parse(url));
+  std::string scheme = Check(Url::Parse(parsed.store_url)).scheme;
   // A memory store is made once: its values live in this process, so a
   // forked child keeps them rather than reopening an empty one.
   bool in_memory = scheme == "memory";
-  ByteOpener bytes = UrlOpener(url);
-  if (!cache.empty()) {
-    ExpiryOptions options{.timeout = ToSeconds(timeout),
-                          .track_write_times = in_memory};
-    bool json = cache == "json";
-    ByteOpener layered = json ? JsonCacheOpener(bytes, options)
-                              : TextCacheOpener(bytes, options);
-    if (json) {
-      if (in_memory) {
-        return py::cast(std::make_unique<JsonCacheStore>(ValueKind::kJson,
-                                                         OpenOnce(layered)));
-      }
+  ByteOpener layered = [parsed]() -> Result<std::unique_ptr<Backend>> {
+    BACKENDS_ASSIGN_OR_RETURN(OpenedStore opened, OpenStore(parsed));
+    return std::move(opened.backend);
+  };
+  if (parsed.cache == CacheKind::kJson) {
+    if (in_memory) {
       return py::cast(std::make_unique<JsonCacheStore>(ValueKind::kJson,
-                                                       Reopenable(layered)));
+                                                       OpenOnce(layered)));
     }
+    return py::cast(std::make_unique<JsonCacheStore>(ValueKind::kJson,
+                                                     Reopenable(layered)));
+  }
+  if (parsed.cache == CacheKind::kText) {
     if (in_memory) {
       return py::cast(std::make_unique<TextCacheStore>(ValueKind::kText,
                                                        OpenOnce(layered)));
@@ -56,29 +56,28 @@ py::object OpenUrl(const std::string& url, const std::string& format,
     return py::cast(std::make_unique<TextCacheStore>(ValueKind::kText,
                                                      Reopenable(layered)));
   }
-  ValueKind kind = format == "json"   ? ValueKind::kJson
-                   : format == "text" ? ValueKind::kText
-                                      : ValueKind::kRaw;
-  if (in_memory) return MakeKinded<MemoryStore>(kind, OpenOnce(bytes), {});
+  ValueKind kind = parsed.format == ValueFormat::kJson   ? ValueKind::kJson
+                   : parsed.format == ValueFormat::kText ? ValueKind::kText
+                                                         : ValueKind::kRaw;
+  if (in_memory) return MakeKinded<MemoryStore>(kind, OpenOnce(layered), {});
   if (scheme == "file")
-    return MakeKinded<FileStore>(kind, {}, Reopenable(bytes));
-  if (scheme == "s3") return MakeKinded<S3Store>(kind, {}, Reopenable(bytes));
+    return MakeKinded<FileStore>(kind, {}, Reopenable(layered));
+  if (scheme == "s3") return MakeKinded<S3Store>(kind, {}, Reopenable(layered));
   if (scheme == "sqlite") {
-    return MakeKinded<SqliteStore>(kind, {}, Reopenable(bytes));
+    return MakeKinded<SqliteStore>(kind, {}, Reopenable(layered));
   }
-  // An unknown scheme: OpenBackend's own error.
-  OpenOnce(bytes);
-  Raise(InternalError("OpenBackend accepted an unknown scheme " + scheme));
+  // An unknown scheme: OpenStore's own error.
+  OpenOnce(layered);
+  Raise(InternalError("OpenStore accepted the unknown scheme " + scheme));
 }
 
 }  // namespace
 
 void BindOpen(py::module_& m) {
-  m.def("_open", &OpenUrl, py::arg("url"), py::arg("format"), py::arg("cache"),
-        py::arg("timeout"),
-        "The store `url` names, typed by format (raw, text, json) or "
-        "wrapped in a cache (json, text) with the default timeout. Use "
-        "backends.open().");
+  m.def("_open", &OpenUrl, py::arg("url"),
+        "The store `url` names, as backends::OpenStore reads it: typed by "
+        "format= (raw, text, json) or wrapped in a cache (cache=json|text, "
+        "timeout=N). Use backends.open().");
 }
 
 }  // namespace backends::python

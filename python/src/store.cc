@@ -4,6 +4,8 @@
 
 #include <unordered_set>
 
+#include "backends/cache.h"
+#include "backends/view.h"
 #include "errors.h"
 #include "json_convert.h"
 #include "json_load.h"
@@ -292,6 +294,32 @@ bool Store::remove(const std::string& key) {
   return Check(Run([&](Backend& backend) { return backend.remove(key); }));
 }
 
+bool Store::copy(const std::string& src_key, const std::string& dst_key) {
+  return Check(
+      Run([&](Backend& backend) { return backend.copy(src_key, dst_key); }));
+}
+
+bool Store::rename(const std::string& src_key, const std::string& dst_key) {
+  return Check(
+      Run([&](Backend& backend) { return backend.rename(src_key, dst_key); }));
+}
+
+std::string Store::dump_if(const std::string& key, py::handle value,
+                           bool if_absent,
+                           std::optional<std::string> if_version) {
+  std::string bytes;
+  if (kind_ == ValueKind::kJson) {
+    bytes = Check(json_codec_.Encode(key, PythonToJson(value, "dump_if", key)));
+  } else {
+    bytes = Encode(key, value, "dump_if");
+  }
+  const WriteCondition condition{.if_absent = if_absent,
+                                 .if_version = std::move(if_version)};
+  return Check(Run([&](Backend& backend) {
+    return backend.dump_if(key, bytes, condition);
+  }));
+}
+
 py::set Store::keys() {
   auto keys = Check(Run([](Backend& backend) { return backend.keys(); }));
   py::set out;
@@ -427,13 +455,25 @@ bool Store::load_stream(const std::string& key, py::handle file) {
 
 std::string Store::url() {
   auto backend = Acquire();
+  // A cache's URL names its kind; a plain store's gets the format.
+  if (dynamic_cast<ExpiringBackend*>(backend.get()) != nullptr) {
+    return backend->url();
+  }
+  switch (kind_) {
+    case ValueKind::kJson:
+      return ViewUrl(*backend, JsonCodec::kUrlFormat);
+    case ValueKind::kText:
+      return ViewUrl(*backend, TextCodec::kUrlFormat);
+    case ValueKind::kRaw:
+      break;
+  }
   return backend->url();
 }
 
 std::string Store::repr(py::handle self) {
   std::string name = py::str(self.get_type().attr("__name__"));
   if (closed_ || !backend_) return name + "(closed)";
-  return name + "(" + std::string(py::repr(py::str(backend_->url()))) + ")";
+  return name + "(" + std::string(py::repr(py::str(url()))) + ")";
 }
 
 void Store::close() {
@@ -470,6 +510,19 @@ Every call that does I/O releases the GIL; a store may be shared by threads.
            "raises on failure, and the previous value is then intact.")
       .def("delete", &Store::remove, py::arg("key"),
            "Removes key. Returns True if it existed, False if not.")
+      .def("copy", &Store::copy, py::arg("src_key"), py::arg("dst_key"),
+           "Stores a copy of src_key's value under dst_key (server-side on "
+           "S3). Returns False, changing nothing, if src_key does not exist.")
+      .def("rename", &Store::rename, py::arg("src_key"), py::arg("dst_key"),
+           "Moves src_key's value to dst_key (atomic in folders and SQLite). "
+           "Returns False, changing nothing, if src_key does not exist.")
+      .def("dump_if", &Store::dump_if, py::arg("key"), py::arg("value"),
+           py::kw_only(), py::arg("if_absent") = false,
+           py::arg("if_version") = py::none(),
+           "dump only if key holds no value (if_absent) or holds the version "
+           "if_version (returned by an earlier dump_if); returns the new "
+           "version. A failed condition writes nothing and raises "
+           "AlreadyExistsError / FailedPreconditionError.")
       .def("keys", &Store::keys,
            "The set of keys, as the store holds them now.")
       .def("list", &Store::list, py::arg("prefix") = "",

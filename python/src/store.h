@@ -62,6 +62,12 @@ class Store {
   py::object load(const std::string& key);
   bool dump(const std::string& key, py::handle value);
   bool remove(const std::string& key);
+  // Backend::copy / rename (False: no such source key) and dump_if (the new
+  // version; a failed condition raises).
+  bool copy(const std::string& src_key, const std::string& dst_key);
+  bool rename(const std::string& src_key, const std::string& dst_key);
+  std::string dump_if(const std::string& key, py::handle value,
+                      bool if_absent, std::optional<std::string> if_version);
   py::set keys();
   py::list list(const std::string& prefix);
   py::object items();

@@ -60,3 +60,40 @@ def test_open_url_parameters(tmp_path):
                 "?timeout=5", "?cache=json&timeout=-1", "?nosuch=1"):
         with pytest.raises(backends.InvalidArgumentError):
             backends.open(folder + bad)
+
+
+def test_every_url_reopens_its_store(tmp_path):
+    folder = f"file://{tmp_path}"
+    stores = [backends.open(folder + "/raw"),
+              backends.open(folder + "/json?format=json"),
+              backends.FileSystemTextBackend(tmp_path / "text"),
+              backends.JsonCache(tmp_path / "jc", timeout=60),
+              backends.open(folder + "/tc?cache=text&timeout=7")]
+    for store in stores:
+        url = store.url()
+        again = backends.open(url)
+        assert type(again) is type(store), url
+        assert again.url() == url
+        value = b"v" if type(store) is backends.FileSystemRawBackend else "v"
+        store.dump("k", value)
+        assert again.load("k") == value, url
+    assert "cache=json&timeout=60" in stores[3].url()
+    assert "format=json" in stores[1].url()
+
+
+def test_copy_rename_and_conditional_dump(tmp_path):
+    store = backends.FileSystemJsonBackend(tmp_path)
+    version = store.dump_if("a", {"n": 1}, if_absent=True)
+    with pytest.raises(backends.AlreadyExistsError):
+        store.dump_if("a", {"n": 2}, if_absent=True)
+    with pytest.raises(backends.FailedPreconditionError):
+        store.dump_if("a", {"n": 3}, if_version="not-" + version)
+    assert store.load("a") == {"n": 1}
+    newer = store.dump_if("a", {"n": 4}, if_version=version)
+    assert newer != version and store.load("a") == {"n": 4}
+    assert store.copy("a", "b") is True
+    assert store.rename("b", "c/d") is True
+    assert store.load("c/d") == {"n": 4} and "b" not in store
+    assert store.copy("nothing", "x") is False
+    assert store.rename("nothing", "x") is False
+    assert "x" not in store

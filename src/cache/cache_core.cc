@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <optional>
+#include <string>
+
+#include "backends/open.h"
 
 namespace backends::cache_internal {
 
@@ -92,3 +95,24 @@ void Evict(Backend& store, LruIndex& index, Counters& counters,
 }
 
 }  // namespace backends::cache_internal
+
+namespace backends {
+namespace {
+
+std::string CacheUrl(const Backend& inner, std::string_view kind,
+                     std::chrono::seconds timeout) {
+  return AddUrlParam(AddUrlParam(inner.url(), "cache", kind), "timeout",
+                     std::to_string(timeout.count()));
+}
+
+}  // namespace
+
+std::string ExpiringBackend::url() const {
+  return CacheUrl(inner(), "text", timeout());
+}
+
+std::string JsonEnvelopeBackend::url() const {
+  return CacheUrl(inner(), "json", timeout());
+}
+
+}  // namespace backends

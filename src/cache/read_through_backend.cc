@@ -318,4 +318,36 @@ Result<std::unique_ptr<ReadThroughBackend>> NewReadThroughBackend(
   return std::unique_ptr<ReadThroughBackend>(std::move(layer));
 }
 
+namespace {
+
+// A TextCache front holds UTF-8 text only, as TextCache itself.
+class TextOnlyFront final : public BackendWrapper {
+ public:
+  using BackendWrapper::BackendWrapper;
+  Status dump(std::string_view key, std::string_view value) override {
+    if (!IsValidUtf8(value)) {
+      return InvalidArgumentError("dump " + QuoteKey(key) +
+                                  ": a TextCache holds UTF-8 text only");
+    }
+    return BackendWrapper::dump(key, value);
+  }
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ReadThroughBackend>> NewReadThroughBackend(
+    JsonCache front, std::unique_ptr<Backend> back,
+    ReadThroughOptions options) {
+  return NewReadThroughBackend(std::move(front).release(), std::move(back),
+                               std::move(options));
+}
+
+Result<std::unique_ptr<ReadThroughBackend>> NewReadThroughBackend(
+    TextCache front, std::unique_ptr<Backend> back,
+    ReadThroughOptions options) {
+  return NewReadThroughBackend(
+      std::make_unique<TextOnlyFront>(std::move(front).release()),
+      std::move(back), std::move(options));
+}
+
 }  // namespace backends

@@ -568,7 +568,7 @@ std::string SqliteStore::url() const {
   std::string url = "sqlite://" + PercentEncode(pool_.path().string(), "/");
   char separator = '?';
   if (pool_.options().table != kSqliteDefaultTable) {
-    url += separator + std::string("table=") + pool_.options().table;
+    url += separator + std::string("table=") + PercentEncode(pool_.options().table);
     separator = '&';
   }
   if (pool_.options().durable) url += separator + std::string("durable=1");

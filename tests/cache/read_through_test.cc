@@ -114,6 +114,53 @@ TEST_F(ReadThroughTest, ValuesTheFrontCannotHoldAreCountedAndServedByTheBack) {
   EXPECT_EQ(layer_->stats().front_refusals, 3u);
 }
 
+TEST_F(ReadThroughTest, AJsonCacheObjectIsAFront) {
+  ASSERT_OK_AND_ASSIGN(auto cache,
+                       JsonCache::InMemory({.timeout = seconds(30), .clock = clock_}));
+  JsonEnvelopeBackend* envelope = &cache.store();
+  auto back = std::make_unique<VolatileBackend>();
+  Backend* back_store = back.get();
+  ASSERT_OK_AND_ASSIGN(auto layer,
+                       NewReadThroughBackend(std::move(cache), std::move(back),
+                                             {.clock = clock_}));
+  EXPECT_EQ(&layer->front(), envelope);
+  BACKENDS_ASSERT_OK(back_store->dump("doc", "{\"b\": 1, \"a\": 2}"));
+  EXPECT_THAT(layer->load("doc"), Holds("{\"b\": 1, \"a\": 2}"));
+  BACKENDS_ASSERT_OK(back_store->dump("doc", "[2]"));
+  EXPECT_THAT(layer->load("doc"),
+              Holds("{\n    \"a\": 2,\n    \"b\": 1\n}"));  // the front's
+  EXPECT_EQ(layer->stats().hits, 1u);
+  clock_->Advance(seconds(30));  // the cache's own expiry
+  EXPECT_THAT(layer->load("doc"), Holds("[2]"));
+  // Bytes that are not JSON: refused by the front, counted, served.
+  BACKENDS_ASSERT_OK(back_store->dump("raw", "\xff not json"));
+  EXPECT_THAT(layer->load("raw"), Holds("\xff not json"));
+  EXPECT_THAT(layer->load("raw"), Holds("\xff not json"));
+  EXPECT_EQ(layer->stats().front_refusals, 2u);
+  EXPECT_THAT(envelope->load("raw"), IsOkAndHolds(std::nullopt));
+}
+
+TEST_F(ReadThroughTest, ATextCacheObjectIsAFrontOfTextOnly) {
+  ASSERT_OK_AND_ASSIGN(auto cache,
+                       TextCache::InMemory({.timeout = seconds(30), .clock = clock_}));
+  ExpiringBackend* expiring = &cache.store();
+  auto back = std::make_unique<VolatileBackend>();
+  Backend* back_store = back.get();
+  ASSERT_OK_AND_ASSIGN(auto layer,
+                       NewReadThroughBackend(std::move(cache), std::move(back),
+                                             {.clock = clock_}));
+  BACKENDS_ASSERT_OK(layer->dump("text", "h\xc3\xa9llo"));
+  EXPECT_THAT(expiring->load("text"), Holds("h\xc3\xa9llo"));
+  BACKENDS_ASSERT_OK(back_store->dump("text", "changed"));
+  EXPECT_THAT(layer->load("text"), Holds("h\xc3\xa9llo"));  // front copy
+  clock_->Advance(seconds(30));
+  EXPECT_THAT(layer->load("text"), Holds("changed"));
+  BACKENDS_ASSERT_OK(layer->dump("bytes", "\xff\xfe"));
+  EXPECT_THAT(layer->load("bytes"), Holds("\xff\xfe"));
+  EXPECT_EQ(layer->stats().front_refusals, 2u);  // the dump's and the load's
+  EXPECT_THAT(expiring->load("bytes"), IsOkAndHolds(std::nullopt));
+}
+
 TEST_F(ReadThroughTest, BackFailuresAreReportedNeverMissing) {
   Make();
   BACKENDS_ASSERT_OK(back().dump("k", "v"));

@@ -71,7 +71,7 @@ TEST_F(CliTest, VersionPrintsProjectVersion) {
 TEST_F(CliTest, HelpListsVerbsUrlFormsAndExamples) {
   CliResult r = Run({"--help"});
   EXPECT_EQ(r.exit_code, 0);
-  for (const char* verb : {"put", "get", "rm", "ls", "cp", "url", "presign",
+  for (const char* verb : {"put", "get", "rm", "mv", "ls", "cp", "url", "presign",
                            "make-public", "make-private", "cache"}) {
     EXPECT_THAT(r.out, HasSubstr(std::string("\n  ") + verb + " ")) << verb;
   }
@@ -84,6 +84,7 @@ TEST_F(CliTest, EveryVerbHasHelp) {
   for (std::vector<std::string> verb : {std::vector<std::string>{"put"},
                                         {"get"},
                                         {"rm"},
+                                        {"mv"},
                                         {"ls"},
                                         {"cp"},
                                         {"url"},
@@ -150,6 +151,61 @@ TEST_F(CliTest, BadToolParametersAreUsageErrorsAndTouchNothing) {
     EXPECT_THAT(r.err, HasSubstr("Usage: backends put")) << query;
   }
   EXPECT_FALSE(fs::exists(Root()));
+}
+
+TEST_F(CliTest, NoErrorShowsTheUrlsPassword) {
+  // A URL that does not parse, a bad layer parameter, an unknown store
+  // parameter, an unknown scheme, a server that does not answer.
+  for (const char* url :
+       {"redis://u:s3cret@127.0.0.1:1/%zz", "redis://:s3cret@127.0.0.1:1?format=xml",
+        "redis://:s3cret@127.0.0.1:1?bogus=1", "rediz://u:s3cret@127.0.0.1:1",
+        "redis://u:s3cret@127.0.0.1:1?cache=json&timeout=x",
+        "redis://u:s3cret@127.0.0.1:1"}) {
+    for (const char* verb : {"ls", "get"}) {
+      CliResult r = Run({verb, url, "k"});
+      EXPECT_NE(r.exit_code, 0) << url;
+      EXPECT_THAT(r.err, Not(HasSubstr("s3cret"))) << r.err;
+      EXPECT_THAT(r.out, Not(HasSubstr("s3cret"))) << r.out;
+    }
+  }
+}
+
+TEST_F(CliTest, MvRenamesAndKeepCopiesWithinTheStore) {
+  Put("a", "one");
+  CliResult mv = Run({"mv", Url(), "a", "sub/b"});
+  ASSERT_EQ(mv.exit_code, 0) << mv.err;
+  EXPECT_FALSE(fs::exists(Root() / "a"));
+  EXPECT_EQ(ReadFile(Root() / "sub" / "b"), "one");
+  CliResult keep = Run({"mv", "--keep", Url(), "sub/b", "c"});
+  ASSERT_EQ(keep.exit_code, 0) << keep.err;
+  EXPECT_EQ(ReadFile(Root() / "sub" / "b"), "one");
+  EXPECT_EQ(ReadFile(Root() / "c"), "one");
+  CliResult missing = Run({"mv", Url(), "nothing", "d"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_THAT(missing.err, HasSubstr("\"nothing\": no such key"));
+  EXPECT_FALSE(fs::exists(Root() / "d"));
+}
+
+TEST_F(CliTest, ConditionalPutWritesOnlyWhenTheConditionHolds) {
+  CliResult first = Run({"put", "--if-absent", Url(), "k", "v1"});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  const std::string version = first.out.substr(0, first.out.find('\n'));
+  EXPECT_FALSE(version.empty());
+  CliResult again = Run({"put", "--if-absent", Url(), "k", "v2"});
+  EXPECT_EQ(again.exit_code, 3);
+  EXPECT_THAT(again.err, HasSubstr("precondition failed"));
+  EXPECT_EQ(ReadFile(Root() / "k"), "v1");
+  CliResult stale = Run({"put", "--if-version", "not-it", Url(), "k", "v3"},
+                        "");
+  EXPECT_EQ(stale.exit_code, 3);
+  EXPECT_EQ(ReadFile(Root() / "k"), "v1");
+  CliResult swap = Run({"put", "--if-version", version, Url(), "k", "-"}, "v4");
+  ASSERT_EQ(swap.exit_code, 0) << swap.err;
+  EXPECT_EQ(ReadFile(Root() / "k"), "v4");
+  EXPECT_NE(swap.out, first.out);  // a new version
+  CliResult both =
+      Run({"put", "--if-absent", "--if-version", version, Url(), "k", "v5"});
+  EXPECT_EQ(both.exit_code, 2);
 }
 
 TEST_F(CliTest, PutThenGetRoundTripsWithoutAddingANewline) {

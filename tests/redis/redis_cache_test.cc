@@ -12,6 +12,7 @@
 #include "conformance/view_adapter.h"
 #include "redis_test_env.h"
 #include "testutil/status_matchers.h"
+#include "testutil/url_round_trip.h"
 
 namespace backends::testing {
 namespace {
@@ -55,6 +56,22 @@ INSTANTIATE_TEST_SUITE_P(
 long long Pttl(const std::string& name) {
   auto out = RedisCli({"PTTL", name});
   return out ? std::stoll(*out) : -100;
+}
+
+TEST(RedisCacheTest, EveryUrlReopensTheSameStoreAndLayers) {
+  ASSERT_OK_AND_ASSIGN(auto store, Store());
+  ExpectUrlReopens(*store, store->url(), ValueFormat::kRaw);
+  JsonBackend view(std::move(store));
+  ExpectUrlReopens(view.store(), view.url(), ValueFormat::kJson);
+  ASSERT_OK_AND_ASSIGN(store, Store());
+  ASSERT_OK_AND_ASSIGN(
+      auto json, NewRedisJsonCache(std::move(store),
+                                   {.timeout = std::chrono::seconds(40)}));
+  EXPECT_THAT(json->url(), ::testing::HasSubstr("cache=json&timeout=40"));
+  ExpectUrlReopens(*json, json->url(), ValueFormat::kJson);
+  ASSERT_OK_AND_ASSIGN(store, Store());
+  ASSERT_OK_AND_ASSIGN(auto text, NewRedisTextCache(std::move(store)));
+  ExpectUrlReopens(*text, text->url(), ValueFormat::kText);
 }
 
 TEST(RedisCacheTest, RedisKeepsTheExpiry) {

@@ -8,7 +8,9 @@
 #include "backends/json.h"
 #include "backends/s3.h"
 #include "s3_test_env.h"
+#include "backends/cache.h"
 #include "testutil/status_matchers.h"
+#include "testutil/url_round_trip.h"
 
 namespace backends::testing {
 namespace {
@@ -28,6 +30,25 @@ bool LooksGzipped(const std::string& bytes) {
 bool MtimeIsZero(const std::string& gzip) {
   return gzip.size() >= 8 && gzip[4] == 0 && gzip[5] == 0 && gzip[6] == 0 &&
          gzip[7] == 0;
+}
+
+TEST(S3UrlTest, EveryUrlReopensTheSameStoreAndLayers) {
+  ASSERT_OK_AND_ASSIGN(auto store, S3Backend::Open(TestOptions("url")));
+  ExpectUrlReopens(*store, store->url(), ValueFormat::kRaw);
+  ASSERT_OK_AND_ASSIGN(auto json, S3JsonBackend::Open(TestOptions("url-json")));
+  EXPECT_THAT(json.url(), ::testing::HasSubstr("format=json"));
+  ExpectUrlReopens(json.store(), json.url(), ValueFormat::kJson);
+  // A JSON cache's objects are application/json, as OpenStore makes them.
+  S3Options json_objects = TestOptions("url-cache");
+  json_objects.content_type = "application/json";
+  ASSERT_OK_AND_ASSIGN(store, S3Backend::Open(json_objects));
+  ASSERT_OK_AND_ASSIGN(
+      auto cache, NewJsonEnvelopeBackend(std::move(store),
+                                         {.timeout = std::chrono::seconds(5)}));
+  ExpectUrlReopens(*cache, cache->url(), ValueFormat::kJson);
+  ASSERT_OK_AND_ASSIGN(store, S3Backend::Open(TestOptions("url-text")));
+  ASSERT_OK_AND_ASSIGN(auto text, NewModifiedTimeBackend(std::move(store)));
+  ExpectUrlReopens(*text, text->url(), ValueFormat::kText);
 }
 
 TEST(S3JsonBackendTest, StoresTheOriginalsFormatAsApplicationJson) {

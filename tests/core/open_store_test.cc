@@ -1,0 +1,179 @@
+// OpenStore: the layer parameters on every scheme, and every url() of the
+// local stores, caches and views reopening exactly its store.
+
+#include "backends/open.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "backends/cache.h"
+#include "backends/file.h"
+#include "backends/memory.h"
+#include "backends/view.h"
+#if BACKENDS_WITH_SQLITE
+#include "backends/sqlite.h"
+#include "backends/sqlite_cache.h"
+#endif
+#include "testutil/status_matchers.h"
+#include "testutil/temp_dir.h"
+#include "testutil/url_round_trip.h"
+
+namespace backends::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+std::string FileUrl(const std::filesystem::path& path) {
+  return "file://" + PercentEncode(path.string(), "/");
+}
+
+TEST(StoreUrlTest, LayerParametersAreReadAndRemoved) {
+  ASSERT_OK_AND_ASSIGN(StoreUrl url,
+                       StoreUrl::Parse("file:///d?durable=1&cache=json&timeout=60"));
+  EXPECT_EQ(url.store_url, "file:///d?durable=1");
+  EXPECT_EQ(url.cache, CacheKind::kJson);
+  EXPECT_EQ(url.format, ValueFormat::kJson);
+  EXPECT_EQ(url.timeout, std::chrono::seconds(60));
+  EXPECT_TRUE(url.timeout_given);
+  ASSERT_OK_AND_ASSIGN(url, StoreUrl::Parse("memory://?format=text"));
+  EXPECT_EQ(url.store_url, "memory://");
+  EXPECT_EQ(url.format, ValueFormat::kText);
+  EXPECT_EQ(url.cache, CacheKind::kNone);
+  ASSERT_OK_AND_ASSIGN(url, StoreUrl::Parse("s3://b/p?format=json&region=x"));
+  EXPECT_EQ(url.store_url, "s3://b/p?region=x&content_type=application%2Fjson");
+}
+
+TEST(StoreUrlTest, BadLayerParametersAreRefused) {
+  EXPECT_THAT(StoreUrl::Parse("memory://?format=xml").status(),
+              StatusIs(ErrorCode::kInvalidArgument, HasSubstr("xml")));
+  EXPECT_THAT(StoreUrl::Parse("memory://?cache=bytes").status(),
+              StatusIs(ErrorCode::kInvalidArgument, HasSubstr("bytes")));
+  EXPECT_THAT(StoreUrl::Parse("memory://?timeout=5").status(),
+              StatusIs(ErrorCode::kInvalidArgument, HasSubstr("needs cache")));
+  EXPECT_THAT(StoreUrl::Parse("memory://?cache=json&timeout=-1").status(),
+              StatusIs(ErrorCode::kInvalidArgument, HasSubstr("-1")));
+  EXPECT_THAT(StoreUrl::Parse("memory://?cache=text&format=raw").status(),
+              StatusIs(ErrorCode::kInvalidArgument, HasSubstr("format=raw")));
+}
+
+TEST(OpenStoreTest, UnknownParameterIsNamedOnEveryScheme) {
+  ScopedTempDir dir;
+  std::vector<std::string> urls = {"memory://?colour=red&cache=json",
+                                   FileUrl(dir.path()) + "?format=json&colour=red"};
+#if BACKENDS_WITH_S3
+  urls.push_back("s3://bucket/p?colour=red&format=json");
+#endif
+#if BACKENDS_WITH_SQLITE
+  urls.push_back("sqlite://" + (dir.path() / "x.db").string() + "?colour=red");
+#endif
+#if BACKENDS_WITH_REDIS
+  urls.push_back("redis://127.0.0.1:1?colour=red&cache=text");
+#endif
+  for (const std::string& url : urls) {
+    auto opened = OpenStore(url);
+    EXPECT_THAT(opened.status(), StatusIs(ErrorCode::kInvalidArgument,
+                                          HasSubstr("colour")))
+        << url;
+  }
+}
+
+TEST(OpenStoreTest, OpenBackendTakesTheLayerParameters) {
+  ScopedTempDir dir;
+  ASSERT_OK_AND_ASSIGN(auto store,
+                       OpenBackend(FileUrl(dir.path()) + "?format=json"));
+  EXPECT_NE(dynamic_cast<FileBackend*>(store.get()), nullptr);
+  ASSERT_OK_AND_ASSIGN(store, OpenBackend(FileUrl(dir.path()) + "?cache=json"));
+  EXPECT_NE(dynamic_cast<JsonEnvelopeBackend*>(store.get()), nullptr);
+  BACKENDS_ASSERT_OK(store->dump("k", "{\"a\": 1}"));
+  // The envelope is what the folder holds.
+  ASSERT_OK_AND_ASSIGN(auto folder, FileBackend::Open(dir.path()));
+  ASSERT_OK_AND_ASSIGN(auto raw, folder->load("k"));
+  EXPECT_THAT(*raw, HasSubstr("\"expiration\""));
+}
+
+TEST(OpenStoreTest, MemoryUrlsReopenTheirLayers) {
+  VolatileBackend memory;
+  ExpectUrlReopens(memory, memory.url(), ValueFormat::kRaw, false);
+  JsonBackend json(std::make_unique<VolatileBackend>());
+  EXPECT_EQ(json.url(), "memory://?format=json");
+  ExpectUrlReopens(json.store(), json.url(), ValueFormat::kJson, false);
+  ASSERT_OK_AND_ASSIGN(auto json_cache,
+                       JsonCache::InMemory({.timeout = std::chrono::seconds(7)}));
+  EXPECT_EQ(json_cache.url(), "memory://?cache=json&timeout=7");
+  ExpectUrlReopens(json_cache.store(), json_cache.url(), ValueFormat::kJson,
+                   false);
+  ASSERT_OK_AND_ASSIGN(auto text_cache, TextCache::InMemory());
+  EXPECT_EQ(text_cache.url(), "memory://?cache=text&timeout=300");
+  ExpectUrlReopens(text_cache.store(), text_cache.url(), ValueFormat::kText,
+                   false);
+}
+
+TEST(OpenStoreTest, FileUrlsReopenTheSameFolderAndLayers) {
+  ScopedTempDir dir;
+  const auto root = dir.path() / "a folder?#%";
+  ASSERT_OK_AND_ASSIGN(auto file, FileBackend::Open(root, {.durable = true}));
+  ExpectUrlReopens(*file, file->url(), ValueFormat::kRaw);
+  TextBackend text(std::move(file));
+  ExpectUrlReopens(text.store(), text.url(), ValueFormat::kText);
+  ASSERT_OK_AND_ASSIGN(auto json, FileBackend::Open(root));
+  JsonBackend json_view(std::move(json));
+  ExpectUrlReopens(json_view.store(), json_view.url(), ValueFormat::kJson);
+
+  ASSERT_OK_AND_ASSIGN(
+      auto json_cache,
+      JsonCache::Open(dir.path() / "jc", {.timeout = std::chrono::seconds(60)}));
+  EXPECT_THAT(json_cache.url(), HasSubstr("cache=json&timeout=60"));
+  ExpectUrlReopens(json_cache.store(), json_cache.url(), ValueFormat::kJson);
+  ASSERT_OK_AND_ASSIGN(auto forever,
+                       JsonCache::Open(dir.path() / "jc",
+                                       {.timeout = kNeverExpires}));
+  ExpectUrlReopens(forever.store(), forever.url(), ValueFormat::kJson);
+  ASSERT_OK_AND_ASSIGN(auto text_cache, TextCache::Open(dir.path() / "tc"));
+  ExpectUrlReopens(text_cache.store(), text_cache.url(), ValueFormat::kText);
+}
+
+#if BACKENDS_WITH_SQLITE
+TEST(OpenStoreTest, SqliteUrlsReopenTheSameTableAndLayers) {
+  ScopedTempDir dir;
+  const auto path = dir.path() / "my db.sqlite";
+  ASSERT_OK_AND_ASSIGN(auto table,
+                       NewSqliteBackend(path, {.table = "other", .durable = true}));
+  ExpectUrlReopens(*table, table->url(), ValueFormat::kRaw);
+  ASSERT_OK_AND_ASSIGN(
+      auto json_cache,
+      OpenSqliteJsonCache(path, {}, {.timeout = std::chrono::seconds(9)}));
+  ExpectUrlReopens(json_cache.store(), json_cache.url(), ValueFormat::kJson);
+  ASSERT_OK_AND_ASSIGN(auto text_cache,
+                       OpenSqliteTextCache(path, {.table = "texts"}));
+  ExpectUrlReopens(text_cache.store(), text_cache.url(), ValueFormat::kText);
+}
+#endif
+
+TEST(OpenStoreTest, ReadThroughUrlIsItsBackStore) {
+  ScopedTempDir dir;
+  ASSERT_OK_AND_ASSIGN(auto back, FileBackend::Open(dir.path()));
+  ASSERT_OK_AND_ASSIGN(auto layer,
+                       NewReadThroughBackend(std::make_unique<VolatileBackend>(),
+                                             std::move(back)));
+  ExpectUrlReopens(layer->inner(), layer->url(), ValueFormat::kRaw);
+}
+
+TEST(RedactUrlTest, PasswordsNeverShow) {
+  EXPECT_EQ(RedactUrl("redis://u:s3cret@h:1/2?x=1"), "redis://u:***@h:1/2?x=1");
+  EXPECT_EQ(RedactUrl("redis://:s3cret@h"), "redis://:***@h");
+  EXPECT_EQ(RedactUrl("redis://u@h"), "redis://u@h");
+  EXPECT_EQ(RedactUrl("file:///a:b@c"), "file:///a:b@c");
+  for (std::string url : {"redis://:s3cret@h/%zz", "redis://:s3cret@h?x=%",
+                          "redis://:s3cret@h?format=xml",
+                          "redis://:s3cret@h?cache=json&timeout=x",
+                          "redis://:s3cret@127.0.0.1:1?bogus=1",
+                          "rediz://:s3cret@h"}) {
+    auto opened = OpenStore(url);
+    ASSERT_FALSE(opened.ok()) << url;
+    EXPECT_THAT(opened.status().message(), Not(HasSubstr("s3cret"))) << url;
+  }
+}
+
+}  // namespace
+}  // namespace backends::testing
