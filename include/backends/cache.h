@@ -454,6 +454,7 @@ Result<std::unique_ptr<ReadThroughBackend>> NewReadThroughBackend(
 Result<std::unique_ptr<ReadThroughBackend>> NewReadThroughBackend(
     JsonCache front, std::unique_ptr<Backend> back,
     ReadThroughOptions options = {});
+/// The same with a TextCache in front (see the JsonCache overload).
 Result<std::unique_ptr<ReadThroughBackend>> NewReadThroughBackend(
     TextCache front, std::unique_ptr<Backend> back,
     ReadThroughOptions options = {});

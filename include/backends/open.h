@@ -72,10 +72,10 @@ struct StoreUrl {
   /// The URL for the scheme's store: the layer parameters removed (and, for
   /// format=json on s3://, content_type=application/json added).
   std::string store_url;
-  ValueFormat format = ValueFormat::kRaw;
-  CacheKind cache = CacheKind::kNone;
-  std::chrono::seconds timeout{300};
-  bool timeout_given = false;
+  ValueFormat format = ValueFormat::kRaw;  ///< format=raw|text|json
+  CacheKind cache = CacheKind::kNone;      ///< cache=json|text
+  std::chrono::seconds timeout{300};       ///< timeout=N: the cache's expiry
+  bool timeout_given = false;              ///< whether timeout= was written
 
   /// cache=json implies format=json and cache=text format=text; format=raw
   /// with a cache is refused. Errors: kInvalidArgument for a URL that does
@@ -88,15 +88,16 @@ struct StoreUrl {
 /// format its values are checked against. Wrap `backend` in the view of
 /// `format` (view.h) for typed values, e.g. JsonBackend(std::move(backend)).
 struct OpenedStore {
-  std::unique_ptr<Backend> backend;
-  ValueFormat format = ValueFormat::kRaw;
-  CacheKind cache = CacheKind::kNone;
+  std::unique_ptr<Backend> backend;        ///< the store, with its cache layer
+  ValueFormat format = ValueFormat::kRaw;  ///< what its values are checked as
+  CacheKind cache = CacheKind::kNone;      ///< the cache layer, if any
 };
 
 /// Opens the store and layers a URL names (OpenStore(StoreUrl::Parse(url))).
 /// Errors: StoreUrl::Parse's; kInvalidArgument for an unknown scheme or
 /// parameter (naming it); the store's own errors when opening.
 Result<OpenedStore> OpenStore(std::string_view url);
+/// The same, from a URL already parsed.
 Result<OpenedStore> OpenStore(const StoreUrl& url);
 
 /// OpenStore's byte store (its cache layer included; format= is checked

@@ -62,12 +62,12 @@ struct JsonCodec {
 /// that OpenStore (open.h) reopens as this view.
 std::string ViewUrl(const Backend& store, std::string_view format);
 
-template <typename Codec>
 /// A typed view over a byte store it owns (see view.h).
 /// `Codec` has a `Value` type, `Encode(key, value)` giving the bytes to
 /// store (kInvalidArgument if it cannot) and `Decode(key, bytes)` giving the
 /// value back (kDataLoss if the bytes do not decode). Thread safety is the
 /// byte store's.
+template <typename Codec>
 class TypedBackend {
  public:
   /// The codec's value type.
@@ -146,17 +146,15 @@ class TypedBackend {
   }
   /// Backend::clear on the byte store.
   Status clear() const { return store_->clear(); }
+  /// A URL that reopens this view (Backend::url).
   std::string url() const { return ViewUrl(*store_, Codec::kUrlFormat); }
-
-  ///< A URL that reopens this view (Backend::url).
 
   /// The byte store underneath.
   Backend& store() const { return *store_; }
   /// Gives up the byte store; the view must not be used after.
   std::unique_ptr<Backend> release() && { return std::move(store_); }
+  /// The codec values go through.
   const Codec& codec() const { return codec_; }
-
-  ///< The codec values go through.
 
   /// Range-for over Result<Entry>, as Backend's iteration (see backend.h).
   Iterator begin() const { return Iterator(store_->begin(), &codec_); }
