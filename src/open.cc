@@ -80,8 +80,14 @@ Result<std::unique_ptr<Backend>> OpenSqlite(const Url& url) {
 }
 #endif
 
+// The read-through layer's parameters (front= and its settings).
+constexpr std::string_view kReadThroughParams[] = {
+    "front", "max_age", "serve_stale", "max_entries", "max_bytes"};
+
 bool IsLayerParam(std::string_view name) {
-  return name == "format" || name == "cache" || name == "timeout";
+  return name == "format" || name == "cache" || name == "timeout" ||
+         std::ranges::find(kReadThroughParams, name) !=
+             std::end(kReadThroughParams);
 }
 
 // Removes the layer parameters from the query of `url`, keeping every
@@ -130,6 +136,51 @@ Result<std::chrono::seconds> ParseTimeout(const std::string& timeout) {
                                 "\" is not a number of seconds >= 0");
   }
   return std::chrono::seconds(seconds);
+}
+
+Result<std::uint64_t> ParseCount(std::string_view name,
+                                 const std::string& text) {
+  std::uint64_t count = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, count);
+  if (ec != std::errc() || ptr != end) {
+    return InvalidArgumentError(std::string(name) + " \"" + text +
+                                "\" is not a whole number >= 0");
+  }
+  return count;
+}
+
+Result<std::optional<StoreUrl::ReadThrough>> ParseReadThrough(const Url& url) {
+  auto front = url.Param("front");
+  if (!front) {
+    for (std::string_view name : kReadThroughParams) {
+      if (url.Param(name)) {
+        return InvalidArgumentError(std::string(name) +
+                                    "= needs front=URL (a read-through layer)");
+      }
+    }
+    return std::optional<StoreUrl::ReadThrough>();
+  }
+  StoreUrl::ReadThrough layer{.front_url = *front};
+  if (auto max_age = url.Param("max_age")) {
+    BACKENDS_ASSIGN_OR_RETURN(auto seconds, ParseCount("max_age", *max_age));
+    layer.max_age = std::chrono::seconds(seconds);
+  }
+  if (auto stale = url.Param("serve_stale")) {
+    if (*stale != "0" && *stale != "1") {
+      return InvalidArgumentError("serve_stale \"" + *stale +
+                                  "\" is not 0 or 1");
+    }
+    layer.serve_stale = *stale == "1";
+  }
+  if (auto entries = url.Param("max_entries")) {
+    BACKENDS_ASSIGN_OR_RETURN(layer.max_entries,
+                              ParseCount("max_entries", *entries));
+  }
+  if (auto bytes = url.Param("max_bytes")) {
+    BACKENDS_ASSIGN_OR_RETURN(layer.max_bytes, ParseCount("max_bytes", *bytes));
+  }
+  return std::optional<StoreUrl::ReadThrough>(std::move(layer));
 }
 
 // The scheme's store, no layers.
@@ -241,6 +292,7 @@ Result<StoreUrl> StoreUrl::Parse(std::string_view text) {
     BACKENDS_ASSIGN_OR_RETURN(spec.timeout, ParseTimeout(*timeout));
     spec.timeout_given = true;
   }
+  BACKENDS_ASSIGN_OR_RETURN(spec.read_through, ParseReadThrough(url));
   return spec;
 }
 
@@ -251,6 +303,20 @@ Result<OpenedStore> OpenStore(const StoreUrl& url) {
     BACKENDS_ASSIGN_OR_RETURN(
         opened.backend,
         AddCache(std::move(opened.backend), url.cache, url.timeout));
+  }
+  if (url.read_through) {
+    const StoreUrl::ReadThrough& layer = *url.read_through;
+    BACKENDS_ASSIGN_OR_RETURN(OpenedStore front, OpenStore(layer.front_url));
+    ReadThroughOptions options{
+        .limits = {.max_entries = layer.max_entries,
+                   .max_bytes = layer.max_bytes},
+        .serve_stale = layer.serve_stale};
+    if (layer.max_age) options.max_age = *layer.max_age;
+    BACKENDS_ASSIGN_OR_RETURN(
+        auto read_through,
+        NewReadThroughBackend(std::move(front.backend),
+                              std::move(opened.backend), std::move(options)));
+    opened.backend = std::move(read_through);
   }
   return opened;
 }

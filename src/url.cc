@@ -62,7 +62,10 @@ std::string PercentEncode(std::string_view text, std::string_view keep) {
   return out;
 }
 
-std::string RedactUrl(std::string_view text) {
+namespace {
+
+// `text` with the password of its own user:password@ authority masked.
+std::string RedactAuthority(std::string_view text) {
   const std::size_t sep = text.find("://");
   const std::size_t start = sep == std::string_view::npos ? 0 : sep + 3;
   const std::size_t end = std::min(text.find_first_of("/?#", start),
@@ -73,6 +76,37 @@ std::string RedactUrl(std::string_view text) {
   if (colon == std::string_view::npos) return std::string(text);
   return std::string(text.substr(0, colon + 1)) + "***" +
          std::string(text.substr(at));
+}
+
+}  // namespace
+
+std::string RedactUrl(std::string_view text) {
+  std::string out = RedactAuthority(text);
+  // A read-through layer's front= holds a whole URL, percent-encoded: its
+  // password is masked as well (the value masked whole if it won't decode).
+  const std::size_t question = out.find('?');
+  if (question == std::string::npos) return out;
+  std::string query = out.substr(question + 1);
+  out.resize(question + 1);
+  std::string_view rest = query;
+  bool first = true;
+  while (!rest.empty() || first) {
+    const std::size_t amp = rest.find('&');
+    std::string_view part = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view()
+                                         : rest.substr(amp + 1);
+    if (!first) out += '&';
+    first = false;
+    if (part.starts_with("front=")) {
+      auto front = PercentDecode(part.substr(6), "", true);
+      out += "front=";
+      out += front.ok() ? PercentEncode(RedactUrl(*front)) : "***";
+    } else {
+      out += part;
+    }
+    if (amp == std::string_view::npos) break;
+  }
+  return out;
 }
 
 std::string AddUrlParam(std::string_view url, std::string_view name,

@@ -12,14 +12,20 @@
 //   format=raw|text|json   how values are checked (views, view.h)
 //   cache=json|text        the original's JsonCache / TextCache layer
 //   timeout=N              the cache's default lifetime in seconds (300)
+//   front=URL              a read-through layer (cache.h) with the store
+//                          at URL (percent-encoded) in front of this one;
+//                          with it: max_age=N (seconds), serve_stale=1,
+//                          max_entries=N, max_bytes=N (ReadThroughOptions)
 //
 //   file:///var/cache/app?cache=json&timeout=60
+//   s3://bucket/data?front=file%3A%2F%2F%2Fvar%2Fcache%2Fdata&max_age=600
 //
 // url() of every store, cache layer and view gives a URL that OpenStore
 // reopens as the same store, layers and format. URLs never carry secrets:
 // credentials come from the standard places.
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -76,6 +82,17 @@ struct StoreUrl {
   CacheKind cache = CacheKind::kNone;      ///< cache=json|text
   std::chrono::seconds timeout{300};       ///< timeout=N: the cache's expiry
   bool timeout_given = false;              ///< whether timeout= was written
+  /// front= and its settings: a read-through layer over the store.
+  struct ReadThrough {
+    std::string front_url;  ///< front=, decoded: the store in front
+    /// max_age=N; none: a front copy stays fresh until the front drops it.
+    std::optional<std::chrono::seconds> max_age;
+    bool serve_stale = false;       ///< serve_stale=1
+    std::uint64_t max_entries = 0;  ///< max_entries=N (0: no bound)
+    std::uint64_t max_bytes = 0;    ///< max_bytes=N (0: no bound)
+  };
+  /// Set when the URL has front=.
+  std::optional<ReadThrough> read_through;
 
   /// cache=json implies format=json and cache=text format=text; format=raw
   /// with a cache is refused. Errors: kInvalidArgument for a URL that does

@@ -23,6 +23,7 @@
 #include <utility>
 
 #include "backends/cache.h"
+#include "backends/open.h"
 #include "cache/cache_core.h"
 #include "cache/expiry_time.h"
 
@@ -42,12 +43,29 @@ class ReadThroughImpl final : public ReadThroughBackend {
         max_age_(options.max_age),
         serve_stale_(options.serve_stale),
         on_stale_(std::move(options.on_stale)),
+        limits_(options.limits),
         index_(options.limits) {}
 
   Status Init() { return index_.Seed(*front_); }
 
   Backend& front() const override { return *front_; }
   CacheStats stats() const override { return counters_.Snapshot(); }
+
+  // The back store's URL with front= and this layer's settings, which
+  // OpenStore reopens as the same layer (open.h).
+  std::string url() const override {
+    std::string url = AddUrlParam(inner().url(), "front", front_->url());
+    auto add = [&url](std::string_view name, std::uint64_t value) {
+      url = AddUrlParam(url, name, std::to_string(value));
+    };
+    if (max_age_ != kNeverExpires) {
+      add("max_age", static_cast<std::uint64_t>(max_age_.count()));
+    }
+    if (serve_stale_) add("serve_stale", 1);
+    if (limits_.max_entries != 0) add("max_entries", limits_.max_entries);
+    if (limits_.max_bytes != 0) add("max_bytes", limits_.max_bytes);
+    return url;
+  }
 
   Result<bool> invalidate(std::string_view key) override {
     BACKENDS_RETURN_IF_ERROR(ValidateKey("invalidate", key));
@@ -294,6 +312,7 @@ class ReadThroughImpl final : public ReadThroughBackend {
   const std::chrono::seconds max_age_;
   const bool serve_stale_;
   const std::function<void(std::string_view, const Status&)> on_stale_;
+  const CacheLimits limits_;
   LruIndex index_;
   Counters counters_;
   std::array<Stripe, kStripes> stripes_;

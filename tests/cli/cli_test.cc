@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/open.h"
 #include "cli_runner.h"
 #include "testutil/temp_dir.h"
 
@@ -168,6 +169,22 @@ TEST_F(CliTest, NoErrorShowsTheUrlsPassword) {
       EXPECT_THAT(r.out, Not(HasSubstr("s3cret"))) << r.out;
     }
   }
+}
+
+TEST_F(CliTest, FrontParameterReadsThroughAFasterStore) {
+  const fs::path front = Root().parent_path() / "front";
+  fs::create_directories(front);
+  const std::string url =
+      Url("?front=" + PercentEncode("file://" + front.string()) + "&max_age=60");
+  ASSERT_EQ(Run({"put", url, "k", "-"}, "v1").exit_code, 0);
+  EXPECT_EQ(ReadFile(Root() / "k"), "v1");
+  EXPECT_EQ(ReadFile(front / "k"), "v1");
+  // A fresh front copy answers without the back.
+  WriteFile(Root() / "k", "v2");
+  CliResult get = Run({"get", url, "k"});
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_EQ(get.out, "v1");
+  EXPECT_NE(Run({"ls", Url("?max_age=60")}).exit_code, 0);
 }
 
 TEST_F(CliTest, MvRenamesAndKeepCopiesWithinTheStore) {

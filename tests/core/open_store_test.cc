@@ -150,13 +150,49 @@ TEST(OpenStoreTest, SqliteUrlsReopenTheSameTableAndLayers) {
 }
 #endif
 
-TEST(OpenStoreTest, ReadThroughUrlIsItsBackStore) {
+TEST(OpenStoreTest, ReadThroughUrlsReopenTheLayerWithItsFront) {
   ScopedTempDir dir;
-  ASSERT_OK_AND_ASSIGN(auto back, FileBackend::Open(dir.path()));
-  ASSERT_OK_AND_ASSIGN(auto layer,
+  ASSERT_OK_AND_ASSIGN(auto back, FileBackend::Open(dir.path() / "back"));
+  ASSERT_OK_AND_ASSIGN(auto front, JsonCache::Open(dir.path() / "front & ?"));
+  const std::string front_url = front.url();
+  ASSERT_OK_AND_ASSIGN(
+      auto layer,
+      NewReadThroughBackend(std::move(front), std::move(back),
+                            {.max_age = std::chrono::seconds(600),
+                             .limits = {.max_entries = 100, .max_bytes = 4096},
+                             .serve_stale = true}));
+  EXPECT_THAT(layer->url(), HasSubstr("&max_age=600&serve_stale=1"
+                                      "&max_entries=100&max_bytes=4096"));
+  ExpectUrlReopens(*layer, layer->url(), ValueFormat::kRaw);
+  ASSERT_OK_AND_ASSIGN(OpenedStore again, OpenStore(layer->url()));
+  auto* reopened = dynamic_cast<ReadThroughBackend*>(again.backend.get());
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_EQ(reopened->front().url(), front_url);
+  // What one layer put in front, the other serves from there.
+  BACKENDS_ASSERT_OK(layer->dump("k", "{\"a\": 1}"));
+  ASSERT_OK_AND_ASSIGN(auto copy, reopened->front().load("k"));
+  EXPECT_TRUE(copy.has_value());
+
+  // Plain defaults print nothing but the front.
+  ASSERT_OK_AND_ASSIGN(auto plain,
                        NewReadThroughBackend(std::make_unique<VolatileBackend>(),
-                                             std::move(back)));
-  ExpectUrlReopens(layer->inner(), layer->url(), ValueFormat::kRaw);
+                                             std::make_unique<VolatileBackend>()));
+  EXPECT_EQ(plain->url(), "memory://?front=memory%3A%2F%2F");
+  ExpectUrlReopens(*plain, plain->url(), ValueFormat::kRaw, false);
+}
+
+TEST(OpenStoreTest, ReadThroughSettingsNeedAFront) {
+  for (const char* url : {"memory://?max_age=5", "memory://?serve_stale=1",
+                          "memory://?max_entries=3", "memory://?max_bytes=9"}) {
+    SCOPED_TRACE(url);
+    auto opened = OpenStore(url);
+    ASSERT_FALSE(opened.ok());
+    EXPECT_EQ(opened.status().code(), ErrorCode::kInvalidArgument);
+    EXPECT_THAT(opened.status().message(), HasSubstr("needs front="));
+  }
+  EXPECT_FALSE(OpenStore("memory://?front=memory://&max_age=-1").ok());
+  EXPECT_FALSE(OpenStore("memory://?front=memory://&serve_stale=yes").ok());
+  EXPECT_FALSE(OpenStore("memory://?front=nosuch://x").ok());
 }
 
 TEST(RedactUrlTest, PasswordsNeverShow) {
@@ -164,11 +200,18 @@ TEST(RedactUrlTest, PasswordsNeverShow) {
   EXPECT_EQ(RedactUrl("redis://:s3cret@h"), "redis://:***@h");
   EXPECT_EQ(RedactUrl("redis://u@h"), "redis://u@h");
   EXPECT_EQ(RedactUrl("file:///a:b@c"), "file:///a:b@c");
+  EXPECT_EQ(RedactUrl("memory://?x=1&front=redis%3A%2F%2Fu%3As3cret%40h&y=2"),
+            "memory://?x=1&front=redis%3A%2F%2Fu%3A%2A%2A%2A%40h&y=2");
   for (std::string url : {"redis://:s3cret@h/%zz", "redis://:s3cret@h?x=%",
                           "redis://:s3cret@h?format=xml",
                           "redis://:s3cret@h?cache=json&timeout=x",
                           "redis://:s3cret@127.0.0.1:1?bogus=1",
-                          "rediz://:s3cret@h"}) {
+                          "rediz://:s3cret@h",
+                          // A front's password, in the layer's URL.
+                          "memory://?front=redis%3A%2F%2F%3As3cret%40h%2F%25zz",
+                          "memory://?front=redis%3A%2F%2F%3As3cret%40h&x=%zz",
+                          "memory://?x=%zz&front=redis://:s3cret@h",
+                          "memory://?front=redis://:s3cret@h%zz"}) {
     auto opened = OpenStore(url);
     ASSERT_FALSE(opened.ok()) << url;
     EXPECT_THAT(opened.status().message(), Not(HasSubstr("s3cret"))) << url;
