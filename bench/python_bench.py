@@ -4,14 +4,16 @@ in the same run and folder, printed as one table of ratios with the goals of
 issue 12.
 
 Usage: PYTHONPATH=BUILD/python python_bench.py DATA_DIR OUT.md
-           [--repetitions N] [--min-time S]
+           [--repetitions N] [--min-time S] [--redis]
 
 Each repetition runs every case once, in turn (interleaved), for min-time
 seconds; a row is the median of the per-repetition ratios ours / baseline of
 the time per operation (below 1: ours is faster), with their min-max. The S3
 rows run when the environment names a server (S3_ENDPOINT, S3_BUCKET and
 credentials, as scripts/s3-server.sh prints them). Needs Debian's
-python3-diskcache and python3-boto3.
+python3-diskcache and python3-boto3. With --redis, only the Redis rows of
+issue 15 (the RedisRawBackend against Debian's python3-redis, redis-py, on
+the server REDIS_URL names, as scripts/redis-server.sh prints it).
 """
 
 import argparse
@@ -26,6 +28,7 @@ import tempfile
 import statistics
 import threading
 import time
+import urllib.parse
 
 import baseline_util
 
@@ -201,6 +204,69 @@ def s3_cases():
     ]
 
 
+def redis_cases():
+    import redis
+    url = os.environ["REDIS_URL"]
+    prefix = "pybench:"
+    ours = backends.RedisRawBackend(url, prefix=prefix)
+    theirs = redis.Redis.from_url(url)
+    value = os.urandom(1024)
+    keys = ["k%04d" % i for i in range(1000)]
+    full_keys = [prefix + key for key in keys]
+    items = {key: value for key in keys}
+    ours.dump_many(items)
+
+    def pipelined_get():
+        pipe = theirs.pipeline(transaction=False)
+        for key in full_keys:
+            pipe.get(key)
+        return pipe.execute()
+
+    def pipelined_set():
+        pipe = theirs.pipeline(transaction=False)
+        for key in full_keys:
+            pipe.set(key, value)
+        return pipe.execute()
+
+    cases = []
+    if shutil.which("redis-benchmark"):
+        # The loopback round trip both clients pay: redis-benchmark's own
+        # C client, one connection, no pipelining, the same value size.
+        where = urllib.parse.urlsplit(url)
+        for verb, ours_call in (
+                ("GET", lambda j: ours.load(keys[j % 1000])),
+                ("SET", lambda j: ours.dump(keys[j % 1000], value))):
+            cases.append((
+                f"bound: {verb} sequential vs redis-benchmark -c1 -P1 -d1024",
+                None, lambda i, call=ours_call: measure(call, 0.5),
+                lambda i, verb=verb: 1 / redis_benchmark_rate(where, verb),
+                "timed once"))
+    return cases + [
+        ("Redis GET 1 KiB sequential vs redis-py (rate >= 1.3x)", 1 / 1.3,
+         lambda i: ours.load(keys[i % 1000]),
+         lambda i: theirs.get(full_keys[i % 1000])),
+        ("Redis SET 1 KiB sequential vs redis-py (rate >= 1.3x)", 1 / 1.3,
+         lambda i: ours.dump(keys[i % 1000], value),
+         lambda i: theirs.set(full_keys[i % 1000], value)),
+        ("Redis load_many(1000) vs redis-py pipeline (>= 1.5x)", 1 / 1.5,
+         lambda i: ours.load_many(keys), lambda i: pipelined_get()),
+        ("Redis dump_many(1000) vs redis-py pipeline (>= 1.5x)", 1 / 1.5,
+         lambda i: ours.dump_many(items), lambda i: pipelined_set()),
+    ]
+
+
+def redis_benchmark_rate(where, verb):
+    """Requests per second of redis-benchmark, one connection, no
+    pipelining, 1 KiB values."""
+    out = subprocess.run(
+        ["redis-benchmark", "-h", where.hostname, "-p", str(where.port),
+         "-c", "1", "-P", "1", "-d", "1024", "-n", "20000", "-q",
+         "-t", verb.lower()],
+        capture_output=True, text=True, check=True).stdout
+    return float(re.search(verb + r": ([0-9.]+) requests per second",
+                           out).group(1))
+
+
 def wrk_rate(url, connections, put_body=None):
     """Requests per second of wrk on url for one second (a PUT of put_body
     when given)."""
@@ -224,12 +290,17 @@ def main():
     parser.add_argument("out")
     parser.add_argument("--repetitions", type=int, default=5)
     parser.add_argument("--min-time", type=float, default=0.2)
+    parser.add_argument("--redis", action="store_true",
+                        help="only the Redis rows (server: REDIS_URL)")
     args = parser.parse_args()
     data = os.path.join(args.data_dir, "python")
     os.makedirs(data, exist_ok=True)
-    cases = local_cases(data)
-    if os.environ.get("S3_ENDPOINT"):
-        cases += s3_cases()
+    if args.redis:
+        cases = redis_cases()
+    else:
+        cases = local_cases(data)
+        if os.environ.get("S3_ENDPOINT"):
+            cases += s3_cases()
     ratios = {name: [] for name, *_ in cases}
     times = {name: ([], []) for name, *_ in cases}
     for _ in range(args.repetitions):
@@ -243,8 +314,9 @@ def main():
             times[name][0].append(a)
             times[name][1].append(b)
     lines = [
-        "### Python package (issue 12), 1 KiB JSON; ratio = ours / baseline"
-        " time, below 1 = ours faster",
+        ("### Python package on Redis (issue 15), 1 KiB bytes" if args.redis
+         else "### Python package (issue 12), 1 KiB JSON")
+        + "; ratio = ours / baseline time, below 1 = ours faster",
         "| comparison (ours / baseline) | ratio | min-max | ours | baseline"
         " | goal |",
         "|---|---|---|---|---|---|",

@@ -149,6 +149,15 @@ if [[ -x $build/bench/redis_bench ]]; then
   if redisenv=$(bash "$root/scripts/redis-server.sh" start); then
     eval "$redisenv"
     run redis_bench
+    if [[ -d $build/python/backends ]]; then
+      say "running bench/python_bench.py --redis (vs python3-redis)"
+      PYTHONPATH=$build/python "$python" "$root/bench/python_bench.py" \
+        "$data" "$results/python_redis_table.md" --redis \
+        --repetitions "$reps" \
+        --min-time "$(awk -v t="$min_time" 'BEGIN { print (t < 0.2 ? 0.2 : t) }')" \
+        >"$results/python_redis_bench.log" 2>&1 ||
+        { tail -5 "$results/python_redis_bench.log" >&2; say "python_bench.py --redis failed"; }
+    fi
     bash "$root/scripts/redis-server.sh" stop >/dev/null 2>&1 || true
   else
     say "redis-server did not start: redis_bench skipped"
@@ -313,3 +322,6 @@ echo "Benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores," \
 "$python" "$root/bench/report.py" --markdown "$results/table.md" \
   "$results"/*.json
 if [[ -f $results/python_table.md ]]; then cat "$results/python_table.md"; fi
+if [[ -f $results/python_redis_table.md ]]; then
+  cat "$results/python_redis_table.md"
+fi

@@ -22,7 +22,7 @@ test=("${python[@]}" python3-pytest python3-boto3 mypy
   faketime)
 bench=(nginx-light wrk rclone rapidjson-dev libboost-json1.81-dev
   python3-diskcache linux-perf valgrind libjs-jquery libjs-bootstrap4
-  xfsprogs e2fsprogs python3-boto3 time)
+  xfsprogs e2fsprogs python3-boto3 python3-redis time)
 
 package=(dpkg-dev help2man man-db binutils doxygen)
 

@@ -1,5 +1,6 @@
-"""backends: one dict-like interface over many stores (memory, a folder, S3),
-with expiring caches on top: the original library's classes, on C++ stores.
+"""backends: one dict-like interface over many stores (memory, a folder,
+SQLite, S3, Redis), with expiring caches on top: the original library's
+classes, on C++ stores.
 
     from backends import FileSystemJsonBackend
     store = FileSystemJsonBackend("/var/lib/app")
@@ -32,6 +33,10 @@ from backends._backends import (  # noqa: E402
     JsonCache,
     MemoryBackend,
     ReadThroughBackend,
+    RedisBackend,
+    RedisJsonBackend,
+    RedisRawBackend,
+    RedisTextBackend,
     S3Backend,
     S3JsonBackend,
     S3RawBackend,
@@ -93,6 +98,10 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "ReadThroughBackend",
+    "RedisBackend",
+    "RedisJsonBackend",
+    "RedisRawBackend",
+    "RedisTextBackend",
     "S3Backend",
     "S3JsonBackend",
     "S3RawBackend",

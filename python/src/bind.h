@@ -10,6 +10,7 @@ namespace backends::python {
 void BindLocalStores(pybind11::module_& m);
 void BindCaches(pybind11::module_& m);
 void BindS3(pybind11::module_& m);
+void BindRedis(pybind11::module_& m);
 void BindOpen(pybind11::module_& m);
 
 }  // namespace backends::python

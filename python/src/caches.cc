@@ -7,6 +7,9 @@
 #include <optional>
 
 #include "backends/memory.h"
+#if BACKENDS_WITH_REDIS
+#include "backends/redis.h"
+#endif
 #if BACKENDS_WITH_SQLITE
 #include "backends/sqlite_cache.h"
 #endif
@@ -79,6 +82,15 @@ std::unique_ptr<SqliteBackend> AsSqlite(std::unique_ptr<Backend>& store) {
 }
 #endif
 
+#if BACKENDS_WITH_REDIS
+// `store` as a Redis store (taken from it), or null when it is not one.
+std::unique_ptr<RedisBackend> AsRedis(std::unique_ptr<Backend>& store) {
+  if (dynamic_cast<RedisBackend*>(store.get()) == nullptr) return nullptr;
+  return std::unique_ptr<RedisBackend>(
+      static_cast<RedisBackend*>(store.release()));
+}
+#endif
+
 ByteOpener MemoryOpener() {
   return []() -> Result<std::unique_ptr<Backend>> {
     return std::unique_ptr<Backend>(std::make_unique<VolatileBackend>());
@@ -114,6 +126,13 @@ ByteOpener JsonCacheOpener(ByteOpener inner, ExpiryOptions options) {
       return std::unique_ptr<Backend>(std::move(cache));
     }
 #endif
+#if BACKENDS_WITH_REDIS
+    if (auto redis = AsRedis(store)) {
+      BACKENDS_ASSIGN_OR_RETURN(auto cache,
+                                NewRedisJsonCache(std::move(redis), options));
+      return std::unique_ptr<Backend>(std::move(cache));
+    }
+#endif
     BACKENDS_ASSIGN_OR_RETURN(
         auto cache, NewJsonEnvelopeBackend(std::move(store), options));
     return std::unique_ptr<Backend>(std::move(cache));
@@ -128,6 +147,13 @@ ByteOpener TextCacheOpener(ByteOpener inner, ExpiryOptions options) {
     if (auto table = AsSqlite(store)) {
       BACKENDS_ASSIGN_OR_RETURN(
           auto cache, NewSqliteTextCacheBackend(std::move(table), options));
+      return std::unique_ptr<Backend>(std::move(cache));
+    }
+#endif
+#if BACKENDS_WITH_REDIS
+    if (auto redis = AsRedis(store)) {
+      BACKENDS_ASSIGN_OR_RETURN(auto cache,
+                                NewRedisTextCache(std::move(redis), options));
       return std::unique_ptr<Backend>(std::move(cache));
     }
 #endif
@@ -263,6 +289,21 @@ bytes) are served again after a stat shows the file unchanged.
           "JsonCache.sqlite(path, timeout=300, *, table='backends', ...): the "
           "cache in a table of the SQLite database `path`; each row keeps its "
           "expiry (docs/backends/sqlite.md), limits are the table's.")
+      .def_static(
+          "redis",
+          [](const std::string& url, py::object timeout,
+             std::optional<std::string> prefix) {
+            return std::make_unique<JsonCacheStore>(
+                ValueKind::kJson,
+                Reopenable(JsonCacheOpener(RedisOpener(url, std::move(prefix)),
+                                           CacheOptionsOf(timeout, 0, 0, 0))));
+          },
+          py::arg("url"), py::arg("timeout") = 300, py::kw_only(),
+          py::arg("prefix") = py::none(),
+          "JsonCache.redis(url, timeout=300, *, prefix=None): the cache in "
+          "Redis (a redis:// URL, as RedisJsonBackend takes), each entry "
+          "expired by Redis itself (SET ... PX), for every reader; prune() "
+          "has nothing to do. Values are JSON text, readable by redis-cli.")
       .def("set", &JsonCacheStore::set_json, py::arg("key"), py::arg("value"),
            py::arg("timeout") = py::none(),
            "Stores value for timeout seconds (None: the cache's default). "
@@ -304,6 +345,20 @@ There is no per-entry timeout.
           "TextCache.sqlite(path, timeout=300, *, table='backends', ...): the "
           "cache in a table of the SQLite database `path`; an entry expires "
           "timeout seconds after its write (kept in its row).")
+      .def_static(
+          "redis",
+          [](const std::string& url, py::object timeout,
+             std::optional<std::string> prefix) {
+            return std::make_unique<TextCacheStore>(
+                ValueKind::kText,
+                Reopenable(TextCacheOpener(RedisOpener(url, std::move(prefix)),
+                                           CacheOptionsOf(timeout, 0, 0, 0))));
+          },
+          py::arg("url"), py::arg("timeout") = 300, py::kw_only(),
+          py::arg("prefix") = py::none(),
+          "TextCache.redis(url, timeout=300, *, prefix=None): the cache in "
+          "Redis; each entry is expired by Redis timeout seconds after its "
+          "write.")
       .def("set", &CacheStore::set, py::arg("key"), py::arg("value"),
            py::arg("timeout") = py::none(),
            "Stores value. Returns True. A timeout other than None raises "

@@ -11,12 +11,16 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "backends/backend.h"
 #include "backends/cache.h"
 #include "backends/file.h"
 #include "backends/s3.h"
+#if BACKENDS_WITH_REDIS
+#include "backends/redis.h"
+#endif
 #include "store.h"
 
 namespace backends::python {
@@ -86,17 +90,48 @@ class ReadThroughStore final : public Store {
   bool invalidate(const std::string& key);
 };
 
-class S3Store : public Store {
+/// A store whose backend (of type Batched, unless a layer wraps it) sends
+/// batches its own way: S3's parallel requests, Redis's pipelines.
+template <typename Batched>
+class BatchingStore : public Store {
  public:
   using Store::Store;
 
  protected:
   std::vector<Result<std::optional<std::string>>> LoadBatch(
-      Backend& backend, std::span<const std::string> keys) override;
+      Backend& backend, std::span<const std::string> keys) override {
+    if (auto* batched = dynamic_cast<Batched*>(&backend)) {
+      return batched->load_many(keys);
+    }
+    return Store::LoadBatch(backend, keys);
+  }
   std::vector<Status> DumpBatch(
       Backend& backend,
-      std::span<const std::pair<std::string, std::string>> items) override;
+      std::span<const std::pair<std::string, std::string>> items) override {
+    if (auto* batched = dynamic_cast<Batched*>(&backend)) {
+      return batched->dump_many(items);
+    }
+    return Store::DumpBatch(backend, items);
+  }
 };
+
+class S3Store : public BatchingStore<S3Backend> {
+ public:
+  using BatchingStore::BatchingStore;
+};
+
+/// A Redis database or cluster (redis.h).
+#if BACKENDS_WITH_REDIS
+class RedisStore : public BatchingStore<RedisBackend> {
+ public:
+  using BatchingStore::BatchingStore;
+};
+#else
+class RedisStore : public Store {
+ public:
+  using Store::Store;
+};
+#endif
 
 /// The byte openers of the constructors.
 ByteOpener FileOpener(std::filesystem::path root, FileOptions options);
@@ -107,8 +142,13 @@ ByteOpener S3Opener(S3Options options);
 ByteOpener SqliteOpener(std::filesystem::path path, std::string table,
                         bool durable);
 
+/// The store a redis:// URL names; `prefix` replaces the URL's. Raises
+/// UnimplementedError when the library was built without Redis.
+ByteOpener RedisOpener(std::string url, std::optional<std::string> prefix);
+
 /// Wraps the store `inner` opens in a JsonCache / TextCache layer (on a
-/// SQLite table: the SQLite cache layers, expiry in the row).
+/// SQLite table: the SQLite cache layers, expiry in the row; on Redis:
+/// the Redis caches, expiry kept by Redis).
 ByteOpener JsonCacheOpener(ByteOpener inner, ExpiryOptions options);
 ByteOpener TextCacheOpener(ByteOpener inner, ExpiryOptions options);
 

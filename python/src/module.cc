@@ -32,6 +32,7 @@ PYBIND11_MODULE(_backends, m) {
   backends::python::BindLocalStores(m);
   backends::python::BindCaches(m);
   backends::python::BindS3(m);
+  backends::python::BindRedis(m);
   backends::python::BindOpen(m);
   RegisterForkHandlers();
 }

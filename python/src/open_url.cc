@@ -32,7 +32,12 @@ py::object OpenUrl(const std::string& url) {
   // The library's URL language: format=, cache=, timeout= as in C++ and
   // the tool.
   StoreUrl parsed = Check(StoreUrl::Parse(url));
-  std::string scheme = Check(Url::Parse(parsed.store_url)).scheme;
+  // A redis URL may hold a password, which Url::Parse's errors could
+  // repeat: its scheme is read by hand.
+  const std::string& store = parsed.store_url;
+  bool redis =
+      store.starts_with("redis://") || store.starts_with("redis+unix://");
+  std::string scheme = redis ? "redis" : Check(Url::Parse(store)).scheme;
   // A memory store is made once: its values live in this process, so a
   // forked child keeps them rather than reopening an empty one.
   bool in_memory = scheme == "memory";
@@ -63,6 +68,9 @@ py::object OpenUrl(const std::string& url) {
   if (scheme == "file")
     return MakeKinded<FileStore>(kind, {}, Reopenable(layered));
   if (scheme == "s3") return MakeKinded<S3Store>(kind, {}, Reopenable(layered));
+  if (redis) {
+    return MakeKinded<RedisStore>(kind, {}, Reopenable(layered));
+  }
   if (scheme == "sqlite") {
     return MakeKinded<SqliteStore>(kind, {}, Reopenable(layered));
   }

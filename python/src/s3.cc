@@ -132,17 +132,6 @@ ByteOpener S3Opener(S3Options options) {
   };
 }
 
-std::vector<Result<std::optional<std::string>>> S3Store::LoadBatch(
-    Backend& backend, std::span<const std::string> keys) {
-  return static_cast<S3Backend&>(backend).load_many(keys);
-}
-
-std::vector<Status> S3Store::DumpBatch(
-    Backend& backend,
-    std::span<const std::pair<std::string, std::string>> items) {
-  return static_cast<S3Backend&>(backend).dump_many(items);
-}
-
 void BindS3(py::module_& m) {
   py::class_<S3Store, Store>(m, "S3Backend", R"doc(
 Base of the S3 classes: a bucket (AWS S3 or any S3-compatible server) seen

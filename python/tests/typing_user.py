@@ -34,3 +34,8 @@ def main(folder: str) -> None:
     s3 = S3RawBackend("bucket", region="eu-west-1", endpoint="http://127.0.0.1:1")
     s3.dump("f", io.BytesIO(b"x"), content_type="text/plain")
     print(s3.url("bucket", "key"), s3.presign("k", 60))
+    redis = backends.RedisJsonBackend("redis://127.0.0.1:1", prefix="app:")
+    redis.dump_many({"a": 1})
+    text: Optional[str] = backends.RedisTextBackend().load("t")
+    shared = backends.JsonCache.redis("redis://127.0.0.1:1", 60, prefix="c:")
+    print(redis.load_many(["a"]), text, shared.set("k", 1, timeout=5))
