@@ -86,17 +86,13 @@ std::string RedactUrl(std::string_view text) {
   // password is masked as well (the value masked whole if it won't decode).
   const std::size_t question = out.find('?');
   if (question == std::string::npos) return out;
-  std::string query = out.substr(question + 1);
+  const std::string query = out.substr(question + 1);
   out.resize(question + 1);
-  std::string_view rest = query;
-  bool first = true;
-  while (!rest.empty() || first) {
-    const std::size_t amp = rest.find('&');
-    std::string_view part = rest.substr(0, amp);
-    rest = amp == std::string_view::npos ? std::string_view()
-                                         : rest.substr(amp + 1);
-    if (!first) out += '&';
-    first = false;
+  for (std::size_t begin = 0; begin <= query.size();) {
+    std::size_t amp = query.find('&', begin);
+    if (amp == std::string::npos) amp = query.size();
+    const std::string_view part(query.data() + begin, amp - begin);
+    if (begin != 0) out += '&';
     if (part.starts_with("front=")) {
       auto front = PercentDecode(part.substr(6), "", true);
       out += "front=";
@@ -104,7 +100,7 @@ std::string RedactUrl(std::string_view text) {
     } else {
       out += part;
     }
-    if (amp == std::string_view::npos) break;
+    begin = amp + 1;
   }
   return out;
 }
