@@ -49,6 +49,9 @@ Parameters the tool adds to any URL:
   ?cache=json|text&timeout=N       the JsonCache / TextCache layer (seconds);
                                    values are JSON / UTF-8 text (no format=raw);
                                    on sqlite:// each row keeps its expiry
+  ?front=URL&max_age=N             read through the store at URL (percent-
+                                   encoded) in front; also serve_stale=1,
+                                   max_entries=N, max_bytes=N
 
 Examples:
   backends put file://./data greeting 'hello'
@@ -187,7 +190,7 @@ void AddCopyOptions(CLI::App* verb, CpArgs& args, FilterOptions& filter) {
 int main(int argc, char** argv) {
   CLI::App app{
       "backends: get, put, list and copy values in any store (memory, "
-      "folders, S3)",
+      "folders, S3, SQLite, Redis)",
       "backends"};
   app.set_version_flag("--version", std::string("backends ") + BACKENDS_VERSION,
                        "Print the version and exit");
