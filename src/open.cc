@@ -82,12 +82,18 @@ Result<std::unique_ptr<Backend>> OpenSqlite(const Url& url) {
 
 // The read-through layer's parameters (front= and its settings).
 constexpr std::string_view kReadThroughParams[] = {
-    "front", "max_age", "serve_stale", "max_entries", "max_bytes"};
+    "front", "max_age", "serve_stale", "front_max_entries", "front_max_bytes"};
+// The cache layer's settings (with cache=) and the JSON format's.
+constexpr std::string_view kCacheParams[] = {"timeout", "max_entries",
+                                             "max_bytes", "decoded_bytes"};
+constexpr std::string_view kJsonFormatParams[] = {"indent", "ensure_ascii"};
 
 bool IsLayerParam(std::string_view name) {
-  return name == "format" || name == "cache" || name == "timeout" ||
-         std::ranges::find(kReadThroughParams, name) !=
-             std::end(kReadThroughParams);
+  auto in = [name](const auto& names) {
+    return std::ranges::find(names, name) != std::end(names);
+  };
+  return name == "format" || name == "cache" || in(kCacheParams) ||
+         in(kJsonFormatParams) || in(kReadThroughParams);
 }
 
 // Removes the layer parameters from the query of `url`, keeping every
@@ -150,6 +156,19 @@ Result<std::uint64_t> ParseCount(std::string_view name,
   return count;
 }
 
+Result<CacheLimits> ParseLimits(const Url& url, std::string_view entries_name,
+                                std::string_view bytes_name) {
+  CacheLimits limits;
+  if (auto entries = url.Param(entries_name)) {
+    BACKENDS_ASSIGN_OR_RETURN(limits.max_entries,
+                              ParseCount(entries_name, *entries));
+  }
+  if (auto bytes = url.Param(bytes_name)) {
+    BACKENDS_ASSIGN_OR_RETURN(limits.max_bytes, ParseCount(bytes_name, *bytes));
+  }
+  return limits;
+}
+
 Result<std::optional<StoreUrl::ReadThrough>> ParseReadThrough(const Url& url) {
   auto front = url.Param("front");
   if (!front) {
@@ -173,14 +192,73 @@ Result<std::optional<StoreUrl::ReadThrough>> ParseReadThrough(const Url& url) {
     }
     layer.serve_stale = *stale == "1";
   }
-  if (auto entries = url.Param("max_entries")) {
-    BACKENDS_ASSIGN_OR_RETURN(layer.max_entries,
-                              ParseCount("max_entries", *entries));
-  }
-  if (auto bytes = url.Param("max_bytes")) {
-    BACKENDS_ASSIGN_OR_RETURN(layer.max_bytes, ParseCount("max_bytes", *bytes));
-  }
+  BACKENDS_ASSIGN_OR_RETURN(
+      layer.limits, ParseLimits(url, "front_max_entries", "front_max_bytes"));
   return std::optional<StoreUrl::ReadThrough>(std::move(layer));
+}
+
+// The cache layer's settings (with cache=).
+Status ParseCacheSettings(const Url& url, StoreUrl& spec) {
+  if (spec.cache == CacheKind::kNone) {
+    for (std::string_view name : kCacheParams) {
+      if (url.Param(name)) {
+        return InvalidArgumentError(std::string(name) +
+                                    "= needs cache=json or cache=text");
+      }
+    }
+    return Status::OK();
+  }
+  if (auto timeout = url.Param("timeout")) {
+    BACKENDS_ASSIGN_OR_RETURN(spec.timeout, ParseTimeout(*timeout));
+    spec.timeout_given = true;
+  }
+  BACKENDS_ASSIGN_OR_RETURN(spec.limits,
+                            ParseLimits(url, "max_entries", "max_bytes"));
+  if (auto bytes = url.Param("decoded_bytes")) {
+    if (spec.cache != CacheKind::kJson) {
+      return InvalidArgumentError("decoded_bytes= needs cache=json");
+    }
+    BACKENDS_ASSIGN_OR_RETURN(spec.decoded_bytes,
+                              ParseCount("decoded_bytes", *bytes));
+  }
+  if (url.scheme.starts_with("redis") &&
+      (url.Param("max_entries") || url.Param("max_bytes") ||
+       url.Param("decoded_bytes"))) {
+    return InvalidArgumentError(
+        "max_entries=, max_bytes= and decoded_bytes= do not apply to a Redis "
+        "cache (the server's maxmemory policy bounds it)");
+  }
+  return Status::OK();
+}
+
+// indent= and ensure_ascii=, for JSON values only.
+Status ParseJsonFormat(const Url& url, StoreUrl& spec) {
+  for (std::string_view name : kJsonFormatParams) {
+    if (url.Param(name) && spec.format != ValueFormat::kJson) {
+      return InvalidArgumentError(std::string(name) +
+                                  "= needs JSON values (format=json or "
+                                  "cache=json)");
+    }
+  }
+  if (auto indent = url.Param("indent")) {
+    int spaces = 0;
+    const char* end = indent->data() + indent->size();
+    auto [ptr, ec] = std::from_chars(indent->data(), end, spaces);
+    if (ec != std::errc() || ptr != end || spaces > 64) {
+      return InvalidArgumentError("indent \"" + *indent +
+                                  "\" is not a number of spaces up to 64 "
+                                  "(negative: compact)");
+    }
+    spec.json_format.indent = spaces;
+  }
+  if (auto ascii = url.Param("ensure_ascii")) {
+    if (*ascii != "0" && *ascii != "1") {
+      return InvalidArgumentError("ensure_ascii \"" + *ascii +
+                                  "\" is not 0 or 1");
+    }
+    spec.json_format.ensure_ascii = *ascii == "1";
+  }
+  return Status::OK();
 }
 
 // The scheme's store, no layers.
@@ -208,12 +286,15 @@ Result<std::unique_ptr<Backend>> OpenScheme(std::string_view text) {
                               "\" (known: memory, file, s3, sqlite, redis)");
 }
 
-// The cache layer `kind` over `store`: on SQLite and Redis the store's own
-// cache (expiry in the row / left to Redis), else the byte layers.
+// The cache layer url.cache over `store`: on SQLite and Redis the store's
+// own cache (expiry in the row / left to Redis), else the byte layers.
 Result<std::unique_ptr<Backend>> AddCache(std::unique_ptr<Backend> store,
-                                          CacheKind kind,
-                                          std::chrono::seconds timeout) {
-  const ExpiryOptions expiry{.timeout = timeout};
+                                          const StoreUrl& url) {
+  const CacheKind kind = url.cache;
+  ExpiryOptions expiry{.timeout = url.timeout,
+                       .limits = url.limits,
+                       .format = url.json_format,
+                       .decoded_bytes = url.decoded_bytes};
 #if BACKENDS_WITH_SQLITE
   if (dynamic_cast<SqliteBackend*>(store.get()) != nullptr) {
     std::unique_ptr<SqliteBackend> table(
@@ -233,12 +314,12 @@ Result<std::unique_ptr<Backend>> AddCache(std::unique_ptr<Backend> store,
     std::unique_ptr<RedisBackend> redis(
         static_cast<RedisBackend*>(store.release()));
     if (kind == CacheKind::kJson) {
-      BACKENDS_ASSIGN_OR_RETURN(
-          auto cache, NewRedisJsonCache(std::move(redis), {.timeout = timeout}));
+      BACKENDS_ASSIGN_OR_RETURN(auto cache,
+                                NewRedisJsonCache(std::move(redis), expiry));
       return std::unique_ptr<Backend>(std::move(cache));
     }
-    BACKENDS_ASSIGN_OR_RETURN(
-        auto cache, NewRedisTextCache(std::move(redis), {.timeout = timeout}));
+    BACKENDS_ASSIGN_OR_RETURN(auto cache,
+                              NewRedisTextCache(std::move(redis), expiry));
     return std::unique_ptr<Backend>(std::move(cache));
   }
 #endif
@@ -248,11 +329,10 @@ Result<std::unique_ptr<Backend>> AddCache(std::unique_ptr<Backend> store,
     return std::unique_ptr<Backend>(std::move(cache));
   }
   // A memory store keeps no modification times: the layer records them.
-  const bool track = dynamic_cast<VolatileBackend*>(store.get()) != nullptr;
+  expiry.track_write_times =
+      dynamic_cast<VolatileBackend*>(store.get()) != nullptr;
   BACKENDS_ASSIGN_OR_RETURN(
-      auto cache,
-      NewModifiedTimeBackend(std::move(store),
-                             {.timeout = timeout, .track_write_times = track}));
+      auto cache, NewModifiedTimeBackend(std::move(store), std::move(expiry)));
   return std::unique_ptr<Backend>(std::move(cache));
 }
 
@@ -285,32 +365,26 @@ Result<StoreUrl> StoreUrl::Parse(std::string_view text) {
     spec.store_url =
         AddUrlParam(spec.store_url, "content_type", "application/json");
   }
-  if (auto timeout = url.Param("timeout")) {
-    if (spec.cache == CacheKind::kNone) {
-      return InvalidArgumentError("timeout= needs cache=json or cache=text");
-    }
-    BACKENDS_ASSIGN_OR_RETURN(spec.timeout, ParseTimeout(*timeout));
-    spec.timeout_given = true;
-  }
+  BACKENDS_RETURN_IF_ERROR(ParseCacheSettings(url, spec));
+  BACKENDS_RETURN_IF_ERROR(ParseJsonFormat(url, spec));
   BACKENDS_ASSIGN_OR_RETURN(spec.read_through, ParseReadThrough(url));
   return spec;
 }
 
 Result<OpenedStore> OpenStore(const StoreUrl& url) {
-  OpenedStore opened{.format = url.format, .cache = url.cache};
+  OpenedStore opened{.format = url.format,
+                     .cache = url.cache,
+                     .json_format = url.json_format};
   BACKENDS_ASSIGN_OR_RETURN(opened.backend, OpenScheme(url.store_url));
   if (url.cache != CacheKind::kNone) {
-    BACKENDS_ASSIGN_OR_RETURN(
-        opened.backend,
-        AddCache(std::move(opened.backend), url.cache, url.timeout));
+    BACKENDS_ASSIGN_OR_RETURN(opened.backend,
+                              AddCache(std::move(opened.backend), url));
   }
   if (url.read_through) {
     const StoreUrl::ReadThrough& layer = *url.read_through;
     BACKENDS_ASSIGN_OR_RETURN(OpenedStore front, OpenStore(layer.front_url));
-    ReadThroughOptions options{
-        .limits = {.max_entries = layer.max_entries,
-                   .max_bytes = layer.max_bytes},
-        .serve_stale = layer.serve_stale};
+    ReadThroughOptions options{.limits = layer.limits,
+                               .serve_stale = layer.serve_stale};
     if (layer.max_age) options.max_age = *layer.max_age;
     BACKENDS_ASSIGN_OR_RETURN(
         auto read_through,

@@ -115,6 +115,21 @@ std::string AddUrlParam(std::string_view url, std::string_view name,
   return out;
 }
 
+std::string AddJsonFormatParams(std::string_view url,
+                                const JsonFormat& format) {
+  const JsonFormat original;
+  std::string out(url);
+  if (format.indent != original.indent) {
+    // Every negative indent writes the same compact text.
+    out = AddUrlParam(out, "indent",
+                      std::to_string(format.indent < 0 ? -1 : format.indent));
+  }
+  if (format.ensure_ascii != original.ensure_ascii) {
+    out = AddUrlParam(out, "ensure_ascii", format.ensure_ascii ? "1" : "0");
+  }
+  return out;
+}
+
 Result<Url> Url::Parse(std::string_view text) {
   std::size_t sep = text.find("://");
   if (sep == std::string_view::npos || sep == 0) {

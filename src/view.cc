@@ -10,6 +10,15 @@ std::string ViewUrl(const Backend& store, std::string_view format) {
   return AddUrlParam(url, "format", format);
 }
 
+std::string ViewUrl(const Backend& store, const JsonCodec& codec) {
+  std::string url = ViewUrl(store, JsonCodec::kUrlFormat);
+  auto said = Url::Parse(url);
+  if (said.ok() && (said->Param("indent") || said->Param("ensure_ascii"))) {
+    return url;
+  }
+  return AddJsonFormatParams(url, codec.format);
+}
+
 Result<std::string> RawCodec::Encode(std::string_view,
                                      const Value& value) const {
   return value;

@@ -48,10 +48,13 @@ Parameters the tool adds to any URL:
                                    (checked, stored in the original's format)
   ?cache=json|text&timeout=N       the JsonCache / TextCache layer (seconds);
                                    values are JSON / UTF-8 text (no format=raw);
-                                   on sqlite:// each row keeps its expiry
+                                   on sqlite:// each row keeps its expiry;
+                                   also max_entries=N, max_bytes=N (limits),
+                                   decoded_bytes=N (cache=json)
+  ?indent=N&ensure_ascii=0|1       how JSON values are written (default 4, 1)
   ?front=URL&max_age=N             read through the store at URL (percent-
                                    encoded) in front; also serve_stale=1,
-                                   max_entries=N, max_bytes=N
+                                   front_max_entries=N, front_max_bytes=N
 
 Examples:
   backends put file://./data greeting 'hello'

@@ -107,7 +107,7 @@ Result<std::string> StoreSpec::ToStored(std::string_view key,
             "dump " + QuoteKey(key) +
             ": value is not valid JSON: " + json.status().message());
       }
-      return JsonCodec{}.Encode(key, *json);
+      return JsonCodec{json_format}.Encode(key, *json);
     }
   }
   return InternalError("unknown value format");
@@ -121,7 +121,7 @@ Result<std::string> Store::FromStored(std::string_view key,
     case ValueFormat::kText:
       return TextCodec{}.Decode(key, std::move(bytes));
     case ValueFormat::kJson: {
-      JsonCodec codec;
+      const JsonCodec codec{spec_.json_format};
       BACKENDS_ASSIGN_OR_RETURN(Json json, codec.Decode(key, std::move(bytes)));
       return codec.Encode(key, json);
     }

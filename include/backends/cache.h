@@ -157,7 +157,12 @@ class ExpiringBackend : public BackendWrapper {
   /// The default timeout given at construction.
   virtual std::chrono::seconds timeout() const = 0;
 
-  /// The inner store's URL with cache=text&timeout=N (open.h).
+  /// The options given at construction that a URL states (the timeout,
+  /// limits, format, decoded_bytes; the clock is left out).
+  virtual ExpiryOptions settings() const { return {.timeout = timeout()}; }
+
+  /// The inner store's URL with cache=text&timeout=N and the limits
+  /// (open.h).
   std::string url() const override;
 };
 
@@ -187,7 +192,8 @@ class JsonEnvelopeBackend : public ExpiringBackend {
   virtual Status dump_json(std::string_view key, const Json& value,
                            std::chrono::seconds timeout) = 0;
 
-  /// The inner store's URL with cache=json&timeout=N (open.h).
+  /// The inner store's URL with cache=json&timeout=N, the limits,
+  /// decoded_bytes and the JSON format (open.h).
   std::string url() const override;
 };
 

@@ -12,10 +12,15 @@
 //   format=raw|text|json   how values are checked (views, view.h)
 //   cache=json|text        the original's JsonCache / TextCache layer
 //   timeout=N              the cache's default lifetime in seconds (300)
+//   max_entries=N, max_bytes=N   the cache's CacheLimits (not on Redis)
+//   decoded_bytes=N        cache=json: ExpiryOptions::decoded_bytes
+//   indent=N, ensure_ascii=0|1   format=json or cache=json: the JsonFormat
+//                          values are written in (the original's: 4, 1)
 //   front=URL              a read-through layer (cache.h) with the store
 //                          at URL (percent-encoded) in front of this one;
 //                          with it: max_age=N (seconds), serve_stale=1,
-//                          max_entries=N, max_bytes=N (ReadThroughOptions)
+//                          front_max_entries=N, front_max_bytes=N
+//                          (ReadThroughOptions)
 //
 //   file:///var/cache/app?cache=json&timeout=60
 //   s3://bucket/data?front=file%3A%2F%2F%2Fvar%2Fcache%2Fdata&max_age=600
@@ -34,6 +39,8 @@
 #include <vector>
 
 #include "backends/backend.h"
+#include "backends/cache.h"
+#include "backends/json.h"
 #include "backends/status.h"
 
 namespace backends {
@@ -67,6 +74,11 @@ std::string RedactUrl(std::string_view text);
 std::string AddUrlParam(std::string_view url, std::string_view name,
                         std::string_view value);
 
+/// `url` with indent= and ensure_ascii= for what `format` sets otherwise
+/// than the original's format (nothing for the default).
+std::string AddJsonFormatParams(std::string_view url,
+                                const JsonFormat& format);
+
 /// How a store's values are checked (format=): any bytes, UTF-8 text, JSON
 /// (written in the original's format).
 enum class ValueFormat { kRaw, kText, kJson };
@@ -82,22 +94,27 @@ struct StoreUrl {
   CacheKind cache = CacheKind::kNone;      ///< cache=json|text
   std::chrono::seconds timeout{300};       ///< timeout=N: the cache's expiry
   bool timeout_given = false;              ///< whether timeout= was written
+  CacheLimits limits;  ///< max_entries=N, max_bytes=N (with cache=)
+  /// decoded_bytes=N (with cache=json)
+  std::uint64_t decoded_bytes = kDefaultDecodedBytes;
+  JsonFormat json_format;  ///< indent=N, ensure_ascii=0|1 (JSON values)
   /// front= and its settings: a read-through layer over the store.
   struct ReadThrough {
     std::string front_url;  ///< front=, decoded: the store in front
     /// max_age=N; none: a front copy stays fresh until the front drops it.
     std::optional<std::chrono::seconds> max_age;
     bool serve_stale = false;       ///< serve_stale=1
-    std::uint64_t max_entries = 0;  ///< max_entries=N (0: no bound)
-    std::uint64_t max_bytes = 0;    ///< max_bytes=N (0: no bound)
+    /// front_max_entries=N, front_max_bytes=N: the copies' CacheLimits
+    CacheLimits limits;
   };
   /// Set when the URL has front=.
   std::optional<ReadThrough> read_through;
 
   /// cache=json implies format=json and cache=text format=text; format=raw
   /// with a cache is refused. Errors: kInvalidArgument for a URL that does
-  /// not parse, an unknown format or cache, a bad timeout or a timeout
-  /// without a cache (messages never show a password).
+  /// not parse, an unknown format or cache, a bad number, or a setting
+  /// without its layer (timeout= without cache=, indent= without JSON
+  /// values, ...) (messages never show a password).
   static Result<StoreUrl> Parse(std::string_view url);
 };
 
@@ -108,6 +125,7 @@ struct OpenedStore {
   std::unique_ptr<Backend> backend;        ///< the store, with its cache layer
   ValueFormat format = ValueFormat::kRaw;  ///< what its values are checked as
   CacheKind cache = CacheKind::kNone;      ///< the cache layer, if any
+  JsonFormat json_format;  ///< how a JSON view writes (indent=, ensure_ascii=)
 };
 
 /// Opens the store and layers a URL names (OpenStore(StoreUrl::Parse(url))).

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -61,6 +62,10 @@ struct JsonCodec {
 /// `store`'s URL with format=`format` (none for raw, the default): a URL
 /// that OpenStore (open.h) reopens as this view.
 std::string ViewUrl(const Backend& store, std::string_view format);
+/// The same for a JSON view, with the codec's JsonFormat where it is not
+/// the original's and `store`'s URL does not say it already (a JSON
+/// cache's URL does).
+std::string ViewUrl(const Backend& store, const JsonCodec& codec);
 
 /// A typed view over a byte store it owns (see view.h).
 /// `Codec` has a `Value` type, `Encode(key, value)` giving the bytes to
@@ -147,7 +152,13 @@ class TypedBackend {
   /// Backend::clear on the byte store.
   Status clear() const { return store_->clear(); }
   /// A URL that reopens this view (Backend::url).
-  std::string url() const { return ViewUrl(*store_, Codec::kUrlFormat); }
+  std::string url() const {
+    if constexpr (std::is_same_v<Codec, JsonCodec>) {
+      return ViewUrl(*store_, codec_);
+    } else {
+      return ViewUrl(*store_, Codec::kUrlFormat);
+    }
+  }
 
   /// The byte store underneath.
   Backend& store() const { return *store_; }

@@ -64,19 +64,24 @@ py::object OpenUrl(const std::string& url) {
   ValueKind kind = parsed.format == ValueFormat::kJson   ? ValueKind::kJson
                    : parsed.format == ValueFormat::kText ? ValueKind::kText
                                                          : ValueKind::kRaw;
-  if (in_memory) return MakeKinded<MemoryStore>(kind, OpenOnce(layered), {});
-  if (scheme == "file")
-    return MakeKinded<FileStore>(kind, {}, Reopenable(layered));
-  if (scheme == "s3") return MakeKinded<S3Store>(kind, {}, Reopenable(layered));
-  if (redis) {
-    return MakeKinded<RedisStore>(kind, {}, Reopenable(layered));
+  py::object made;
+  if (in_memory) {
+    made = MakeKinded<MemoryStore>(kind, OpenOnce(layered), {});
+  } else if (scheme == "file") {
+    made = MakeKinded<FileStore>(kind, {}, Reopenable(layered));
+  } else if (scheme == "s3") {
+    made = MakeKinded<S3Store>(kind, {}, Reopenable(layered));
+  } else if (redis) {
+    made = MakeKinded<RedisStore>(kind, {}, Reopenable(layered));
+  } else if (scheme == "sqlite") {
+    made = MakeKinded<SqliteStore>(kind, {}, Reopenable(layered));
+  } else {
+    // An unknown scheme: OpenStore's own error.
+    OpenOnce(layered);
+    Raise(InternalError("OpenStore accepted the unknown scheme " + scheme));
   }
-  if (scheme == "sqlite") {
-    return MakeKinded<SqliteStore>(kind, {}, Reopenable(layered));
-  }
-  // An unknown scheme: OpenStore's own error.
-  OpenOnce(layered);
-  Raise(InternalError("OpenStore accepted the unknown scheme " + scheme));
+  made.cast<Store&>().SetJsonFormat(parsed.json_format);
+  return made;
 }
 
 }  // namespace

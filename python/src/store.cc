@@ -461,7 +461,7 @@ std::string Store::url() {
   }
   switch (kind_) {
     case ValueKind::kJson:
-      return ViewUrl(*backend, JsonCodec::kUrlFormat);
+      return ViewUrl(*backend, json_codec_);
     case ValueKind::kText:
       return ViewUrl(*backend, TextCodec::kUrlFormat);
     case ValueKind::kRaw:

@@ -118,6 +118,9 @@ class Store {
   /// Marks every live store as inherited by a forked child (atfork).
   static void AfterForkInChild();
 
+  /// How JSON values are written (a URL's indent= and ensure_ascii=).
+  void SetJsonFormat(const JsonFormat& format) { json_codec_.format = format; }
+
   /// Stores this one calls into (a read-through layer's front and back): a
   /// call in flight here at a fork counts as in flight in them too.
   void AddPart(Store* part) { parts_.push_back(part); }

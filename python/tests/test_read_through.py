@@ -57,7 +57,8 @@ def test_open_url_parameters(tmp_path):
     cache = backends.open(folder + "/c?cache=text&format=text&timeout=5")
     assert type(cache) is backends.TextCache
     for bad in ("?format=raw&cache=json", "?format=yaml", "?cache=xml",
-                "?timeout=5", "?cache=json&timeout=-1", "?nosuch=1"):
+                "?timeout=5", "?cache=json&timeout=-1", "?nosuch=1",
+                "?max_entries=2", "?format=text&indent=2"):
         with pytest.raises(backends.InvalidArgumentError):
             backends.open(folder + bad)
 
@@ -68,7 +69,11 @@ def test_every_url_reopens_its_store(tmp_path):
               backends.open(folder + "/json?format=json"),
               backends.FileSystemTextBackend(tmp_path / "text"),
               backends.JsonCache(tmp_path / "jc", timeout=60),
-              backends.open(folder + "/tc?cache=text&timeout=7")]
+              backends.open(folder + "/tc?cache=text&timeout=7"),
+              backends.JsonCache(tmp_path / "lim", max_entries=5,
+                                 max_bytes=9000, decoded_bytes=0),
+              backends.open(folder + "/compact?format=json&indent=-1"
+                            "&ensure_ascii=0")]
     for store in stores:
         url = store.url()
         again = backends.open(url)
@@ -79,6 +84,11 @@ def test_every_url_reopens_its_store(tmp_path):
         assert again.load("k") == value, url
     assert "cache=json&timeout=60" in stores[3].url()
     assert "format=json" in stores[1].url()
+    assert "max_entries=5&max_bytes=9000&decoded_bytes=0" in stores[5].url()
+    # The reopened JSON store writes in the URL's format.
+    backends.open(stores[6].url()).dump("k", {"a": [1, "é"]})
+    assert (tmp_path / "compact" / "k").read_text(encoding="utf-8") == \
+        '{"a":[1,"é"]}'
 
 
 def test_copy_rename_and_conditional_dump(tmp_path):

@@ -99,20 +99,35 @@ void Evict(Backend& store, LruIndex& index, Counters& counters,
 namespace backends {
 namespace {
 
+// The inner store's URL with the layer's settings that differ from
+// OpenStore's defaults (open.h).
 std::string CacheUrl(const Backend& inner, std::string_view kind,
-                     std::chrono::seconds timeout) {
-  return AddUrlParam(AddUrlParam(inner.url(), "cache", kind), "timeout",
-                     std::to_string(timeout.count()));
+                     const ExpiryOptions& settings) {
+  std::string url = AddUrlParam(AddUrlParam(inner.url(), "cache", kind),
+                                "timeout",
+                                std::to_string(settings.timeout.count()));
+  auto add = [&url](std::string_view name, std::uint64_t value) {
+    url = AddUrlParam(url, name, std::to_string(value));
+  };
+  if (settings.limits.max_entries != 0) {
+    add("max_entries", settings.limits.max_entries);
+  }
+  if (settings.limits.max_bytes != 0) add("max_bytes", settings.limits.max_bytes);
+  if (kind != "json") return url;
+  if (settings.decoded_bytes != kDefaultDecodedBytes) {
+    add("decoded_bytes", settings.decoded_bytes);
+  }
+  return AddJsonFormatParams(url, settings.format);
 }
 
 }  // namespace
 
 std::string ExpiringBackend::url() const {
-  return CacheUrl(inner(), "text", timeout());
+  return CacheUrl(inner(), "text", settings());
 }
 
 std::string JsonEnvelopeBackend::url() const {
-  return CacheUrl(inner(), "json", timeout());
+  return CacheUrl(inner(), "json", settings());
 }
 
 }  // namespace backends

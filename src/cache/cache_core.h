@@ -21,6 +21,12 @@
 
 namespace backends::cache_internal {
 
+/// `options` as ExpiringBackend::settings() reports them: no clock.
+inline ExpiryOptions WithoutClock(ExpiryOptions options) {
+  options.clock = nullptr;
+  return options;
+}
+
 struct Counters {
   std::atomic<std::uint64_t> hits{0};
   std::atomic<std::uint64_t> misses{0};

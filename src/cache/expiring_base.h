@@ -36,6 +36,7 @@ class ExpiringBase : public Base {
         clock_(options.clock ? std::move(options.clock) : DefaultClock()),
         timeout_(options.timeout),
         format_(options.format),
+        settings_(WithoutClock(options)),
         index_(options.limits) {}
 
   /// Indexes the inner store for the limits.
@@ -169,6 +170,7 @@ class ExpiringBase : public Base {
 
   CacheStats stats() const override { return counters_.Snapshot(); }
   std::chrono::seconds timeout() const override { return timeout_; }
+  ExpiryOptions settings() const override { return settings_; }
 
  protected:
   /// Whether `key` is absent, live, or expired (then removed and counted).
@@ -244,6 +246,7 @@ class ExpiringBase : public Base {
   const std::shared_ptr<Clock> clock_;
   const std::chrono::seconds timeout_;
   const JsonFormat format_;
+  const ExpiryOptions settings_;
   LruIndex index_;
   Counters counters_;
 };

@@ -62,8 +62,8 @@ class ReadThroughImpl final : public ReadThroughBackend {
       add("max_age", static_cast<std::uint64_t>(max_age_.count()));
     }
     if (serve_stale_) add("serve_stale", 1);
-    if (limits_.max_entries != 0) add("max_entries", limits_.max_entries);
-    if (limits_.max_bytes != 0) add("max_bytes", limits_.max_bytes);
+    if (limits_.max_entries != 0) add("front_max_entries", limits_.max_entries);
+    if (limits_.max_bytes != 0) add("front_max_bytes", limits_.max_bytes);
     return url;
   }
 

@@ -135,6 +135,9 @@ class RedisJsonCache final : public JsonEnvelopeBackend {
   Result<std::size_t> prune() override { return std::size_t{0}; }
   CacheStats stats() const override { return expiry_.Stats(); }
   std::chrono::seconds timeout() const override { return expiry_.timeout(); }
+  ExpiryOptions settings() const override {
+    return {.timeout = expiry_.timeout(), .format = format_};
+  }
 
  private:
   mutable RedisExpiry expiry_;

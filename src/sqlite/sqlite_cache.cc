@@ -188,6 +188,7 @@ class SqliteExpiring : public Base {
         clock_(options.clock ? std::move(options.clock) : DefaultClock()),
         timeout_(options.timeout),
         limits_(options.limits),
+        settings_(cache_internal::WithoutClock(options)),
         sql_(Table().options().table),
         pool_(Table().path(), Table().options(), std::move(first)) {}
 
@@ -267,6 +268,7 @@ class SqliteExpiring : public Base {
 
   CacheStats stats() const override { return counters_.Snapshot(); }
   std::chrono::seconds timeout() const override { return timeout_; }
+  ExpiryOptions settings() const override { return settings_; }
 
  protected:
   SqliteBackend& Table() const {
@@ -476,6 +478,7 @@ class SqliteExpiring : public Base {
   const std::shared_ptr<Clock> clock_;
   const std::chrono::seconds timeout_;
   const CacheLimits limits_;
+  const ExpiryOptions settings_;
   const CacheSql sql_;
   ConnectionPool pool_;
   Counters counters_;

@@ -599,6 +599,21 @@ TEST_F(CliTest, JsonFormatNormalisesToTheOriginalsFormat) {
   EXPECT_EQ(ReadFile(Root() / "cfg"), expected);
 }
 
+TEST_F(CliTest, JsonLayoutParametersChangeHowValuesAreWritten) {
+  const std::string url = Url("?format=json&indent=-1&ensure_ascii=0");
+  CliResult put = Run({"put", url, "cfg"}, R"({"b": 1, "a": ["é", 2.5]})");
+  ASSERT_EQ(put.exit_code, 0) << put.err;
+  EXPECT_EQ(ReadFile(Root() / "cfg"), R"({"a":["é",2.5],"b":1})");
+  EXPECT_EQ(Run({"get", url, "cfg"}).out, R"({"a":["é",2.5],"b":1})");
+  // The cache writes its envelope in the same layout.
+  CliResult cached = Run({"put", Url("?cache=json&indent=0"), "c", "[1]"});
+  ASSERT_EQ(cached.exit_code, 0) << cached.err;
+  EXPECT_THAT(ReadFile(Root() / "c"), HasSubstr("{\n\"content\": [\n1\n],"));
+  CliResult bad = Run({"put", Url("?indent=2"), "k", "1"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("indent= needs JSON values"));
+}
+
 TEST_F(CliTest, UrlPrintsTheFilePath) {
   CliResult r = Run({"url", Url(), "a/b.txt"});
   EXPECT_EQ(r.exit_code, 0);

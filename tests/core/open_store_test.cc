@@ -133,6 +133,85 @@ TEST(OpenStoreTest, FileUrlsReopenTheSameFolderAndLayers) {
   ExpectUrlReopens(text_cache.store(), text_cache.url(), ValueFormat::kText);
 }
 
+TEST(OpenStoreTest, CacheUrlsCarryLimitsDecodedBytesAndJsonFormat) {
+  ScopedTempDir dir;
+  ASSERT_OK_AND_ASSIGN(
+      auto json_cache,
+      JsonCache::Open(dir.path() / "jc",
+                      {.timeout = std::chrono::seconds(60),
+                       .limits = {.max_entries = 10, .max_bytes = 4096},
+                       .format = {.indent = 2, .ensure_ascii = false},
+                       .decoded_bytes = 0}));
+  EXPECT_THAT(json_cache.url(),
+              HasSubstr("cache=json&timeout=60&max_entries=10&max_bytes=4096"
+                        "&decoded_bytes=0&indent=2&ensure_ascii=0"));
+  ExpectUrlReopens(json_cache.store(), json_cache.url(), ValueFormat::kJson);
+  ASSERT_OK_AND_ASSIGN(
+      auto text_cache,
+      TextCache::Open(dir.path() / "tc", {.limits = {.max_bytes = 100}}));
+  EXPECT_THAT(text_cache.url(), HasSubstr("cache=text&timeout=300&max_bytes=100"));
+  ExpectUrlReopens(text_cache.store(), text_cache.url(), ValueFormat::kText);
+  ASSERT_OK_AND_ASSIGN(auto compact,
+                       JsonCache::InMemory({.format = {.indent = -4}}));
+  EXPECT_EQ(compact.url(), "memory://?cache=json&timeout=300&indent=-1");
+  ExpectUrlReopens(compact.store(), compact.url(), ValueFormat::kJson, false);
+
+  // The reopened layer keeps to its limits, and writes in its format.
+  ASSERT_OK_AND_ASSIGN(OpenedStore bounded,
+                       OpenStore("memory://?cache=text&max_entries=2"));
+  for (const char* key : {"a", "b", "c"}) {
+    BACKENDS_ASSERT_OK(bounded.backend->dump(key, "v"));
+  }
+  EXPECT_THAT(bounded.backend->size(), IsOkAndHolds(2u));
+  const std::string folder =
+      "file://" + PercentEncode((dir.path() / "indented").string(), "/");
+  ASSERT_OK_AND_ASSIGN(OpenedStore indented,
+                       OpenStore(folder + "?cache=json&indent=-1"));
+  BACKENDS_ASSERT_OK(indented.backend->dump("k", "{\"a\": [1, 2]}"));
+  ASSERT_OK_AND_ASSIGN(auto files, FileBackend::Open(dir.path() / "indented"));
+  ASSERT_OK_AND_ASSIGN(auto raw, files->load("k"));
+  EXPECT_THAT(*raw, HasSubstr("{\"a\":[1,2]}"));
+}
+
+TEST(OpenStoreTest, JsonViewUrlsCarryTheirFormat) {
+  ScopedTempDir dir;
+  ASSERT_OK_AND_ASSIGN(auto file, FileBackend::Open(dir.path()));
+  JsonBackend view(std::move(file), JsonCodec{{.indent = 0}});
+  EXPECT_THAT(view.url(), HasSubstr("?format=json&indent=0"));
+  ExpectUrlReopens(view.store(), view.url(), ValueFormat::kJson);
+  ASSERT_OK_AND_ASSIGN(OpenedStore opened, OpenStore(view.url()));
+  EXPECT_EQ(opened.json_format.indent, 0);
+  EXPECT_TRUE(opened.json_format.ensure_ascii);
+  // A JSON cache's URL says the format once, for the cache and the view.
+  ASSERT_OK_AND_ASSIGN(OpenedStore cache,
+                       OpenStore("memory://?cache=json&ensure_ascii=0"));
+  JsonBackend over(std::move(cache.backend), JsonCodec{cache.json_format});
+  EXPECT_EQ(over.url(),
+            "memory://?cache=json&timeout=300&ensure_ascii=0&format=json");
+}
+
+TEST(OpenStoreTest, LayerSettingsNeedTheirLayer) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"memory://?max_entries=3", "max_entries= needs cache=json or cache=text"},
+      {"memory://?decoded_bytes=0", "decoded_bytes= needs cache="},
+      {"memory://?cache=text&decoded_bytes=0", "decoded_bytes= needs cache=json"},
+      {"memory://?indent=2", "indent= needs JSON values"},
+      {"memory://?format=text&ensure_ascii=0", "ensure_ascii= needs JSON"},
+      {"memory://?format=json&indent=x", "indent \"x\" is not a number"},
+      {"memory://?format=json&indent=1000", "up to 64"},
+      {"memory://?format=json&ensure_ascii=no", "is not 0 or 1"},
+      {"memory://?cache=json&max_bytes=-1", "max_bytes \"-1\""},
+      {"redis://127.0.0.1:1?cache=json&max_entries=3", "maxmemory"},
+  };
+  for (const auto& [url, message] : cases) {
+    SCOPED_TRACE(url);
+    auto opened = OpenStore(url);
+    ASSERT_FALSE(opened.ok());
+    EXPECT_EQ(opened.status().code(), ErrorCode::kInvalidArgument);
+    EXPECT_THAT(opened.status().message(), HasSubstr(message));
+  }
+}
+
 #if BACKENDS_WITH_SQLITE
 TEST(OpenStoreTest, SqliteUrlsReopenTheSameTableAndLayers) {
   ScopedTempDir dir;
@@ -147,6 +226,15 @@ TEST(OpenStoreTest, SqliteUrlsReopenTheSameTableAndLayers) {
   ASSERT_OK_AND_ASSIGN(auto text_cache,
                        OpenSqliteTextCache(path, {.table = "texts"}));
   ExpectUrlReopens(text_cache.store(), text_cache.url(), ValueFormat::kText);
+  ASSERT_OK_AND_ASSIGN(
+      auto bounded,
+      OpenSqliteJsonCache(path, {.table = "bounded"},
+                          {.limits = {.max_entries = 5},
+                           .format = {.ensure_ascii = false},
+                           .decoded_bytes = 1024}));
+  EXPECT_THAT(bounded.url(), HasSubstr("&max_entries=5&decoded_bytes=1024"
+                                       "&ensure_ascii=0"));
+  ExpectUrlReopens(bounded.store(), bounded.url(), ValueFormat::kJson);
 }
 #endif
 
@@ -162,7 +250,8 @@ TEST(OpenStoreTest, ReadThroughUrlsReopenTheLayerWithItsFront) {
                              .limits = {.max_entries = 100, .max_bytes = 4096},
                              .serve_stale = true}));
   EXPECT_THAT(layer->url(), HasSubstr("&max_age=600&serve_stale=1"
-                                      "&max_entries=100&max_bytes=4096"));
+                                      "&front_max_entries=100"
+                                      "&front_max_bytes=4096"));
   ExpectUrlReopens(*layer, layer->url(), ValueFormat::kRaw);
   ASSERT_OK_AND_ASSIGN(OpenedStore again, OpenStore(layer->url()));
   auto* reopened = dynamic_cast<ReadThroughBackend*>(again.backend.get());
@@ -183,7 +272,8 @@ TEST(OpenStoreTest, ReadThroughUrlsReopenTheLayerWithItsFront) {
 
 TEST(OpenStoreTest, ReadThroughSettingsNeedAFront) {
   for (const char* url : {"memory://?max_age=5", "memory://?serve_stale=1",
-                          "memory://?max_entries=3", "memory://?max_bytes=9"}) {
+                          "memory://?front_max_entries=3",
+                          "memory://?front_max_bytes=9"}) {
     SCOPED_TRACE(url);
     auto opened = OpenStore(url);
     ASSERT_FALSE(opened.ok());

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <typeinfo>
 #include <vector>
@@ -52,15 +53,24 @@ inline void ExpectUrlReopens(Backend& original, const std::string& url,
   EXPECT_EQ(reopened->format, format);
   EXPECT_EQ(LayerTypes(again), LayerTypes(original));
   // A cache's format is implied by its kind (JsonCache::url() has none).
-  EXPECT_EQ(reopened->cache != CacheKind::kNone
-                ? again.url()
+  EXPECT_EQ(reopened->cache != CacheKind::kNone ? again.url()
+            : format == ValueFormat::kJson
+                ? ViewUrl(again, JsonCodec{reopened->json_format})
                 : ViewUrl(again, FormatName(format)),
             url);
   auto* expiring = dynamic_cast<ExpiringBackend*>(&original);
   if (expiring != nullptr) {
     auto* reopened_expiring = dynamic_cast<ExpiringBackend*>(&again);
     ASSERT_NE(reopened_expiring, nullptr);
-    EXPECT_EQ(reopened_expiring->timeout(), expiring->timeout());
+    const ExpiryOptions want = expiring->settings();
+    const ExpiryOptions got = reopened_expiring->settings();
+    EXPECT_EQ(got.timeout, want.timeout);
+    EXPECT_EQ(got.limits.max_entries, want.limits.max_entries);
+    EXPECT_EQ(got.limits.max_bytes, want.limits.max_bytes);
+    EXPECT_EQ(got.decoded_bytes, want.decoded_bytes);
+    // Every negative indent writes the same compact text.
+    EXPECT_EQ(std::max(got.format.indent, -1), std::max(want.format.indent, -1));
+    EXPECT_EQ(got.format.ensure_ascii, want.format.ensure_ascii);
   }
   if (!persistent) return;
   // A value valid in every format: JSON text that is UTF-8.
