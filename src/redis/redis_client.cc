@@ -45,6 +45,12 @@ void FreeContext(redisContext* context) {
 
 }  // namespace
 
+std::size_t EncodedBound(const Command& command) {
+  std::size_t bytes = 16;
+  for (std::string_view arg : command) bytes += arg.size() + 16;
+  return bytes;
+}
+
 void Encode(const Command& command, std::string& wire) {
   wire += '*';
   wire += std::to_string(command.size());
@@ -251,10 +257,7 @@ Result<std::vector<Reply>> Client::Run(std::span<const Command> commands,
   const auto deadline = Clock::now() + options_.retry_budget;
   auto backoff = std::chrono::milliseconds(20);
   std::size_t bytes = 0;
-  for (const auto& command : commands) {
-    bytes += 16;
-    for (auto arg : command) bytes += arg.size() + 16;
-  }
+  for (const auto& command : commands) bytes += EncodedBound(command);
   std::string wire;
   wire.reserve(bytes);
   for (const auto& command : commands) Encode(command, wire);

@@ -375,7 +375,14 @@ Result<std::vector<Reply>> ClusterClient::Run(std::span<const Command> commands,
     }
     // Every node's part goes out before any reply is read.
     for (Batch& batch : batches) {
+      std::size_t bytes = 64;  // ASKINGs and WAIT
+      for (std::size_t u : batch.units) {
+        for (std::size_t j = units[u].begin; j < units[u].end; ++j) {
+          bytes += EncodedBound(commands[j]) + 32;
+        }
+      }
       std::string wire;
+      wire.reserve(bytes);
       std::size_t count = 0;
       for (std::size_t u : batch.units) {
         for (std::size_t j = units[u].begin; j < units[u].end; ++j) {
