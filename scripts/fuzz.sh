@@ -6,6 +6,7 @@
 #
 #   scripts/fuzz.sh                  every target, FUZZ_SECONDS each (60)
 #   scripts/fuzz.sh fuzz_json        only the targets named
+#   scripts/fuzz.sh --build-only     only the build (CI builds it ahead)
 #   FUZZ_SECONDS=30 FUZZ_JOBS=2 scripts/fuzz.sh
 #
 # FUZZ_JOBS targets run at once (default: the number of cores). Exits
@@ -27,6 +28,7 @@ fi
 
 cmake -S fuzz -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++ >/dev/null
 cmake --build "$build" -j"$(nproc)"
+if [ "${1:-}" = --build-only ]; then exit 0; fi
 
 if (($#)); then
   targets=("$@")

@@ -18,12 +18,22 @@
 #   scripts/package-check.sh    builds in build-package/ (shared) and uses
 #                               STATIC_BUILD (default build/, configured
 #                               if missing) for the static library
+#   scripts/package-check.sh --build-only
+#                               only the build-package/ build (CI builds it
+#                               ahead, beside the tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh package
 
 build=${BUILD:-build-package}
 static_build=${STATIC_BUILD:-build}
+build_shared() {
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DBUILD_SHARED_LIBS=ON -DBACKENDS_BUILD_TESTS=OFF \
+    -DBACKENDS_BUILD_PYTHON=OFF -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
+  cmake --build "$build" -j"$(nproc)"
+}
+if [ "${1:-}" = --build-only ]; then build_shared; exit 0; fi
 scratch=$(mktemp -d)
 installed_deb=0
 cleanup() {
@@ -52,10 +62,7 @@ done
 echo "$(ls include/backends/*.h | wc -l) headers, C++20 and C++23: ok"
 
 step "2. the shared library and its exported symbols"
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  -DBUILD_SHARED_LIBS=ON -DBACKENDS_BUILD_TESTS=OFF \
-  -DBACKENDS_BUILD_PYTHON=OFF -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
-cmake --build "$build" -j"$(nproc)"
+build_shared
 lib=$(readlink -f "$build/libbackends.so")
 soname=$(objdump -p "$lib" | awk '/SONAME/ { print $2 }')
 [ "$soname" = "libbackends.so.${version%%.*}" ] ||

@@ -10,6 +10,9 @@
 #                                                  build only these test
 #                                                  programs (ctest then runs
 #                                                  just their tests)
+#   scripts/test.sh --build-only ...               build as the same command
+#                                                  would, run nothing (CI
+#                                                  builds ahead, beside tests)
 # Extra arguments after -- go to ctest (e.g. -- -R File).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,13 +21,15 @@ sanitize=""
 label=""
 targets=()
 ctest_extra=()
+build_only=0
 while (($#)); do
   case "$1" in
     --sanitize) sanitize="$2"; shift 2 ;;
     --label) label="$2"; shift 2 ;;
     --targets) read -rd "" -a targets <<<"$2" || true; shift 2 ;;
+    --build-only) build_only=1; shift ;;
     --) shift; ctest_extra=("$@"); break ;;
-    *) echo "usage: $0 [--sanitize LIST] [--label L] [--targets \"T...\"] [-- ctest args]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--sanitize LIST] [--label L] [--targets \"T...\"] [--build-only] [-- ctest args]" >&2; exit 2 ;;
   esac
 done
 
@@ -58,6 +63,7 @@ if ((${#targets[@]})); then
 else
   cmake --build "$build" -j"$(nproc)"
 fi
+if ((build_only)); then exit 0; fi
 
 # Tests talk only to servers on 127.0.0.1: never let the credentials chain
 # reach the EC2 metadata address, whatever a test forgets to set.
