@@ -443,7 +443,12 @@ class TlsConnection final : public Connection {
           BACKENDS_RETURN_IF_ERROR(PollFor(socket_.get(), POLLOUT, wait, name));
           continue;
         }
-        if (sent < 0) return SendError(errno).WithContext(name);
+        if (sent < 0) {
+          Status failed = SendError(errno);
+          if (name != "send") failed = failed.WithContext(name);
+          Status refused = RefusalBeforeReset(name);
+          return refused.ok() ? failed : refused;
+        }
         at += static_cast<int>(sent);
         bytes_sent_ += static_cast<std::uint64_t>(sent);
       }
@@ -472,6 +477,27 @@ class TlsConnection final : public Connection {
       }
       BACKENDS_RETURN_IF_ERROR(PollFor(socket_.get(), POLLIN, wait, name));
     }
+  }
+
+  // Under TLS 1.3 a server refuses a client certificate after the
+  // handshake, with an alert, and closes: our next write may fail with a
+  // reset. The alert, when it arrived, says why; an error when it does.
+  Status RefusalBeforeReset(std::string_view name) {
+    char scratch[4096];
+    ssize_t n;
+    while ((n = ::recv(socket_.get(), scratch, sizeof scratch, MSG_DONTWAIT)) >
+           0) {
+      BIO_write(in_, scratch, static_cast<int>(n));
+    }
+    if (BIO_ctrl_pending(in_) == 0) return Status::OK();
+    ERR_clear_error();
+    std::size_t read = 0;
+    const int result = SSL_read_ex(ssl_, scratch, sizeof scratch, &read);
+    if (result > 0 || SSL_get_error(ssl_, result) != SSL_ERROR_SSL) {
+      return Status::OK();
+    }
+    Status status = SslError(name);
+    return status.code() == ErrorCode::kUnauthenticated ? status : Status::OK();
   }
 
   // An SSL call's failure, named: a server certificate we do not trust and
