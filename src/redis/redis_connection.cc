@@ -432,10 +432,10 @@ class TlsConnection final : public Connection {
 
   Status Flush(std::string_view name, const Wait& wait) {
     while (BIO_ctrl_pending(out_) > 0) {
-      const int n = BIO_read(out_, buffer_, sizeof buffer_);
+      const int n = BIO_read(out_, io_, sizeof io_);
       if (n <= 0) break;
       for (int at = 0; at < n;) {
-        const ssize_t sent = ::send(socket_.get(), buffer_ + at,
+        const ssize_t sent = ::send(socket_.get(), io_ + at,
                                     static_cast<std::size_t>(n - at),
                                     MSG_NOSIGNAL);
         if (sent < 0 && errno == EINTR) continue;
@@ -458,9 +458,9 @@ class TlsConnection final : public Connection {
 
   Status Fill(std::string_view name, const Wait& wait, bool& eof) {
     while (true) {
-      const ssize_t n = ::recv(socket_.get(), buffer_, sizeof buffer_, 0);
+      const ssize_t n = ::recv(socket_.get(), io_, sizeof io_, 0);
       if (n > 0) {
-        if (BIO_write(in_, buffer_, static_cast<int>(n)) != n) {
+        if (BIO_write(in_, io_, static_cast<int>(n)) != n) {
           return UnavailableError(std::string(name) + ": out of memory");
         }
         return Status::OK();
@@ -531,7 +531,8 @@ class TlsConnection final : public Connection {
   const Wait each_;
   bool healthy_ = false;  // handshake done, no error since
   std::uint64_t bytes_sent_ = 0;
-  char buffer_[16 * 1024 + 512];
+  char buffer_[16 * 1024];  // replies, for the reader
+  char io_[16 * 1024 + 512];  // bytes between the socket and the BIOs
 };
 
 Result<std::unique_ptr<Connection>> ConnectTls(SSL_CTX* context,
