@@ -17,6 +17,9 @@
 //                                        one slot, one master of the cluster
 //                                        (with its replica, as the others)
 //   redis/cluster/dump_many/ours, .../one_node, .../one_master   dump_many
+//   redis/get/tls                        one GET by the store over TLS
+//                                        (REDIS_TLS_URL), against .../raw
+//                                        (plain): what TLS costs, no goal
 //
 // Each reports time per iteration; the ratio ours/raw is the figure.
 
@@ -170,6 +173,24 @@ void BM_GetOurs(benchmark::State& state) {
   }
 }
 
+void BM_GetTls(benchmark::State& state) {
+  static RedisBackend* store = []() -> RedisBackend* {
+    const char* url = std::getenv("REDIS_TLS_URL");
+    if (url == nullptr || *url == '\0') return nullptr;
+    RedisOptions options = Check(ParseRedisUrl(url), "REDIS_TLS_URL");
+    options.prefix = "bench:";
+    auto made = Check(NewRedisBackend(options), "open over TLS");
+    Check(made->dump(Keys()[0], Value()), "fill");
+    return made.release();
+  }();
+  if (store == nullptr) return state.SkipWithError("REDIS_TLS_URL is not set");
+  for (auto _ : state) {
+    auto value = store->load(Keys()[0]);
+    if (!value.ok() || !*value) Die("load over TLS");
+    benchmark::DoNotOptimize(value);
+  }
+}
+
 void BM_GetRaw(benchmark::State& state) {
   Ours();  // the keys exist
   redisContext* c = Raw();
@@ -236,6 +257,7 @@ void BM_DumpManyRaw(benchmark::State& state) {
 
 BENCHMARK(BM_GetOurs)->Name("redis/get/ours")->UseRealTime();
 BENCHMARK(BM_GetRaw)->Name("redis/get/raw")->UseRealTime();
+BENCHMARK(BM_GetTls)->Name("redis/get/tls")->UseRealTime();
 BENCHMARK(BM_SetOurs)->Name("redis/set/ours")->UseRealTime();
 BENCHMARK(BM_SetRaw)->Name("redis/set/raw")->UseRealTime();
 BENCHMARK(BM_LoadManyOurs)->Name("redis/load_many/ours")->UseRealTime();

@@ -85,6 +85,7 @@ PAIRS = [
     ("Redis, 1 KiB values, redis-server on 127.0.0.1 (raw = hiredis loops)", [
         ("GET sequential vs raw redisCommand (rate >= 90%)", "redis/get/ours", "redis/get/raw", ("<=", 1.11)),
         ("SET sequential vs raw redisCommand (rate >= 90%)", "redis/set/ours", "redis/set/raw", ("<=", 1.11)),
+        ("GET over TLS (ours) vs raw redisCommand on plain TCP", "redis/get/tls", "redis/get/raw", None),
         ("load_many 1,000 vs raw pipelined GETs (>= 90%)", "redis/load_many/ours", "redis/load_many/raw", ("<=", 1.11)),
         ("dump_many 1,000 vs raw pipelined SETs (>= 90%)", "redis/dump_many/ours", "redis/dump_many/raw", ("<=", 1.11)),
         ("Cluster: load_many 1,000 over 3 masters vs one node (>= 90%)", "redis/cluster/load_many/ours", "redis/cluster/load_many/one_node", ("<=", 1.11)),

@@ -19,7 +19,7 @@ python=(pybind11-dev python3-pybind11 python3-dev python3-venv python3-pip
 test=("${python[@]}" python3-pytest python3-boto3 mypy
   ceph-mon ceph-osd radosgw ceph-common awscli python3-diskcache
   clang libclang-rt-14-dev util-linux procps redis-server redis-tools
-  faketime)
+  faketime openssl)
 bench=(nginx-light wrk rclone rapidjson-dev libboost-json1.81-dev
   python3-diskcache linux-perf valgrind libjs-jquery libjs-bootstrap4
   xfsprogs e2fsprogs python3-boto3 python3-redis time)

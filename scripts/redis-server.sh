@@ -17,10 +17,19 @@
 #   REDIS_CLUSTER_URL   redis://127.0.0.1:CPORT?cluster=1, a Redis Cluster of
 #                       6 nodes (3 masters, 3 replicas) on CPORT..CPORT+5
 #   REDIS_CLUSTER_PORTS the 6 nodes' ports, space-separated
+#   REDIS_TLS_URL       rediss://USER:PASSWORD@127.0.0.1:TPORT?cacert=..&cert=..
+#                       &key=.., a TLS-only server (also bound to 127.0.0.2,
+#                       which its certificate does not name) that requires a
+#                       client certificate, as the ACL user above
+#   REDIS_TLS_DIR       its throw-away certificates (made here with openssl):
+#                       ca.crt, server.crt/key (subjectAltName IP:127.0.0.1,
+#                       DNS:localhost), client.crt/key, and wrong-ca.crt, a
+#                       CA that signed none of them
 #
 # Settings (environment): REDIS_HOME (default /tmp/backends-redis),
 # REDIS_PORT (6390), REDIS_CLUSTER_PORT (6391; the cluster's bus ports are
-# 10000 above), REDIS_CLUSTER=0 (no cluster). Needs redis-server and redis-tools (scripts/install-deps.sh
+# 10000 above), REDIS_CLUSTER=0 (no cluster), REDIS_TLS_PORT (REDIS_PORT+7),
+# REDIS_TLS=0 (no TLS server; needs openssl otherwise). Needs redis-server and redis-tools (scripts/install-deps.sh
 # test); installs nothing. A server that cannot start fails the run.
 set -euo pipefail
 
@@ -29,6 +38,9 @@ PORT=${REDIS_PORT:-6390}
 CPORT=${REDIS_CLUSTER_PORT:-6391}
 CLUSTER=${REDIS_CLUSTER:-1}
 CPORTS=$(seq "$CPORT" $((CPORT + 5)) | tr '\n' ' ' | sed 's/ $//')
+TLS=${REDIS_TLS:-1}
+TPORT=${REDIS_TLS_PORT:-$((PORT + 7))}
+T="$D/tls"
 ACL_USER=backends-test
 ACL_PASSWORD=backends-test-password-not-a-real-one
 
@@ -97,8 +109,66 @@ start_cluster() {
   cluster_ok || die "the cluster on $CPORTS is not ok (see $D/cluster-*.log)"
 }
 
+tls_cli() {
+  redis-cli --tls --cacert "$T/ca.crt" --cert "$T/client.crt" \
+    --key "$T/client.key" -h 127.0.0.1 -p "$TPORT" "$@"
+}
+
+# A throw-away CA; the server's and a client's certificates signed by it;
+# another CA that signed nothing of ours. EC keys: made in milliseconds.
+make_certificates() {
+  command -v openssl >/dev/null || die "openssl is not installed (scripts/install-deps.sh test)"
+  rm -rf "$T"
+  mkdir -p "$T"
+  local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+  local ca
+  for ca in ca wrong-ca; do
+    openssl req -x509 "${ec[@]}" -days 30 -subj "/CN=backends test $ca" \
+      -keyout "$T/$ca.key" -out "$T/$ca.crt" 2>/dev/null ||
+      die "openssl could not make $T/$ca.crt"
+  done
+  local who san
+  for who in server client; do
+    san="extendedKeyUsage=clientAuth"
+    [ "$who" = server ] &&
+      san=$'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth'
+    openssl req -new "${ec[@]}" -subj "/CN=backends test $who" \
+      -keyout "$T/$who.key" -out "$T/$who.csr" 2>/dev/null &&
+      openssl x509 -req -in "$T/$who.csr" -CA "$T/ca.crt" -CAkey "$T/ca.key" \
+        -CAcreateserial -days 30 -out "$T/$who.crt" \
+        -extfile <(printf '%s\n' "$san") 2>/dev/null ||
+      die "openssl could not make $T/$who.crt"
+  done
+  chmod 600 "$T"/*.key
+}
+
+tls_answers() {
+  tls_cli PING 2>/dev/null | grep -q PONG
+}
+
+# TLS only (no plain port), a client certificate required.
+start_tls() {
+  if [ -f "$D/tls.pid" ] && kill -0 "$(cat "$D/tls.pid")" 2>/dev/null &&
+    tls_answers; then
+    return 0
+  fi
+  stop_pid "$D/tls.pid"
+  make_certificates
+  redis-server --bind 127.0.0.1 127.0.0.2 --port 0 --tls-port "$TPORT" \
+    --tls-cert-file "$T/server.crt" --tls-key-file "$T/server.key" \
+    --tls-ca-cert-file "$T/ca.crt" --tls-auth-clients yes \
+    --save "" --appendonly no --dir "$D" --daemonize yes \
+    --pidfile "$D/tls.pid" --logfile "$D/tls.log" --protected-mode yes \
+    >/dev/null || die "the TLS redis-server did not start (see $D/tls.log)"
+  for _ in $(seq 100); do tls_answers && break; sleep 0.05; done
+  tls_answers || die "the TLS redis-server on 127.0.0.1:$TPORT does not answer (see $D/tls.log)"
+  tls_cli ACL SETUSER "$ACL_USER" reset on ">$ACL_PASSWORD" '~*' '&*' +@all \
+    >/dev/null
+}
+
 stop_server() {
   stop_pid "$D/plain.pid"
+  stop_pid "$D/tls.pid"
   local p
   for p in $CPORTS; do stop_pid "$D/cluster-$p.pid"; done
   if [ "${REDIS_PURGE:-0}" = 1 ]; then rm -rf "$D"; fi
@@ -116,6 +186,7 @@ start_server() {
   for _ in $(seq 100); do answers && break; sleep 0.05; done
   answers || die "redis-server on 127.0.0.1:$PORT does not answer (see $D/plain.log)"
   if [ "$CLUSTER" = 1 ]; then start_cluster; fi
+  if [ "$TLS" = 1 ]; then start_tls; fi
   redis-cli -h 127.0.0.1 -p "$PORT" ACL SETUSER "$ACL_USER" reset on \
     ">$ACL_PASSWORD" '~*' '&*' +@all >/dev/null
   cat >"$D/env" <<ENV
@@ -128,6 +199,12 @@ ENV
     cat >>"$D/env" <<ENV
 export REDIS_CLUSTER_URL='redis://127.0.0.1:$CPORT?cluster=1'
 export REDIS_CLUSTER_PORTS='$CPORTS'
+ENV
+  fi
+  if [ "$TLS" = 1 ]; then
+    cat >>"$D/env" <<ENV
+export REDIS_TLS_URL='rediss://$ACL_USER:$ACL_PASSWORD@127.0.0.1:$TPORT?cacert=$T/ca.crt&cert=$T/client.crt&key=$T/client.key'
+export REDIS_TLS_DIR='$T'
 ENV
   fi
   cat "$D/env"

@@ -266,7 +266,8 @@ Result<std::unique_ptr<Backend>> OpenScheme(std::string_view text) {
 #if BACKENDS_WITH_REDIS
   // Before Url::Parse: a redis URL may hold a password, which no error
   // message may repeat (ParseRedisUrl never does).
-  if (text.starts_with("redis://") || text.starts_with("redis+unix://")) {
+  if (text.starts_with("redis://") || text.starts_with("rediss://") ||
+      text.starts_with("redis+unix://")) {
     BACKENDS_ASSIGN_OR_RETURN(auto options, ParseRedisUrl(text));
     BACKENDS_ASSIGN_OR_RETURN(auto store, NewRedisBackend(std::move(options)));
     return std::unique_ptr<Backend>(std::move(store));

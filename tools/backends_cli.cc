@@ -43,6 +43,11 @@ constexpr const char* kFooter = R"(Store URLs:
                                    password from REDISCLI_AUTH (or the URL);
                                    with ?cache= Redis keeps the expiry;
                                    ?cluster=1: a Redis Cluster, from one node
+  rediss://...?cacert=PATH&cert=PATH&key=PATH
+                                   Redis over TLS: the server's certificate
+                                   checked against cacert (else the system's
+                                   CAs) and the host; cert/key: a client
+                                   certificate
 Parameters the tool adds to any URL:
   ?format=raw|text|json            raw bytes (default), UTF-8 text, or JSON
                                    (checked, stored in the original's format)

@@ -6,7 +6,7 @@
 //   file:///abs/dir, file://rel/dir   a FileBackend rooted there
 //   s3://bucket/prefix?region=..&endpoint=http://127.0.0.1:PORT&path_style=1
 //   sqlite:///abs/file.db?table=NAME, sqlite://rel/file.db   (sqlite.h)
-//   redis://[user@]host[:port][/db][?prefix=P]                 (redis.h)
+//   redis://[user@]host[:port][/db][?prefix=P], rediss://... (TLS)  (redis.h)
 //
 // Layer parameters, on every scheme (OpenStore reads them; docs/cli.md):
 //   format=raw|text|json   how values are checked (views, view.h)

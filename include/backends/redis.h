@@ -4,6 +4,7 @@
 // stores share one database), a value is a Redis string.
 //
 //   redis://[user[:password]@]host[:port][/db][?prefix=P]
+//   rediss://...[?cacert=PATH][&cert=PATH&key=PATH]            TLS
 //   redis+unix:///path/to/redis.sock[?db=N&prefix=P]
 //   redis://host:port?cluster=1[&wait_replicas=N][&prefix=P]   Redis Cluster
 //
@@ -35,6 +36,11 @@
 // then fail with kUnavailable; never with a wrong value. A write is
 // acknowledged once its master has it; with wait_replicas > 0 only once
 // that many replicas have it too (WAIT), so a failover cannot lose it.
+//
+// TLS (rediss://, tls = true; docs/backends/redis.md): the server's
+// certificate is checked against tls_ca_file (else the system's CAs) and
+// its name against host; a certificate the client does not trust, or a
+// client certificate the server refuses, is kUnauthenticated naming why.
 
 #include <chrono>
 #include <cstdint>
@@ -92,6 +98,19 @@ struct RedisOptions {
   int wait_replicas = 0;
   /// How long a write waits for its replicas (wait_replicas > 0).
   std::chrono::milliseconds wait_timeout{1000};
+  /// TLS (rediss://): on, the server's certificate is checked against
+  /// tls_ca_file (PEM; empty: the system's default CAs) and against host
+  /// (a name, or an IP address); tls_cert_file and tls_key_file (PEM, both
+  /// or neither) are the client certificate a server may ask for.
+  /// tls_insecure skips the server's certificate check: dangerous, anyone
+  /// on the path can pose as the server; for tests only.
+  ///@{
+  bool tls = false;
+  std::string tls_ca_file;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  bool tls_insecure = false;
+  ///@}
 };
 
 /// The store, with what Redis adds to the Backend contract. Thread safety:
@@ -144,8 +163,9 @@ Result<std::unique_ptr<ExpiringBackend>> NewRedisTextCache(
     std::unique_ptr<RedisBackend> store, ExpiryOptions options = {});
 ///@}
 
-/// Parses a redis:// or redis+unix:// URL (see the top of this file;
-/// `cluster=1`, `wait_replicas=N` set those options), the
+/// Parses a redis://, rediss:// or redis+unix:// URL (see the top of this
+/// file; `cluster=1`, `wait_replicas=N`, and for rediss:// `cacert=PATH`,
+/// `cert=PATH`, `key=PATH`, `insecure=1` set those options), the
 /// password from REDISCLI_AUTH when the URL has none. Errors:
 /// kInvalidArgument naming what is wrong (never the password).
 Result<RedisOptions> ParseRedisUrl(std::string_view url);
@@ -153,7 +173,8 @@ Result<RedisOptions> ParseRedisUrl(std::string_view url);
 /// Connects (one connection, to check the address, credentials and db).
 /// Errors: kUnavailable when the server cannot be reached,
 /// kDeadlineExceeded on a timeout, kUnauthenticated for a wrong user or
-/// password, kInvalidArgument for a bad option.
+/// password or a certificate refused either way (TLS), kInvalidArgument for
+/// a bad option (a TLS file that cannot be read among them).
 Result<std::unique_ptr<RedisBackend>> NewRedisBackend(RedisOptions options);
 
 }  // namespace backends

@@ -35,8 +35,9 @@ py::object OpenUrl(const std::string& url) {
   // A redis URL may hold a password, which Url::Parse's errors could
   // repeat: its scheme is read by hand.
   const std::string& store = parsed.store_url;
-  bool redis =
-      store.starts_with("redis://") || store.starts_with("redis+unix://");
+  bool redis = store.starts_with("redis://") ||
+               store.starts_with("rediss://") ||
+               store.starts_with("redis+unix://");
   std::string scheme = redis ? "redis" : Check(Url::Parse(store)).scheme;
   // A memory store is made once: its values live in this process, so a
   // forked child keeps them rather than reopening an empty one.

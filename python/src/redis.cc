@@ -48,6 +48,7 @@ void BindRedis(py::module_& m) {
 Base of the Redis classes: a Redis database (or Redis Cluster) seen as a
 dict. Key K is the Redis key PREFIX+K, a value a Redis string (readable by
 redis-cli). The URL: redis://[user[:password]@]host[:port][/db][?prefix=P],
+rediss://...[?cacert=PATH&cert=PATH&key=PATH] (TLS),
 redis+unix:///path/to/redis.sock[?db=N&prefix=P], ?cluster=1 for a Redis
 Cluster (docs/backends/redis.md); the password may also come from
 REDISCLI_AUTH and never appears in repr(), url() or an error. Batches

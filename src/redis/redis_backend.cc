@@ -446,7 +446,19 @@ class RedisStore final : public RedisBackend {
         query += "&wait_replicas=" + std::to_string(options_.wait_replicas);
       }
     }
-    std::string url = "redis://";
+    if (options_.tls) {
+      const std::pair<const char*, const std::string*> files[] = {
+          {"cacert", &options_.tls_ca_file},
+          {"cert", &options_.tls_cert_file},
+          {"key", &options_.tls_key_file}};
+      for (const auto& [name, path] : files) {
+        if (path->empty()) continue;
+        query += (query.empty() ? "" : "&") + std::string(name) + "=" +
+                 PercentEncode(*path, "/");
+      }
+      if (options_.tls_insecure) query += query.empty() ? "insecure=1" : "&insecure=1";
+    }
+    std::string url = options_.tls ? "rediss://" : "redis://";
     if (!options_.user.empty()) url += PercentEncode(options_.user) + "@";
     url += options_.host.find(':') != std::string::npos
                ? "[" + options_.host + "]"
@@ -811,6 +823,13 @@ Result<std::unique_ptr<RedisBackend>> NewRedisBackend(RedisOptions options) {
   if (options.cluster && (options.db != 0 || !options.unix_socket.empty())) {
     return InvalidArgumentError(
         "redis: a cluster is reached by host:port and has only db 0");
+  }
+  if (options.tls && !options.unix_socket.empty()) {
+    return InvalidArgumentError("redis: TLS is for host:port, not a Unix socket");
+  }
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    return InvalidArgumentError(
+        "redis: a TLS client certificate needs both a cert and a key file");
   }
   auto store = std::make_unique<RedisStore>(std::move(options));
   BACKENDS_RETURN_IF_ERROR(store->Open());

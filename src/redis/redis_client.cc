@@ -1,11 +1,6 @@
 #include "redis/redis_client.h"
 
-#include <sys/socket.h>
-#include <sys/time.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <thread>
 
 namespace backends::redis {
@@ -13,17 +8,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-timeval ToTimeval(std::chrono::milliseconds ms) {
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
-  return tv;
-}
-
 std::string Where(const RedisOptions& options) {
   if (!options.unix_socket.empty()) return "redis " + options.unix_socket;
   const bool v6 = options.host.find(':') != std::string::npos;
-  return "redis " + (v6 ? "[" + options.host + "]" : options.host) + ":" +
+  return (options.tls ? "rediss " : "redis ") +
+         (v6 ? "[" + options.host + "]" : options.host) + ":" +
          std::to_string(options.port);
 }
 
@@ -37,10 +26,6 @@ bool IsTransientReply(const redisReply& reply) {
   const std::string_view text = ReplyText(reply);
   return StartsWith(text, "LOADING") || StartsWith(text, "TRYAGAIN") ||
          StartsWith(text, "MASTERDOWN");
-}
-
-void FreeContext(redisContext* context) {
-  if (context != nullptr) redisFree(context);
 }
 
 }  // namespace
@@ -92,40 +77,14 @@ Client::Client(RedisOptions options)
 
 Client::~Client() = default;
 
-Status Client::ConnectionError(const redisContext& context,
-                               std::string_view what,
-                               std::string_view step) const {
-  std::string message = std::string(what) + ": " + where_ + ": " +
-                        std::string(step) + ": " + context.errstr;
-  // hiredis reports a timeout as an I/O error with errno EAGAIN (reads) or
-  // ETIMEDOUT / EINPROGRESS (connect).
-  const std::string_view text = context.errstr;
-  if (text.find("temporarily unavailable") != std::string_view::npos ||
-      text.find("timed out") != std::string_view::npos ||
-      text.find("in progress") != std::string_view::npos) {
-    return DeadlineExceededError(std::move(message));
-  }
-  return UnavailableError(std::move(message));
+Status Client::Named(const Status& status, std::string_view what) const {
+  return status.WithContext(std::string(what) + ": " + where_);
 }
 
 Result<Client::ConnectionPtr> Client::Open(std::string_view what) {
-  const timeval connect_timeout = ToTimeval(options_.connect_timeout);
-  ConnectionPtr context(
-      options_.unix_socket.empty()
-          ? redisConnectWithTimeout(options_.host.c_str(), options_.port,
-                                    connect_timeout)
-          : redisConnectUnixWithTimeout(options_.unix_socket.c_str(),
-                                        connect_timeout),
-      FreeContext);
-  if (context == nullptr) {
-    return UnavailableError(std::string(what) + ": " + where_ +
-                            ": out of memory opening a connection");
-  }
-  if (context->err != 0) return ConnectionError(*context, what, "connect");
-  if (redisSetTimeout(context.get(), ToTimeval(options_.read_timeout)) !=
-      REDIS_OK) {
-    return ConnectionError(*context, what, "set timeout");
-  }
+  auto connected = connector_.Connect();
+  if (!connected.ok()) return Named(connected.status(), what);
+  ConnectionPtr connection = std::move(connected).value();
   std::vector<Command> setup;
   if (!options_.password.empty()) {
     if (options_.user.empty()) {
@@ -136,34 +95,34 @@ Result<Client::ConnectionPtr> Client::Open(std::string_view what) {
   }
   const std::string db = std::to_string(options_.db);
   if (options_.db != 0) setup.push_back({"SELECT", db});
-  for (const auto& command : setup) {
-    std::vector<const char*> argv;
-    std::vector<std::size_t> lengths;
-    for (auto arg : command) {
-      argv.push_back(arg.data());
-      lengths.push_back(arg.size());
-    }
-    redisAppendCommandArgv(context.get(), static_cast<int>(argv.size()),
-                           argv.data(), lengths.data());
+  // Under TLS 1.3 a server refuses a client certificate (or its absence)
+  // after the handshake: one round trip shows it here rather than later.
+  if (setup.empty() && options_.tls) setup.push_back({"PING"});
+  std::string wire;
+  for (const auto& command : setup) Encode(command, wire);
+  std::size_t written = 0;
+  if (Status status = connection->Write(wire, written); !status.ok()) {
+    return Named(status, what);
   }
   for (const auto& command : setup) {
-    void* raw = nullptr;
-    if (redisGetReply(context.get(), &raw) != REDIS_OK) {
-      return ConnectionError(*context, what, command[0]);
+    bool eof = false;
+    auto reply = connection->Read(eof);
+    if (!reply.ok()) {
+      return Named(reply.status(), std::string(what) + ": " +
+                                       std::string(command[0]));
     }
-    Reply reply(static_cast<redisReply*>(raw));
     // The error text never holds the password: Redis answers WRONGPASS
     // with a fixed sentence.
     BACKENDS_RETURN_IF_ERROR(
-        ReplyStatus(*reply, std::string(what) + ": " + std::string(command[0]),
+        ReplyStatus(**reply, std::string(what) + ": " + std::string(command[0]),
                     where_));
   }
-  return context;
+  return connection;
 }
 
 Client::ConnectionPtr Client::TakeIdle() {
   std::lock_guard lock(mu_);
-  if (idle_.empty()) return ConnectionPtr(nullptr, FreeContext);
+  if (idle_.empty()) return nullptr;
   ConnectionPtr connection = std::move(idle_.back());
   idle_.pop_back();
   return connection;
@@ -197,28 +156,12 @@ Sent Client::Start(std::string_view wire, std::size_t count,
     }
     sent.connection = std::move(opened).value();
   }
-  // Written here rather than by hiredis (which writes when the first reply
-  // is asked for): pipelines to several servers all go out before any
-  // reply is read, and MSG_NOSIGNAL keeps a closed socket from raising
-  // SIGPIPE.
-  const int fd = sent.connection->fd;
-  for (std::size_t at = 0; at < wire.size();) {
-    const ssize_t n = ::send(fd, wire.data() + at, wire.size() - at,
-                             MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const std::string step = std::string("send: ") + std::strerror(errno);
-      sent.failure = errno == EAGAIN || errno == EWOULDBLOCK
-                         ? DeadlineExceededError(std::string(what) + ": " +
-                                                 where_ + ": " + step)
-                         : UnavailableError(std::string(what) + ": " + where_ +
-                                            ": " + step);
-      // A pooled connection the server had closed fails before any byte.
-      sent.nothing_sent = sent.was_idle && at == 0;
-      sent.connection.reset();
-      return sent;
-    }
-    at += static_cast<std::size_t>(n);
+  std::size_t written = 0;
+  if (Status status = sent.connection->Write(wire, written); !status.ok()) {
+    sent.failure = Named(status, what);
+    // A pooled connection the server had closed fails before any byte.
+    sent.nothing_sent = sent.was_idle && written == 0;
+    sent.connection.reset();
   }
   return sent;
 }
@@ -234,18 +177,18 @@ Result<std::vector<Reply>> Client::Finish(Sent& sent, std::string_view what,
   std::vector<Reply> replies;
   replies.reserve(sent.count);
   for (std::size_t i = 0; i < sent.count; ++i) {
-    void* raw = nullptr;
-    if (redisGetReply(sent.connection.get(), &raw) != REDIS_OK) {
-      out.status = ConnectionError(*sent.connection, what, "connection lost");
+    bool eof = false;
+    auto reply = sent.connection->Read(eof);
+    if (!reply.ok()) {
+      out.status = Named(reply.status(), what);
       // An EOF before the first reply on a reused connection: the server
       // had closed it while idle, so nothing of the pipeline reached it.
-      out.stale = sent.was_idle && i == 0 &&
-                  sent.connection->err == REDIS_ERR_EOF;
+      out.stale = sent.was_idle && i == 0 && eof;
       out.sent_nothing = out.stale;
       sent.connection.reset();
       return out.status;
     }
-    replies.emplace_back(static_cast<redisReply*>(raw));
+    replies.push_back(std::move(reply).value());
   }
   GiveBack(std::move(sent.connection));
   return replies;

@@ -3,13 +3,9 @@
 // The Redis client under RedisBackend: pooled connections shared by
 // threads, pipelines, reconnection and retries of idempotent commands.
 //
-// Built on hiredis 0.14's synchronous context (Debian's libhiredis-dev):
-// it gives connect and read timeouts, TCP_NODELAY and the RESP reader over
-// plain TCP and Unix sockets, which is all a plain server needs. (hiredis
-// 0.14 has no TLS: a TLS connection would need our own socket feeding its
-// redisReader.)
-
-#include <hiredis/hiredis.h>
+// Connections (redis_connection.h): hiredis 0.14's synchronous context
+// for plain TCP and Unix sockets; our own socket, OpenSSL and hiredis's
+// RESP reader for TLS, which hiredis 0.14 lacks.
 
 #include <chrono>
 #include <functional>
@@ -22,13 +18,9 @@
 
 #include "backends/redis.h"
 #include "backends/status.h"
+#include "redis/redis_connection.h"
 
 namespace backends::redis {
-
-struct ReplyDeleter {
-  void operator()(redisReply* reply) const { freeReplyObject(reply); }
-};
-using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
 
 /// One command's arguments, viewing the caller's memory.
 using Command = std::vector<std::string_view>;
@@ -76,8 +68,7 @@ class Transport {
 /// A pipeline sent by Client::Start, its replies read by Client::Finish:
 /// pipelines to several servers are all sent before any is read.
 struct Sent {
-  std::unique_ptr<redisContext, void (*)(redisContext*)> connection{nullptr,
-                                                                     nullptr};
+  std::unique_ptr<Connection> connection;
   std::size_t count = 0;
   bool was_idle = false;  // a pooled connection, not a new one
   Status failure;         // when opening or writing failed
@@ -122,20 +113,22 @@ class Client : public Transport {
   /// pool.
   Status Check() override;
 
-  /// "redis 127.0.0.1:6379" or "redis /path.sock", for messages.
+  /// "redis 127.0.0.1:6379", "rediss 127.0.0.1:6380" (TLS) or
+  /// "redis /path.sock", for messages.
   const std::string& where() const override { return where_; }
 
  private:
-  using ConnectionPtr = std::unique_ptr<redisContext, void (*)(redisContext*)>;
+  using ConnectionPtr = std::unique_ptr<Connection>;
 
   Result<ConnectionPtr> Open(std::string_view what);
   ConnectionPtr TakeIdle();
   void GiveBack(ConnectionPtr connection);
-  Status ConnectionError(const redisContext& context, std::string_view what,
-                         std::string_view step) const;
+  /// `status` with "what: where: " before its message.
+  Status Named(const Status& status, std::string_view what) const;
 
   const RedisOptions options_;
   const std::string where_;
+  const Connector connector_{options_};
   std::mutex mu_;
   std::vector<ConnectionPtr> idle_;
 };

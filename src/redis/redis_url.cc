@@ -1,4 +1,4 @@
-// redis:// and redis+unix:// URLs (include/backends/redis.h). The user
+// redis://, rediss:// and redis+unix:// URLs (include/backends/redis.h). The user
 // information is parsed here, not by Url::Parse, so that no error message
 // ever repeats the password.
 
@@ -64,11 +64,32 @@ Status CheckParams(const Url& url, std::initializer_list<std::string_view> known
   return Status::OK();
 }
 
+// rediss://'s parameters, named as redis-cli's flags are (--cacert, --cert,
+// --key, --insecure).
+Status ParseTls(const Url& url, RedisOptions& options) {
+  options.tls = true;
+  if (auto cacert = url.Param("cacert")) options.tls_ca_file = *cacert;
+  if (auto cert = url.Param("cert")) options.tls_cert_file = *cert;
+  if (auto key = url.Param("key")) options.tls_key_file = *key;
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    return InvalidArgumentError(
+        "rediss URL: a client certificate needs both cert= and key=");
+  }
+  if (auto insecure = url.Param("insecure")) {
+    if (*insecure != "0" && *insecure != "1") {
+      return InvalidArgumentError("rediss URL: insecure takes 0 or 1, not \"" +
+                                  *insecure + "\"");
+    }
+    options.tls_insecure = *insecure == "1";
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Result<RedisOptions> ParseRedisUrl(std::string_view text) {
   std::string_view scheme = text.substr(0, text.find("://"));
-  if (scheme != "redis" && scheme != "redis+unix") {
+  if (scheme != "redis" && scheme != "rediss" && scheme != "redis+unix") {
     return InvalidArgumentError("not a redis:// URL");
   }
   // Split off the user information before Url::Parse sees the text.
@@ -120,8 +141,15 @@ Result<RedisOptions> ParseRedisUrl(std::string_view text) {
     return options;
   }
 
-  BACKENDS_RETURN_IF_ERROR(
-      CheckParams(url, {"prefix", "cluster", "wait_replicas"}));
+  if (url.scheme == "rediss") {
+    BACKENDS_RETURN_IF_ERROR(CheckParams(
+        url, {"prefix", "cluster", "wait_replicas", "cacert", "cert", "key",
+              "insecure"}));
+    BACKENDS_RETURN_IF_ERROR(ParseTls(url, options));
+  } else {
+    BACKENDS_RETURN_IF_ERROR(
+        CheckParams(url, {"prefix", "cluster", "wait_replicas"}));
+  }
   if (auto cluster = url.Param("cluster")) {
     if (*cluster != "0" && *cluster != "1") {
       return InvalidArgumentError("redis URL: cluster takes 0 or 1, not \"" +

@@ -289,6 +289,8 @@ TEST(RedactUrlTest, PasswordsNeverShow) {
   EXPECT_EQ(RedactUrl("redis://u:s3cret@h:1/2?x=1"), "redis://u:***@h:1/2?x=1");
   EXPECT_EQ(RedactUrl("redis://:s3cret@h"), "redis://:***@h");
   EXPECT_EQ(RedactUrl("redis://u@h"), "redis://u@h");
+  EXPECT_EQ(RedactUrl("rediss://u:s3cret@h:1?cacert=/ca.pem"),
+            "rediss://u:***@h:1?cacert=/ca.pem");
   EXPECT_EQ(RedactUrl("file:///a:b@c"), "file:///a:b@c");
   EXPECT_EQ(RedactUrl("memory://?x=1&front=redis%3A%2F%2Fu%3As3cret%40h&y=2"),
             "memory://?x=1&front=redis%3A%2F%2Fu%3A%2A%2A%2A%40h&y=2");
@@ -296,6 +298,8 @@ TEST(RedactUrlTest, PasswordsNeverShow) {
                           "redis://:s3cret@h?format=xml",
                           "redis://:s3cret@h?cache=json&timeout=x",
                           "redis://:s3cret@127.0.0.1:1?bogus=1",
+                          "rediss://:s3cret@127.0.0.1:1?cert=/c.pem",
+                          "rediss://:s3cret@127.0.0.1:1?cacert=/no/such.pem",
                           "rediz://:s3cret@h",
                           // A front's password, in the layer's URL.
                           "memory://?front=redis%3A%2F%2F%3As3cret%40h%2F%25zz",

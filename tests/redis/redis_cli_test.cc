@@ -1,5 +1,5 @@
-// The `backends` tool on redis:// URLs: put, get, ls, rm, cp to and from a
-// folder, and ?cache=json|text with the expiry kept by Redis.
+// The `backends` tool on redis:// and rediss:// URLs: put, get, ls, rm, cp
+// to and from a folder, and ?cache=json|text with the expiry kept by Redis.
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -96,6 +96,51 @@ TEST_F(RedisCliTest, PutGetLsRmOnACluster) {
   Run({"rm", url, "b"});
   Run({"rm", url, "z{tag}"});
   EXPECT_EQ(Run({"ls", url}).out, "");
+}
+
+TEST_F(RedisCliTest, PutGetLsRmCopyAndCacheOverTls) {
+  const std::string tls = RedisEnv("REDIS_TLS_URL");
+  if (tls.empty()) {
+    if (RedisEnv("CI") == "true") FAIL() << "CI=true but REDIS_TLS_URL is not set";
+    GTEST_SKIP() << "no TLS Redis server: REDIS_TLS_URL is not set";
+  }
+  const std::string url = tls + "&prefix=" + prefix_;
+  CliResult put = Run({"put", url, "greeting", "-"}, "hello");
+  ASSERT_EQ(put.exit_code, 0) << put.err;
+  ASSERT_EQ(Run({"put", url, "dir/a", "-"}, "x").exit_code, 0);
+  EXPECT_EQ(Run({"get", url, "greeting"}).out, "hello");
+  EXPECT_EQ(RedisTlsCli({"GET", prefix_ + "greeting"}), "hello\n");
+  CliResult ls = Run({"ls", url});
+  EXPECT_EQ(ls.exit_code, 0) << ls.err;
+  EXPECT_EQ(ls.out, "dir/a\ngreeting\n");
+  CliResult cp = Run({"cp", url, "copy"});
+  EXPECT_EQ(cp.exit_code, 0) << cp.err;
+  CliResult back = Run({"cp", "copy", url + "-back"});
+  EXPECT_EQ(back.exit_code, 0) << back.err;
+  EXPECT_EQ(Run({"ls", url + "-back"}).out, "dir/a\ngreeting\n");
+  EXPECT_EQ(Run({"rm", "-r", url + "-back", "dir/"}).exit_code, 0);
+  EXPECT_EQ(Run({"rm", url + "-back", "greeting"}).exit_code, 0);
+  EXPECT_EQ(Run({"ls", url + "-back"}).out, "");
+  EXPECT_EQ(Run({"rm", url, "greeting"}).exit_code, 0);
+  EXPECT_EQ(Run({"get", url, "greeting"}).exit_code, 1);
+  const std::string json = url + "&cache=json&timeout=60";
+  ASSERT_EQ(Run({"put", json, "cfg", "-"}, R"({"a": 1})").exit_code, 0);
+  EXPECT_EQ(Run({"get", json, "cfg"}).out, "{\n    \"a\": 1\n}");
+  auto ttl = RedisTlsCli({"PTTL", prefix_ + "cfg"});
+  ASSERT_TRUE(ttl.has_value());
+  EXPECT_GT(std::stoll(*ttl), 50'000);
+  EXPECT_LE(std::stoll(*ttl), 60'000);
+  Run({"rm", url, "cfg"});
+  Run({"rm", url, "dir/a"});
+  EXPECT_EQ(Run({"ls", url}).out, "");
+  // A CA that did not sign the server's certificate: refused, saying why.
+  const std::string wrong =
+      "rediss://127.0.0.1:" + std::to_string(TestRedisTlsOptions().port) +
+      "?cacert=" + TlsFile("wrong-ca.crt");
+  CliResult refused = Run({"ls", wrong});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_THAT(refused.err,
+              HasSubstr("self-signed certificate in certificate chain"));
 }
 
 TEST_F(RedisCliTest, WrongPasswordSaysSoWithoutThePassword) {

@@ -61,6 +61,24 @@ class RedisClusterEnvironment : public ::testing::Environment {
   }
 };
 
+/// The TLS tests' environment: REDIS_TLS_URL (a TLS server that requires a
+/// client certificate, from scripts/redis-server.sh). Missing, the tests
+/// skip saying so; under CI=true they fail.
+class RedisTlsEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    if (!RedisEnv("REDIS_TLS_URL").empty()) return;
+    if (RedisEnv("CI") == "true") {
+      FAIL() << "CI=true but REDIS_TLS_URL is not set: run the tests "
+                "through scripts/test.sh (scripts/redis-server.sh starts the "
+                "TLS server)";
+    }
+    GTEST_SKIP() << "no TLS Redis server: REDIS_TLS_URL is not set (run "
+                    "through scripts/test.sh, or `eval \"$(scripts/"
+                    "redis-server.sh start)\"` first)";
+  }
+};
+
 /// A port of 127.0.0.1 that nothing listens on (for a server of a test's
 /// own).
 inline int FreePort() {
@@ -154,6 +172,31 @@ inline RedisOptions TestRedisClusterOptions() {
   RedisOptions out = options.ok() ? *options : RedisOptions{};
   out.prefix = FreshRedisPrefix();
   return out;
+}
+
+/// A store on the TLS server (REDIS_TLS_URL: the ACL user, the CA and a
+/// client certificate) under a fresh prefix.
+inline RedisOptions TestRedisTlsOptions() {
+  auto options = ParseRedisUrl(RedisEnv("REDIS_TLS_URL"));
+  RedisOptions out = options.ok() ? *options : RedisOptions{};
+  out.prefix = FreshRedisPrefix();
+  return out;
+}
+
+/// A file of the TLS server's certificates (REDIS_TLS_DIR), e.g. "ca.crt".
+inline std::string TlsFile(const std::string& name) {
+  return RedisEnv("REDIS_TLS_DIR") + "/" + name;
+}
+
+/// redis-cli --tls against the TLS server, with its CA and the client
+/// certificate, as the default user.
+inline std::optional<std::string> RedisTlsCli(std::vector<std::string> args,
+                                              const std::string& input = "") {
+  std::vector<std::string> tls = {
+      "--tls", "--cacert", TlsFile("ca.crt"), "--cert", TlsFile("client.crt"),
+      "--key", TlsFile("client.key")};
+  args.insert(args.begin(), tls.begin(), tls.end());
+  return RedisCliAt(std::to_string(TestRedisTlsOptions().port), args, input);
 }
 
 /// redis-cli against the test server (REDIS_URL).
