@@ -89,6 +89,27 @@ TEST_F(RedisCliTest, PutGetLsRmOnACluster) {
   const std::string port = cluster.substr(cluster.rfind(':') + 1,
                                           cluster.find('?') - cluster.rfind(':') - 1);
   EXPECT_EQ(RedisCliAt(port, {"-c", "GET", prefix_ + "z{tag}"}), "value of z{tag}\n");
+  // cp to a folder, and from it back into the cluster under another prefix.
+  CliResult out = Run({"cp", url, "copy"});
+  EXPECT_EQ(out.exit_code, 0) << out.err;
+  const std::string back = cluster + "&prefix=" + prefix_ + "back:";
+  CliResult in = Run({"cp", "copy", back});
+  EXPECT_EQ(in.exit_code, 0) << in.err;
+  EXPECT_EQ(Run({"ls", back}).out, "a\nb\ndir/c\nz{tag}\n");
+  EXPECT_EQ(Run({"get", back, "z{tag}"}).out, "value of z{tag}");
+  for (const char* key : {"a", "b", "dir/c", "z{tag}"}) Run({"rm", back, key});
+  EXPECT_EQ(Run({"ls", back}).out, "");
+  // The cache verbs, with the expiry kept by the cluster's master.
+  const std::string json = url + "&cache=json&timeout=60";
+  ASSERT_EQ(Run({"put", json, "cfg", "-"}, R"({"a": 1})").exit_code, 0);
+  EXPECT_EQ(Run({"get", json, "cfg"}).out, "{\n    \"a\": 1\n}");
+  auto ttl = RedisCliAt(port, {"-c", "PTTL", prefix_ + "cfg"});
+  ASSERT_TRUE(ttl.has_value());
+  EXPECT_GT(std::stoll(*ttl), 50'000);
+  EXPECT_LE(std::stoll(*ttl), 60'000);
+  CliResult prune = Run({"cache", "prune", json});
+  EXPECT_EQ(prune.exit_code, 0) << prune.err;
+  Run({"rm", url, "cfg"});
   EXPECT_EQ(Run({"rm", url, "a"}).exit_code, 0);
   EXPECT_EQ(Run({"get", url, "a"}).exit_code, 1);
   EXPECT_EQ(Run({"rm", "-r", url, "dir/"}).exit_code, 0);
