@@ -43,6 +43,7 @@ PAIRS = [
         ("keys() 10k flat vs walk", "fs/keys10k/ours/nested:0", "fs/keys10k/walk/nested:0", ("<=", 1.5)),
         ("keys() 10k nested vs walk", "fs/keys10k/ours/nested:1", "fs/keys10k/walk/nested:1", ("<=", 1.5)),
         ("durable dump vs raw+fsyncs", "fs/durable_dump/ours", "fs/durable_dump/raw", ("<=", 1.3)),
+        ("load_range 4 KiB of 1 GiB vs openat+pread+close", "fs/range4k_of_1g/ours", "fs/range4k_of_1g/raw", ("<=", 1.2)),
     ]),
     ("JSON parsers, 1 KiB document (vs simdjson DOM)", [
         ("ours (simdjson -> nlohmann)", "json/parse/ours/1024", "json/parse/simdjson/1024", None),
@@ -135,6 +136,7 @@ PAIRS = [
         ("GET 1 KiB vs raw easy, libcurl SigV4 headers", "s3/get/ours/1024", "s3/get/raw_sigv4/1024", None),
         ("GET 1 MiB vs raw easy, both on radosgw", "s3/get/ours/1048576", "s3/get/raw/1048576", None),
         ("GET 1 MiB vs raw easy, libcurl SigV4 headers", "s3/get/ours/1048576", "s3/get/raw_sigv4/1048576", None),
+        ("load_range 4 KiB of 1 GiB vs raw ranged GET", "s3/range4k_of_1g/ours", "s3/range4k_of_1g/raw", ("<=", 1.2)),
         ("GET 1 MiB radosgw vs raw easy on nginx (>= 70%)", "s3/get/ours/1048576", "nginx/get/raw/1048576", ("<=", 1.43)),
         ("GET 1 MiB radosgw vs wrk -c1 on nginx (>= 70%)", "s3/get/ours/1048576", "wrk/nginx_get/1048576", ("<=", 1.43)),
         ("GET 1 MiB, our client on nginx vs raw on nginx", "nginx/get/ours/1048576", "nginx/get/raw/1048576", None),
