@@ -96,6 +96,34 @@ void Evict(Backend& store, LruIndex& index, Counters& counters,
 
 }  // namespace backends::cache_internal
 
+namespace backends::cache_internal {
+
+Result<Json> ParseJsonValue(std::string_view operation, std::string_view key,
+                            std::string_view value) {
+  auto parsed = ParseJson(value);
+  if (!parsed.ok()) {
+    return InvalidArgumentError(std::string(operation) + " " + QuoteKey(key) +
+                                ": value is not JSON: " +
+                                parsed.status().message());
+  }
+  return parsed;
+}
+
+Result<std::string> ReformatJsonValue(std::string_view operation,
+                                      std::string_view key,
+                                      std::string_view value,
+                                      const JsonFormat& format) {
+  BACKENDS_ASSIGN_OR_RETURN(Json parsed, ParseJsonValue(operation, key, value));
+  auto text = DumpJson(parsed, format);
+  if (!text.ok()) {
+    return InvalidArgumentError(std::string(operation) + " " + QuoteKey(key) +
+                                ": " + text.status().message());
+  }
+  return text;
+}
+
+}  // namespace backends::cache_internal
+
 namespace backends {
 namespace {
 

@@ -21,6 +21,16 @@
 
 namespace backends::cache_internal {
 
+/// JSON text given to a JSON cache's `operation` on `key`, parsed.
+/// Errors: kInvalidArgument "OPERATION KEY: value is not JSON: ...".
+Result<Json> ParseJsonValue(std::string_view operation, std::string_view key,
+                            std::string_view value);
+/// The same, written in `format` as the cache stores it.
+Result<std::string> ReformatJsonValue(std::string_view operation,
+                                      std::string_view key,
+                                      std::string_view value,
+                                      const JsonFormat& format);
+
 /// `options` as ExpiringBackend::settings() reports them: no clock.
 inline ExpiryOptions WithoutClock(ExpiryOptions options) {
   options.clock = nullptr;

@@ -142,25 +142,17 @@ class EnvelopeBackendImpl final : public ExpiringBase<JsonEnvelopeBackend> {
   Status dump(std::string_view key, std::string_view value,
               std::chrono::seconds timeout) override {
     BACKENDS_RETURN_IF_ERROR(ValidateKey("dump", key));
-    auto parsed = ParseJson(value);
-    if (!parsed.ok()) {
-      return InvalidArgumentError(Where("dump", key) + ": value is not JSON: " +
-                                  parsed.status().message());
-    }
-    return dump_json(key, *parsed, timeout);
+    BACKENDS_ASSIGN_OR_RETURN(Json parsed, ParseJsonValue("dump", key, value));
+    return dump_json(key, parsed, timeout);
   }
 
   Result<std::string> dump_if(std::string_view key, std::string_view value,
                               const WriteCondition& condition) override {
     BACKENDS_RETURN_IF_ERROR(ValidateKey("dump_if", key));
-    auto parsed = ParseJson(value);
-    if (!parsed.ok()) {
-      return InvalidArgumentError(Where("dump_if", key) +
-                                  ": value is not JSON: " +
-                                  parsed.status().message());
-    }
+    BACKENDS_ASSIGN_OR_RETURN(Json parsed,
+                              ParseJsonValue("dump_if", key, value));
     BACKENDS_ASSIGN_OR_RETURN(std::string stored,
-                              WrapFor("dump_if", key, *parsed, timeout_));
+                              WrapFor("dump_if", key, parsed, timeout_));
     auto version = ConditionalDump(key, stored, condition);
     copies_.Erase(key);
     return version;

@@ -7,6 +7,7 @@
 
 #include "backends/json.h"
 #include "backends/redis.h"
+#include "cache/cache_core.h"
 
 namespace backends {
 namespace {
@@ -83,27 +84,17 @@ class RedisJsonCache final : public JsonEnvelopeBackend {
   Status dump(std::string_view key, std::string_view value,
               std::chrono::seconds timeout) override {
     BACKENDS_RETURN_IF_ERROR(ValidateKey("dump", key));
-    auto parsed = ParseJson(value);
-    if (!parsed.ok()) {
-      return InvalidArgumentError("dump " + QuoteKey(key) +
-                                  ": not JSON: " + parsed.status().message());
-    }
-    return dump_json(key, *parsed, timeout);
+    BACKENDS_ASSIGN_OR_RETURN(
+        Json parsed, cache_internal::ParseJsonValue("dump", key, value));
+    return dump_json(key, parsed, timeout);
   }
   Result<std::string> dump_if(std::string_view key, std::string_view value,
                               const WriteCondition& condition) override {
     BACKENDS_RETURN_IF_ERROR(ValidateKey("dump_if", key));
-    auto parsed = ParseJson(value);
-    if (!parsed.ok()) {
-      return InvalidArgumentError("dump_if " + QuoteKey(key) +
-                                  ": not JSON: " + parsed.status().message());
-    }
-    auto text = DumpJson(*parsed, format_);
-    if (!text.ok()) {
-      return InvalidArgumentError("dump_if " + QuoteKey(key) + ": " +
-                                  text.status().message());
-    }
-    return expiry_.DumpIf(key, *text, condition, expiry_.timeout());
+    BACKENDS_ASSIGN_OR_RETURN(
+        std::string text,
+        cache_internal::ReformatJsonValue("dump_if", key, value, format_));
+    return expiry_.DumpIf(key, text, condition, expiry_.timeout());
   }
   Result<std::optional<Json>> load_json(std::string_view key) override {
     BACKENDS_ASSIGN_OR_RETURN(auto text, load(key));

@@ -612,30 +612,21 @@ class SqliteJsonCache final : public SqliteExpiring<JsonEnvelopeBackend> {
   Result<std::string> dump_if(std::string_view key, std::string_view value,
                               const WriteCondition& condition) override {
     BACKENDS_RETURN_IF_ERROR(ValidateKey("dump_if", key));
-    auto parsed = ParseJson(value);
-    if (!parsed.ok()) {
-      return InvalidArgumentError("dump_if " + QuoteKey(key) +
-                                  ": value is not JSON: " +
-                                  parsed.status().message());
-    }
-    auto text = DumpJson(*parsed, format_);
-    if (!text.ok()) return text.status().WithContext("dump_if " + QuoteKey(key));
+    BACKENDS_ASSIGN_OR_RETURN(
+        std::string text,
+        cache_internal::ReformatJsonValue("dump_if", key, value, format_));
     Forget(key);
     BACKENDS_ASSIGN_OR_RETURN(std::int64_t version,
-                              Write(key, *text, timeout_, condition));
+                              Write(key, text, timeout_, condition));
     return std::to_string(version);
   }
 
   Status dump(std::string_view key, std::string_view value,
               std::chrono::seconds timeout) override {
     BACKENDS_RETURN_IF_ERROR(ValidateKey("dump", key));
-    auto parsed = ParseJson(value);
-    if (!parsed.ok()) {
-      return InvalidArgumentError("dump " + QuoteKey(key) +
-                                  ": value is not JSON: " +
-                                  parsed.status().message());
-    }
-    return dump_json(key, *parsed, timeout);
+    BACKENDS_ASSIGN_OR_RETURN(
+        Json parsed, cache_internal::ParseJsonValue("dump", key, value));
+    return dump_json(key, parsed, timeout);
   }
 
   Result<std::vector<Entry>> items() override {
