@@ -159,7 +159,11 @@ class ExpiringBackend : public BackendWrapper {
 
   /// The options given at construction that a URL states (the timeout,
   /// limits, format, decoded_bytes; the clock is left out).
-  virtual ExpiryOptions settings() const { return {.timeout = timeout()}; }
+  virtual ExpiryOptions settings() const {
+    ExpiryOptions options;
+    options.timeout = timeout();
+    return options;
+  }
 
   /// The inner store's URL with cache=text&timeout=N and the limits
   /// (open.h).
