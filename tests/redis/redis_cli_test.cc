@@ -71,11 +71,8 @@ TEST_F(RedisCliTest, CachesLeaveTheExpiryToRedis) {
 }
 
 TEST_F(RedisCliTest, PutGetLsRmOnACluster) {
+  BACKENDS_REQUIRE_REDIS_SERVER("REDIS_CLUSTER_URL", "Redis Cluster");
   const std::string cluster = RedisEnv("REDIS_CLUSTER_URL");
-  if (cluster.empty()) {
-    if (RedisEnv("CI") == "true") FAIL() << "CI=true but REDIS_CLUSTER_URL is not set";
-    GTEST_SKIP() << "no Redis Cluster: REDIS_CLUSTER_URL is not set";
-  }
   const std::string url = cluster + "&prefix=" + prefix_;
   for (const char* key : {"b", "a", "dir/c", "z{tag}"}) {
     CliResult put = Run({"put", url, key, "-"}, std::string("value of ") + key);
@@ -86,9 +83,10 @@ TEST_F(RedisCliTest, PutGetLsRmOnACluster) {
   EXPECT_EQ(ls.exit_code, 0) << ls.err;
   EXPECT_EQ(ls.out, "a\nb\ndir/c\nz{tag}\n");
   // redis-cli -c, following the cluster from the same node, reads them.
-  const std::string port = cluster.substr(cluster.rfind(':') + 1,
-                                          cluster.find('?') - cluster.rfind(':') - 1);
-  EXPECT_EQ(RedisCliAt(port, {"-c", "GET", prefix_ + "z{tag}"}), "value of z{tag}\n");
+  const std::string port = cluster.substr(
+      cluster.rfind(':') + 1, cluster.find('?') - cluster.rfind(':') - 1);
+  EXPECT_EQ(RedisCliAt(port, {"-c", "GET", prefix_ + "z{tag}"}),
+            "value of z{tag}\n");
   // cp to a folder, and from it back into the cluster under another prefix.
   CliResult out = Run({"cp", url, "copy"});
   EXPECT_EQ(out.exit_code, 0) << out.err;
@@ -120,11 +118,8 @@ TEST_F(RedisCliTest, PutGetLsRmOnACluster) {
 }
 
 TEST_F(RedisCliTest, PutGetLsRmCopyAndCacheOverTls) {
+  BACKENDS_REQUIRE_REDIS_SERVER("REDIS_TLS_URL", "TLS Redis server");
   const std::string tls = RedisEnv("REDIS_TLS_URL");
-  if (tls.empty()) {
-    if (RedisEnv("CI") == "true") FAIL() << "CI=true but REDIS_TLS_URL is not set";
-    GTEST_SKIP() << "no TLS Redis server: REDIS_TLS_URL is not set";
-  }
   const std::string url = tls + "&prefix=" + prefix_;
   CliResult put = Run({"put", url, "greeting", "-"}, "hello");
   ASSERT_EQ(put.exit_code, 0) << put.err;

@@ -3,6 +3,8 @@
 // computes them, keys that `redis-cli -c` reads and writes, batches split
 // over the masters, listings, size() and clear() over every master.
 
+#include "redis/redis_cluster.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -12,7 +14,6 @@
 #include "backends/open.h"
 #include "backends/redis.h"
 #include "conformance/backend_conformance.h"
-#include "redis/redis_cluster.h"
 #include "redis_test_env.h"
 #include "testutil/status_matchers.h"
 
@@ -23,8 +24,8 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Optional;
 
-const auto* const kEnvironment =
-    ::testing::AddGlobalTestEnvironment(new RedisClusterEnvironment);
+const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(
+    new OptionalRedisServerEnvironment("REDIS_CLUSTER_URL", "Redis Cluster"));
 
 FactoryResult MakeCluster() {
   BACKENDS_ASSIGN_OR_RETURN(auto store,

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -43,40 +44,37 @@ class RedisEnvironment : public ::testing::Environment {
   }
 };
 
-/// The cluster tests' environment: REDIS_CLUSTER_URL (a 6-node cluster from
-/// scripts/redis-server.sh). Missing, the tests skip saying so; under
-/// CI=true they fail.
-class RedisClusterEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override {
-    if (!RedisEnv("REDIS_CLUSTER_URL").empty()) return;
-    if (RedisEnv("CI") == "true") {
-      FAIL() << "CI=true but REDIS_CLUSTER_URL is not set: run the tests "
-                "through scripts/test.sh (scripts/redis-server.sh starts the "
-                "cluster)";
-    }
-    GTEST_SKIP() << "no Redis Cluster: REDIS_CLUSTER_URL is not set (run "
-                    "through scripts/test.sh, or `eval \"$(scripts/"
-                    "redis-server.sh start)\"` first)";
-  }
-};
+/// Why a test cannot reach the server of `variable` (REDIS_CLUSTER_URL,
+/// REDIS_TLS_URL: servers scripts/redis-server.sh starts beside the plain
+/// one), or nullopt when it is set.
+inline std::optional<std::string> MissingRedisServer(const char* variable,
+                                                     const char* what) {
+  if (!RedisEnv(variable).empty()) return std::nullopt;
+  return std::string("no ") + what + ": " + variable +
+         " is not set (run the tests through scripts/test.sh, or `eval "
+         "\"$(scripts/redis-server.sh start)\"` first)";
+}
 
-/// The TLS tests' environment: REDIS_TLS_URL (a TLS server that requires a
-/// client certificate, from scripts/redis-server.sh). Missing, the tests
-/// skip saying so; under CI=true they fail.
-class RedisTlsEnvironment : public ::testing::Environment {
+/// Skips the calling test when that server is missing; under CI=true, where
+/// the test script starts it, fails instead.
+#define BACKENDS_REQUIRE_REDIS_SERVER(variable, what)                    \
+  do {                                                                   \
+    const auto missing = MissingRedisServer(variable, what);             \
+    if (!missing) break;                                                 \
+    if (RedisEnv("CI") == "true") FAIL() << "CI=true, but " << *missing; \
+    GTEST_SKIP() << *missing;                                            \
+  } while (false)
+
+/// The environment of a test program that needs one of those servers.
+class OptionalRedisServerEnvironment : public ::testing::Environment {
  public:
-  void SetUp() override {
-    if (!RedisEnv("REDIS_TLS_URL").empty()) return;
-    if (RedisEnv("CI") == "true") {
-      FAIL() << "CI=true but REDIS_TLS_URL is not set: run the tests "
-                "through scripts/test.sh (scripts/redis-server.sh starts the "
-                "TLS server)";
-    }
-    GTEST_SKIP() << "no TLS Redis server: REDIS_TLS_URL is not set (run "
-                    "through scripts/test.sh, or `eval \"$(scripts/"
-                    "redis-server.sh start)\"` first)";
-  }
+  OptionalRedisServerEnvironment(const char* variable, const char* what)
+      : variable_(variable), what_(what) {}
+  void SetUp() override { BACKENDS_REQUIRE_REDIS_SERVER(variable_, what_); }
+
+ private:
+  const char* variable_;
+  const char* what_;
 };
 
 /// A port of 127.0.0.1 that nothing listens on (for a server of a test's
@@ -148,9 +146,8 @@ inline std::optional<std::string> RedisCliAt(
   }
   close(to_child[0]);
   close(from_child[1]);
-  if (!input.empty() &&
-      write(to_child[1], input.data(), input.size()) !=
-          static_cast<ssize_t>(input.size())) {
+  if (!input.empty() && write(to_child[1], input.data(), input.size()) !=
+                            static_cast<ssize_t>(input.size())) {
     return std::nullopt;
   }
   close(to_child[1]);
@@ -192,9 +189,13 @@ inline std::string TlsFile(const std::string& name) {
 /// certificate, as the default user.
 inline std::optional<std::string> RedisTlsCli(std::vector<std::string> args,
                                               const std::string& input = "") {
-  std::vector<std::string> tls = {
-      "--tls", "--cacert", TlsFile("ca.crt"), "--cert", TlsFile("client.crt"),
-      "--key", TlsFile("client.key")};
+  std::vector<std::string> tls = {"--tls",
+                                  "--cacert",
+                                  TlsFile("ca.crt"),
+                                  "--cert",
+                                  TlsFile("client.crt"),
+                                  "--key",
+                                  TlsFile("client.key")};
   args.insert(args.begin(), tls.begin(), tls.end());
   return RedisCliAt(std::to_string(TestRedisTlsOptions().port), args, input);
 }

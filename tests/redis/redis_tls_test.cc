@@ -26,15 +26,14 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::Optional;
 
-const auto* const kEnvironment =
-    ::testing::AddGlobalTestEnvironment(new RedisTlsEnvironment);
+const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(
+    new OptionalRedisServerEnvironment("REDIS_TLS_URL", "TLS Redis server"));
 
 INSTANTIATE_TEST_SUITE_P(
     RedisTls, BackendConformanceTest,
     ::testing::Values(BackendFactory{
         .name = "Prefixed",
-        .make =
-            [](const std::filesystem::path&) -> FactoryResult {
+        .make = [](const std::filesystem::path&) -> FactoryResult {
           BACKENDS_ASSIGN_OR_RETURN(auto store,
                                     NewRedisBackend(TestRedisTlsOptions()));
           return std::unique_ptr<Backend>(std::move(store));
@@ -44,7 +43,8 @@ INSTANTIATE_TEST_SUITE_P(
     }),
     BackendFactoryName);
 
-std::unique_ptr<RedisBackend> Open(RedisOptions options = TestRedisTlsOptions()) {
+std::unique_ptr<RedisBackend> Open(
+    RedisOptions options = TestRedisTlsOptions()) {
   auto store = NewRedisBackend(std::move(options));
   EXPECT_TRUE(store.ok()) << store.status();
   return store.ok() ? std::move(store).value() : nullptr;
@@ -109,12 +109,14 @@ TEST(RedisTlsTest, RedisCliReadsOurKeysAndWeReadItsKeys) {
   BACKENDS_ASSERT_OK(store->dump("ours", binary));
   EXPECT_THAT(RedisTlsCli({"--raw", "GET", prefix + "ours"}),
               Optional(binary + "\n"));
-  ASSERT_TRUE(RedisTlsCli({"-x", "SET", prefix + "theirs"}, binary).has_value());
+  ASSERT_TRUE(
+      RedisTlsCli({"-x", "SET", prefix + "theirs"}, binary).has_value());
   EXPECT_THAT(store->load("theirs"), IsOkAndHolds(Optional(binary)));
   // Values larger than a TLS record (16 KiB) come back whole, in pipelines.
   const std::string large(300'000, 'L');
   std::vector<std::pair<std::string, std::string>> items;
-  for (int i = 0; i < 20; ++i) items.emplace_back("big" + std::to_string(i), large);
+  for (int i = 0; i < 20; ++i)
+    items.emplace_back("big" + std::to_string(i), large);
   for (const auto& status : store->dump_many(items)) BACKENDS_ASSERT_OK(status);
   std::vector<std::string> keys;
   for (const auto& item : items) keys.push_back(item.first);
@@ -150,9 +152,9 @@ TEST(RedisTlsTest, AHostTheCertificateDoesNotNameIsUnauthenticated) {
   // and localhost only.
   RedisOptions options = TestRedisTlsOptions();
   options.host = "127.0.0.2";
-  EXPECT_THAT(NewRedisBackend(options),
-              StatusIs(ErrorCode::kUnauthenticated,
-                       HasSubstr("IP address mismatch")));
+  EXPECT_THAT(
+      NewRedisBackend(options),
+      StatusIs(ErrorCode::kUnauthenticated, HasSubstr("IP address mismatch")));
   // By name (with SNI): checked against the certificate's DNS name.
   options.host = "localhost";
   auto store = Open(options);
@@ -198,8 +200,8 @@ TEST(RedisTlsTest, WrongPasswordIsUnauthenticatedWithoutThePassword) {
   RedisOptions options = TestRedisTlsOptions();
   options.password = "wrong-tls-password-456";
   auto store = NewRedisBackend(options);
-  EXPECT_THAT(store, StatusIs(ErrorCode::kUnauthenticated,
-                              HasSubstr("WRONGPASS")));
+  EXPECT_THAT(store,
+              StatusIs(ErrorCode::kUnauthenticated, HasSubstr("WRONGPASS")));
   EXPECT_THAT(store.status().message(), Not(HasSubstr(options.password)));
   EXPECT_THAT(store.status().message(), Not(HasSubstr("not-a-real-one")));
 }
@@ -230,11 +232,12 @@ TEST(RedisTlsTest, ACutConnectionRecovers) {
   const std::vector<std::string> keys = {"k", "missing"};
   for (int round = 0; round < 3; ++round) {
     // The server closes every connection of our user: the pooled ones.
-    auto killed = RedisTlsCli(
-        {"CLIENT", "KILL", "USER", store->options().user});
+    auto killed =
+        RedisTlsCli({"CLIENT", "KILL", "USER", store->options().user});
     ASSERT_TRUE(killed.has_value());
     EXPECT_GE(std::stoi(*killed), 1);
-    EXPECT_THAT(store->load("k"), IsOkAndHolds(Optional(std::string("before"))));
+    EXPECT_THAT(store->load("k"),
+                IsOkAndHolds(Optional(std::string("before"))));
     RedisTlsCli({"CLIENT", "KILL", "USER", store->options().user});
     auto loaded = store->load_many(keys);
     EXPECT_THAT(loaded[0], IsOkAndHolds(Optional(std::string("before"))));
