@@ -146,6 +146,7 @@ if [[ -x $build/bench/redis_bench ]]; then
   export REDIS_HOME=${REDIS_HOME:-$build/redis}
   export REDIS_PORT=${REDIS_BENCH_PORT:-6399}
   export REDIS_CLUSTER_PORT=${REDIS_BENCH_CLUSTER_PORT:-6411}
+  export REDIS_TLS_CLUSTER=0  # no row needs it
   if redisenv=$(bash "$root/scripts/redis-server.sh" start); then
     eval "$redisenv"
     run redis_bench

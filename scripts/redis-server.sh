@@ -21,6 +21,10 @@
 #                       &key=.., a TLS-only server (also bound to 127.0.0.2,
 #                       which its certificate does not name) that requires a
 #                       client certificate, as the ACL user above
+#   REDIS_TLS_CLUSTER_URL rediss://127.0.0.1:XPORT?cluster=1&cacert=..&cert=..
+#                       &key=.., a TLS-only Redis Cluster of 3 masters on
+#                       XPORT..XPORT+2 (TLS between the nodes too, client
+#                       certificates required), as the default user
 #   REDIS_TLS_DIR       its throw-away certificates (made here with openssl):
 #                       ca.crt, server.crt/key (subjectAltName IP:127.0.0.1,
 #                       DNS:localhost), client.crt/key, and wrong-ca.crt, a
@@ -29,7 +33,9 @@
 # Settings (environment): REDIS_HOME (default /tmp/backends-redis),
 # REDIS_PORT (6390), REDIS_CLUSTER_PORT (6391; the cluster's bus ports are
 # 10000 above), REDIS_CLUSTER=0 (no cluster), REDIS_TLS_PORT (REDIS_PORT+7),
-# REDIS_TLS=0 (no TLS server; needs openssl otherwise). Needs redis-server and redis-tools (scripts/install-deps.sh
+# REDIS_TLS=0 (no TLS server; needs openssl otherwise), REDIS_TLS_CLUSTER_PORT
+# (REDIS_PORT+30), REDIS_TLS_CLUSTER=0 (none; also none without the cluster or
+# TLS). Needs redis-server and redis-tools (scripts/install-deps.sh
 # test); installs nothing. A server that cannot start fails the run.
 set -euo pipefail
 
@@ -41,6 +47,10 @@ CPORTS=$(seq "$CPORT" $((CPORT + 5)) | tr '\n' ' ' | sed 's/ $//')
 TLS=${REDIS_TLS:-1}
 TPORT=${REDIS_TLS_PORT:-$((PORT + 7))}
 T="$D/tls"
+TLS_CLUSTER=${REDIS_TLS_CLUSTER:-1}
+[ "$CLUSTER" = 1 ] && [ "$TLS" = 1 ] || TLS_CLUSTER=0
+XPORT=${REDIS_TLS_CLUSTER_PORT:-$((PORT + 30))}
+XPORTS=$(seq "$XPORT" $((XPORT + 2)) | tr '\n' ' ' | sed 's/ $//')
 ACL_USER=backends-test
 ACL_PASSWORD=backends-test-password-not-a-real-one
 
@@ -68,45 +78,54 @@ stop_pid() {
   fi
 }
 
+# cluster_ok [redis-cli options...]: every node of $ports says it is ok.
 cluster_ok() {
   local p
-  for p in $CPORTS; do
-    redis-cli -h 127.0.0.1 -p "$p" CLUSTER INFO 2>/dev/null |
+  for p in $ports; do
+    redis-cli "$@" -h 127.0.0.1 -p "$p" CLUSTER INFO 2>/dev/null |
       grep -q 'cluster_state:ok' || return 1
   done
 }
 
-# Six nodes, fresh (no nodes.conf), joined by redis-cli --cluster create;
-# a small cluster-node-timeout so that a failover takes a second or two, and
-# replicas synced at once (no diskless-sync delay).
-start_cluster() {
-  cluster_ok && return 0
-  local p
-  for p in $CPORTS; do
-    stop_pid "$D/cluster-$p.pid"
-    rm -rf "$D/cluster-$p"
-    mkdir -p "$D/cluster-$p"
-    redis-server --bind 127.0.0.1 --port "$p" --save "" --appendonly no \
-      --cluster-enabled yes --cluster-config-file nodes.conf \
+# make_cluster NAME REPLICAS [redis-cli options...]: the nodes of $ports,
+# started by start_node (the caller's), joined by redis-cli --cluster create.
+make_cluster() {
+  local name=$1 replicas=$2 p
+  shift 2
+  for p in $ports; do
+    stop_pid "$D/$name-$p.pid"
+    rm -rf "$D/$name-$p"
+    mkdir -p "$D/$name-$p"
+    start_node "$p" --cluster-enabled yes --cluster-config-file nodes.conf \
       --cluster-node-timeout 1000 --repl-diskless-sync-delay 0 \
-      --dir "$D/cluster-$p" --daemonize yes \
-      --pidfile "$D/cluster-$p.pid" --logfile "$D/cluster-$p.log" \
+      --dir "$D/$name-$p" --daemonize yes --pidfile "$D/$name-$p.pid" \
+      --logfile "$D/$name-$p.log" --save "" --appendonly no \
       --protected-mode yes >/dev/null ||
-      die "cluster node $p did not start (see $D/cluster-$p.log)"
+      die "$name node $p did not start (see $D/$name-$p.log)"
   done
-  for p in $CPORTS; do
+  for p in $ports; do
     for _ in $(seq 100); do
-      redis-cli -h 127.0.0.1 -p "$p" PING 2>/dev/null | grep -q PONG && break
+      redis-cli "$@" -h 127.0.0.1 -p "$p" PING 2>/dev/null | grep -q PONG && break
       sleep 0.05
     done
   done
   local nodes=()
-  for p in $CPORTS; do nodes+=("127.0.0.1:$p"); done
-  redis-cli --cluster create "${nodes[@]}" --cluster-replicas 1 \
-    --cluster-yes >"$D/cluster-create.log" 2>&1 ||
-    die "redis-cli --cluster create failed (see $D/cluster-create.log)"
-  for _ in $(seq 200); do cluster_ok && break; sleep 0.05; done
-  cluster_ok || die "the cluster on $CPORTS is not ok (see $D/cluster-*.log)"
+  for p in $ports; do nodes+=("127.0.0.1:$p"); done
+  redis-cli "$@" --cluster create "${nodes[@]}" --cluster-replicas "$replicas" \
+    --cluster-yes >"$D/$name-create.log" 2>&1 ||
+    die "redis-cli --cluster create failed (see $D/$name-create.log)"
+  for _ in $(seq 200); do cluster_ok "$@" && break; sleep 0.05; done
+  cluster_ok "$@" || die "the $name on $ports is not ok (see $D/$name-*.log)"
+}
+
+# Six nodes, fresh (no nodes.conf); a small cluster-node-timeout so that a
+# failover takes a second or two, and replicas synced at once (no
+# diskless-sync delay).
+start_cluster() {
+  local ports=$CPORTS
+  cluster_ok && return 0
+  start_node() { redis-server --bind 127.0.0.1 --port "$@"; }
+  make_cluster cluster 1
 }
 
 tls_cli() {
@@ -146,6 +165,31 @@ tls_answers() {
   tls_cli PING 2>/dev/null | grep -q PONG
 }
 
+tls_files() {
+  echo --cacert "$T/ca.crt" --cert "$T/client.crt" --key "$T/client.key"
+}
+
+# Three masters speaking only TLS, to clients and between themselves (the
+# cluster bus and replication); each shows the client certificate when it
+# connects to another.
+start_tls_cluster() {
+  local ports=$XPORTS
+  # shellcheck disable=SC2046
+  cluster_ok --tls $(tls_files) && return 0
+  start_node() {
+    local p=$1
+    shift
+    redis-server --bind 127.0.0.1 --port 0 --tls-port "$p" \
+      --tls-cluster yes --tls-replication yes \
+      --tls-cert-file "$T/server.crt" --tls-key-file "$T/server.key" \
+      --tls-client-cert-file "$T/client.crt" \
+      --tls-client-key-file "$T/client.key" \
+      --tls-ca-cert-file "$T/ca.crt" --tls-auth-clients yes "$@"
+  }
+  # shellcheck disable=SC2046
+  make_cluster tls-cluster 0 --tls $(tls_files)
+}
+
 # TLS only (no plain port), a client certificate required.
 start_tls() {
   if [ -f "$D/tls.pid" ] && kill -0 "$(cat "$D/tls.pid")" 2>/dev/null &&
@@ -171,6 +215,7 @@ stop_server() {
   stop_pid "$D/tls.pid"
   local p
   for p in $CPORTS; do stop_pid "$D/cluster-$p.pid"; done
+  for p in $XPORTS; do stop_pid "$D/tls-cluster-$p.pid"; done
   if [ "${REDIS_PURGE:-0}" = 1 ]; then rm -rf "$D"; fi
 }
 
@@ -187,6 +232,7 @@ start_server() {
   answers || die "redis-server on 127.0.0.1:$PORT does not answer (see $D/plain.log)"
   if [ "$CLUSTER" = 1 ]; then start_cluster; fi
   if [ "$TLS" = 1 ]; then start_tls; fi
+  if [ "$TLS_CLUSTER" = 1 ]; then start_tls_cluster; fi
   redis-cli -h 127.0.0.1 -p "$PORT" ACL SETUSER "$ACL_USER" reset on \
     ">$ACL_PASSWORD" '~*' '&*' +@all >/dev/null
   cat >"$D/env" <<ENV
@@ -205,6 +251,11 @@ ENV
     cat >>"$D/env" <<ENV
 export REDIS_TLS_URL='rediss://$ACL_USER:$ACL_PASSWORD@127.0.0.1:$TPORT?cacert=$T/ca.crt&cert=$T/client.crt&key=$T/client.key'
 export REDIS_TLS_DIR='$T'
+ENV
+  fi
+  if [ "$TLS_CLUSTER" = 1 ]; then
+    cat >>"$D/env" <<ENV
+export REDIS_TLS_CLUSTER_URL='rediss://127.0.0.1:$XPORT?cluster=1&cacert=$T/ca.crt&cert=$T/client.crt&key=$T/client.key'
 ENV
   fi
   cat "$D/env"

@@ -159,6 +159,40 @@ TEST_F(RedisCliTest, PutGetLsRmCopyAndCacheOverTls) {
               HasSubstr("self-signed certificate in certificate chain"));
 }
 
+TEST_F(RedisCliTest, PutGetLsRmCopyAndCacheOnATlsCluster) {
+  BACKENDS_REQUIRE_REDIS_SERVER("REDIS_TLS_CLUSTER_URL", "TLS Redis Cluster");
+  const std::string url =
+      RedisEnv("REDIS_TLS_CLUSTER_URL") + "&prefix=" + prefix_;
+  for (const char* key : {"b", "a", "dir/c", "z{tag}"}) {
+    CliResult put = Run({"put", url, key, "-"}, std::string("value of ") + key);
+    ASSERT_EQ(put.exit_code, 0) << put.err;
+  }
+  EXPECT_EQ(Run({"get", url, "dir/c"}).out, "value of dir/c");
+  const std::string seed = std::to_string(TestRedisTlsClusterOptions().port);
+  EXPECT_EQ(RedisTlsCliAt(seed, {"-c", "GET", prefix_ + "z{tag}"}),
+            "value of z{tag}\n");
+  CliResult ls = Run({"ls", url});
+  EXPECT_EQ(ls.exit_code, 0) << ls.err;
+  EXPECT_EQ(ls.out, "a\nb\ndir/c\nz{tag}\n");
+  CliResult cp = Run({"cp", url, "copy"});
+  EXPECT_EQ(cp.exit_code, 0) << cp.err;
+  EXPECT_EQ(Run({"get", "copy", "dir/c"}).out, "value of dir/c");
+  CliResult back = Run({"cp", "copy", url + "-back"});
+  EXPECT_EQ(back.exit_code, 0) << back.err;
+  EXPECT_EQ(Run({"ls", url + "-back"}).out, "a\nb\ndir/c\nz{tag}\n");
+  EXPECT_EQ(Run({"rm", url + "-back", "a", "b", "dir/c", "z{tag}"}).exit_code,
+            0);
+  EXPECT_EQ(Run({"ls", url + "-back"}).out, "");
+  const std::string text = url + "&cache=text&timeout=60";
+  ASSERT_EQ(Run({"put", text, "note", "-"}, "hi").exit_code, 0);
+  EXPECT_EQ(Run({"get", text, "note"}).out, "hi");
+  auto ttl = RedisTlsCliAt(seed, {"-c", "PTTL", prefix_ + "note"});
+  ASSERT_TRUE(ttl.has_value());
+  EXPECT_GT(std::stoll(*ttl), 50'000);
+  EXPECT_EQ(Run({"rm", url, "a", "b", "dir/c", "z{tag}", "note"}).exit_code, 0);
+  EXPECT_EQ(Run({"ls", url}).out, "");
+}
+
 TEST_F(RedisCliTest, WrongPasswordSaysSoWithoutThePassword) {
   const std::string host = RedisEnv("REDIS_URL").substr(8);  // after redis://
   CliResult ls = Run({"ls", "redis://" + RedisEnv("REDIS_ACL_USER") +

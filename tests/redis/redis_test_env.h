@@ -19,6 +19,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "backends/redis.h"
@@ -180,24 +181,41 @@ inline RedisOptions TestRedisTlsOptions() {
   return out;
 }
 
+/// A store on the TLS cluster (REDIS_TLS_CLUSTER_URL: the CA and a client
+/// certificate) under a fresh prefix.
+inline RedisOptions TestRedisTlsClusterOptions() {
+  auto options = ParseRedisUrl(RedisEnv("REDIS_TLS_CLUSTER_URL"));
+  RedisOptions out = options.ok() ? *options : RedisOptions{};
+  out.prefix = FreshRedisPrefix();
+  return out;
+}
+
 /// A file of the TLS server's certificates (REDIS_TLS_DIR), e.g. "ca.crt".
 inline std::string TlsFile(const std::string& name) {
   return RedisEnv("REDIS_TLS_DIR") + "/" + name;
 }
 
-/// redis-cli --tls against the TLS server, with its CA and the client
-/// certificate, as the default user.
+/// redis-cli --tls against 127.0.0.1:`port`, with the test CA and the
+/// client certificate, as the default user.
+inline std::optional<std::string> RedisTlsCliAt(const std::string& port,
+                                                std::vector<std::string> args,
+                                                const std::string& input = "") {
+  const std::vector<std::string> tls = {"--tls",
+                                        "--cacert",
+                                        TlsFile("ca.crt"),
+                                        "--cert",
+                                        TlsFile("client.crt"),
+                                        "--key",
+                                        TlsFile("client.key")};
+  args.insert(args.begin(), tls.begin(), tls.end());
+  return RedisCliAt(port, args, input);
+}
+
+/// redis-cli --tls against the TLS server (REDIS_TLS_URL).
 inline std::optional<std::string> RedisTlsCli(std::vector<std::string> args,
                                               const std::string& input = "") {
-  std::vector<std::string> tls = {"--tls",
-                                  "--cacert",
-                                  TlsFile("ca.crt"),
-                                  "--cert",
-                                  TlsFile("client.crt"),
-                                  "--key",
-                                  TlsFile("client.key")};
-  args.insert(args.begin(), tls.begin(), tls.end());
-  return RedisCliAt(std::to_string(TestRedisTlsOptions().port), args, input);
+  return RedisTlsCliAt(std::to_string(TestRedisTlsOptions().port),
+                       std::move(args), input);
 }
 
 /// redis-cli against the test server (REDIS_URL).
