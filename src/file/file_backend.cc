@@ -268,7 +268,7 @@ Result<WalkOutcome> FileBackendImpl::Walk(
 }
 
 Result<std::optional<FileBackendImpl::OpenFile>> FileBackendImpl::OpenValue(
-    std::string_view operation, std::string_view key) const {
+    std::string_view operation, std::string_view key, TypeCheck check) const {
   BACKENDS_RETURN_IF_ERROR(ValidateFileKey(operation, key));
   auto parts = SplitKey(key);
   FolderChain chain(root_fd_.get());
@@ -288,7 +288,10 @@ Result<std::optional<FileBackendImpl::OpenFile>> FileBackendImpl::OpenValue(
     }
     return PosixError(operation, key, "open", errno);
   }
-  struct stat st;
+  struct stat st {};
+  if (check == TypeCheck::kUnchecked) {
+    return std::optional<OpenFile>(OpenFile{std::move(fd), st});
+  }
   if (::fstat(fd.get(), &st) != 0) {
     return PosixError(operation, key, "stat", errno);
   }

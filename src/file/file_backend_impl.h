@@ -137,13 +137,16 @@ class FileBackendImpl final : public FileBackend {
   Status DumpOnce(std::string_view key, const ContentWriter& write_content,
                   const std::vector<std::string_view>& parts, bool& retry,
                   const Placer& place, struct stat* placed) const;
-  // Opens the file holding `key` for reading (nullopt when absent).
+  // Opens the file holding `key` for reading (nullopt when absent). With
+  // kUnchecked, `st` is left empty and the type is the caller's to check.
   struct OpenFile {
     UniqueFd fd;
     struct stat st;
   };
-  Result<std::optional<OpenFile>> OpenValue(std::string_view operation,
-                                            std::string_view key) const;
+  enum class TypeCheck { kStat, kUnchecked };
+  Result<std::optional<OpenFile>> OpenValue(
+      std::string_view operation, std::string_view key,
+      TypeCheck check = TypeCheck::kStat) const;
   // load, and with `settled` load_stamped's stamp (settled must be reset).
   Result<std::optional<std::string>> Load(std::string_view key,
                                           std::optional<FileStamp>* settled);

@@ -21,24 +21,48 @@
 
 namespace backends::file {
 
+// A range of up to 64 KiB is read without the fstat: on a virtual machine
+// every system call costs about a microsecond, a quarter of a 4 KiB ranged
+// read (open + pread + close is what a bare read makes); a longer range
+// reads much more than it stats, and is sized by the fstat, not by its
+// length. The
+// file's type shows in the read instead: a folder fails with EISDIR (no
+// value, as load says), a FIFO with ESPIPE (refused, as load refuses it; the
+// open does not wait, O_NONBLOCK), a socket already at the open. A device
+// node, which only a process with CAP_MKNOD can make, is read as a file.
+constexpr std::uint64_t kUnstattedRange = 64 << 10;
+
 Result<std::optional<std::string>> FileBackendImpl::load_range(
     std::string_view key, std::uint64_t offset, std::uint64_t length) {
-  BACKENDS_ASSIGN_OR_RETURN(auto file, OpenValue("load_range", key));
+  const bool small = length > 0 && length <= kUnstattedRange;
+  BACKENDS_ASSIGN_OR_RETURN(
+      auto file, OpenValue("load_range", key,
+                           small ? TypeCheck::kUnchecked : TypeCheck::kStat));
   if (!file) return std::optional<std::string>();
-  const auto size = static_cast<std::uint64_t>(file->st.st_size);
-  std::string out(offset < size ? std::min(length, size - offset) : 0, '\0');
+  std::uint64_t wanted = length;
+  if (!small) {
+    const auto size = static_cast<std::uint64_t>(file->st.st_size);
+    wanted = offset < size ? std::min(length, size - offset) : 0;
+  }
+  std::string out(wanted, '\0');
   std::size_t used = 0;
   while (used < out.size()) {
     ssize_t n = ::pread(file->fd.get(), out.data() + used, out.size() - used,
                         static_cast<off_t>(offset + used));
     if (n < 0) {
       if (errno == EINTR) continue;
+      if (small && errno == EISDIR) return std::optional<std::string>();
+      if (small && errno == ESPIPE) {
+        return FailedPreconditionError("load_range " + QuoteKey(key) +
+                                       ": not a regular file");
+      }
       return PosixError("load_range", key, "read", errno);
     }
-    if (n == 0) break;  // Truncated by a foreign program meanwhile.
+    if (n == 0) break;  // The end, or truncated by a foreign program.
     used += static_cast<std::size_t>(n);
   }
   out.resize(used);
+  if (small && used < out.capacity() / 2) out.shrink_to_fit();
   return std::optional<std::string>(std::move(out));
 }
 
@@ -97,8 +121,7 @@ Result<bool> FileBackendImpl::rename(std::string_view src_key,
 
 Result<bool> FileBackendImpl::Move(std::string_view operation,
                                    std::string_view src_key,
-                                   std::string_view dst_key,
-                                   bool keep_source) {
+                                   std::string_view dst_key, bool keep_source) {
   BACKENDS_RETURN_IF_ERROR(ValidateFileKey(operation, src_key));
   BACKENDS_RETURN_IF_ERROR(ValidateFileKey(operation, dst_key));
   BACKENDS_ASSIGN_OR_RETURN(
@@ -124,8 +147,8 @@ Result<bool> FileBackendImpl::Move(std::string_view operation,
       // rename(2) of a name onto another name of the same file does
       // nothing: then the source's name is removed here.
       struct stat st;
-      if (::fstatat(src_dir, source->leaf.c_str(), &st,
-                    AT_SYMLINK_NOFOLLOW) == 0 &&
+      if (::fstatat(src_dir, source->leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) ==
+              0 &&
           st.st_ino == source->st.st_ino && st.st_dev == source->st.st_dev) {
         ::unlinkat(src_dir, source->leaf.c_str(), 0);
       }
@@ -142,11 +165,11 @@ Result<bool> FileBackendImpl::Move(std::string_view operation,
     const int renamed = ::renameat(dir, temp.c_str(), dir, leaf.c_str());
     const int err = errno;
     ::unlinkat(dir, temp.c_str(), 0);  // Left when both names were one file.
-    return renamed == 0 ? Status::OK() : MoveError(operation, dst_key, err,
-                                                   "rename");
+    return renamed == 0 ? Status::OK()
+                        : MoveError(operation, dst_key, err, "rename");
   };
-  BACKENDS_RETURN_IF_ERROR(
-      DumpWith(dst_key, [](int) { return Status::OK(); }, place));
+  BACKENDS_RETURN_IF_ERROR(DumpWith(
+      dst_key, [](int) { return Status::OK(); }, place));
   if (other_device) {
     return keep_source ? Backend::copy(src_key, dst_key)
                        : Backend::rename(src_key, dst_key);

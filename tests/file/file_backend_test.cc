@@ -344,7 +344,37 @@ TEST_F(FileBackendTest, PlantedSymlinkToOutsideIsNeverFollowed) {
 TEST_F(FileBackendTest, FifoInRootDoesNotHangLoad) {
   ASSERT_EQ(::mkfifo((root_ / "fifo").c_str(), 0600), 0);
   EXPECT_THAT(store_->load("fifo"), StatusIs(ErrorCode::kFailedPrecondition));
+  // Short ranges learn the type from the read, longer ones from an fstat.
+  for (std::uint64_t length : {std::uint64_t{1}, std::uint64_t{4096},
+                               std::uint64_t{1} << 30, std::uint64_t{0}}) {
+    EXPECT_THAT(store_->load_range("fifo", 0, length),
+                StatusIs(ErrorCode::kFailedPrecondition,
+                         HasSubstr("not a regular file")))
+        << length;
+  }
   EXPECT_THAT(store_->keys(), IsOkAndHolds(IsEmpty()));
+}
+
+TEST_F(FileBackendTest, RangesOfAFolderOrPastTheEndAreWhatLoadSays) {
+  BACKENDS_ASSERT_OK(store_->dump("dir/inner", "0123456789"));
+  for (std::uint64_t length : {std::uint64_t{1}, std::uint64_t{65536},
+                               std::uint64_t{65537}, std::uint64_t{0}}) {
+    EXPECT_THAT(store_->load_range("dir", 0, length),
+                IsOkAndHolds(std::nullopt))
+        << length;
+    EXPECT_THAT(
+        store_->load_range("dir/inner", 8, length),
+        IsOkAndHolds(Optional(std::string("89").substr(
+            0, static_cast<std::size_t>(std::min<std::uint64_t>(length, 2))))))
+        << length;
+    EXPECT_THAT(store_->load_range("dir/inner", 20, length),
+                IsOkAndHolds(Optional(std::string())))
+        << length;
+  }
+  // A short value read with a long short range keeps no spare capacity.
+  ASSERT_OK_AND_ASSIGN(auto got, store_->load_range("dir/inner", 0, 65536));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_LT(got->capacity(), 4096u);
 }
 
 TEST_F(FileBackendTest, OpenReportsBadRoots) {
