@@ -25,11 +25,11 @@ namespace backends::file {
 // every system call costs about a microsecond, a quarter of a 4 KiB ranged
 // read (open + pread + close is what a bare read makes); a longer range
 // reads much more than it stats, and is sized by the fstat, not by its
-// length. The
-// file's type shows in the read instead: a folder fails with EISDIR (no
-// value, as load says), a FIFO with ESPIPE (refused, as load refuses it; the
-// open does not wait, O_NONBLOCK), a socket already at the open. A device
-// node, which only a process with CAP_MKNOD can make, is read as a file.
+// length. The file's type shows in the read instead: a folder fails with
+// EISDIR (no value, as load says), a FIFO with ESPIPE (refused, as load
+// refuses it; the open does not wait, O_NONBLOCK), a socket already at the
+// open. A device node, which only a process with CAP_MKNOD can make, is
+// read as a file.
 constexpr std::uint64_t kUnstattedRange = 64 << 10;
 
 Result<std::optional<std::string>> FileBackendImpl::load_range(

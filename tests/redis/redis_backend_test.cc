@@ -41,9 +41,7 @@ INSTANTIATE_TEST_SUITE_P(
     BackendFactoryName);
 
 std::unique_ptr<RedisBackend> Open(RedisOptions options = TestRedisOptions()) {
-  auto store = NewRedisBackend(std::move(options));
-  EXPECT_TRUE(store.ok()) << store.status();
-  return store.ok() ? std::move(store).value() : nullptr;
+  return OpenTestRedis(std::move(options));
 }
 
 TEST(RedisUrlTest, ParsesEveryPart) {

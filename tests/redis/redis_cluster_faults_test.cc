@@ -209,9 +209,7 @@ class RedisClusterFaultsTest : public ::testing::Test {
 OwnCluster* RedisClusterFaultsTest::cluster_ = nullptr;
 
 std::unique_ptr<RedisBackend> Open(const RedisOptions& options) {
-  auto store = NewRedisBackend(options);
-  EXPECT_TRUE(store.ok()) << store.status();
-  return store.ok() ? std::move(store).value() : nullptr;
+  return OpenTestRedis(options);
 }
 
 TEST_F(RedisClusterFaultsTest, ASlotMigratedUnderTheStoreIsFollowed) {

@@ -45,9 +45,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 std::unique_ptr<RedisBackend> Open(
     RedisOptions options = TestRedisClusterOptions()) {
-  auto store = NewRedisBackend(std::move(options));
-  EXPECT_TRUE(store.ok()) << store.status();
-  return store.ok() ? std::move(store).value() : nullptr;
+  return OpenTestRedis(std::move(options));
 }
 
 // The first node's port: redis-cli -c follows the cluster from there.

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
@@ -117,11 +118,24 @@ inline std::string FreshRedisPrefix() {
          "-" + std::to_string(seed % 100000) + ":";
 }
 
-inline RedisOptions TestRedisOptions() {
-  auto options = ParseRedisUrl(RedisEnv("REDIS_URL"));
+/// A store on the server of the URL in `variable` under a fresh prefix
+/// (the default options when the variable is unset or not a Redis URL).
+inline RedisOptions TestRedisOptionsFrom(const char* variable) {
+  auto options = ParseRedisUrl(RedisEnv(variable));
   RedisOptions out = options.ok() ? *options : RedisOptions{};
   out.prefix = FreshRedisPrefix();
   return out;
+}
+
+inline RedisOptions TestRedisOptions() {
+  return TestRedisOptionsFrom("REDIS_URL");
+}
+
+/// Opens a store, reporting a failure (and returning null) if it cannot.
+inline std::unique_ptr<RedisBackend> OpenTestRedis(RedisOptions options) {
+  auto store = NewRedisBackend(std::move(options));
+  EXPECT_TRUE(store.ok()) << store.status();
+  return store.ok() ? std::move(store).value() : nullptr;
 }
 
 /// Runs redis-cli against 127.0.0.1:`port` with `args` (no shell), feeding
@@ -166,28 +180,19 @@ inline std::optional<std::string> RedisCliAt(
 
 /// A store on the test cluster (REDIS_CLUSTER_URL) under a fresh prefix.
 inline RedisOptions TestRedisClusterOptions() {
-  auto options = ParseRedisUrl(RedisEnv("REDIS_CLUSTER_URL"));
-  RedisOptions out = options.ok() ? *options : RedisOptions{};
-  out.prefix = FreshRedisPrefix();
-  return out;
+  return TestRedisOptionsFrom("REDIS_CLUSTER_URL");
 }
 
 /// A store on the TLS server (REDIS_TLS_URL: the ACL user, the CA and a
 /// client certificate) under a fresh prefix.
 inline RedisOptions TestRedisTlsOptions() {
-  auto options = ParseRedisUrl(RedisEnv("REDIS_TLS_URL"));
-  RedisOptions out = options.ok() ? *options : RedisOptions{};
-  out.prefix = FreshRedisPrefix();
-  return out;
+  return TestRedisOptionsFrom("REDIS_TLS_URL");
 }
 
 /// A store on the TLS cluster (REDIS_TLS_CLUSTER_URL: the CA and a client
 /// certificate) under a fresh prefix.
 inline RedisOptions TestRedisTlsClusterOptions() {
-  auto options = ParseRedisUrl(RedisEnv("REDIS_TLS_CLUSTER_URL"));
-  RedisOptions out = options.ok() ? *options : RedisOptions{};
-  out.prefix = FreshRedisPrefix();
-  return out;
+  return TestRedisOptionsFrom("REDIS_TLS_CLUSTER_URL");
 }
 
 /// A file of the TLS server's certificates (REDIS_TLS_DIR), e.g. "ca.crt".

@@ -44,9 +44,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 std::unique_ptr<RedisBackend> Open(
     RedisOptions options = TestRedisTlsClusterOptions()) {
-  auto store = NewRedisBackend(std::move(options));
-  EXPECT_TRUE(store.ok()) << store.status();
-  return store.ok() ? std::move(store).value() : nullptr;
+  return OpenTestRedis(std::move(options));
 }
 
 std::vector<std::string> MasterPorts() {
