@@ -64,7 +64,7 @@ alive() {
 }
 
 answers() {
-  redis-cli -h 127.0.0.1 -p "$PORT" PING 2>/dev/null | grep -q PONG
+  [ "$(redis-cli -h 127.0.0.1 -p "$PORT" PING 2>/dev/null)" = PONG ]
 }
 
 stop_pid() {
@@ -82,8 +82,10 @@ stop_pid() {
 cluster_ok() {
   local p
   for p in $ports; do
-    redis-cli "$@" -h 127.0.0.1 -p "$p" CLUSTER INFO 2>/dev/null |
-      grep -q 'cluster_state:ok' || return 1
+    # Read whole, not piped to grep -q: under pipefail a redis-cli still
+    # writing when grep quits would fail the check.
+    [[ "$(redis-cli "$@" -h 127.0.0.1 -p "$p" CLUSTER INFO 2>/dev/null)" == \
+       *cluster_state:ok* ]] || return 1
   done
 }
 
@@ -105,7 +107,7 @@ make_cluster() {
   done
   for p in $ports; do
     for _ in $(seq 100); do
-      redis-cli "$@" -h 127.0.0.1 -p "$p" PING 2>/dev/null | grep -q PONG && break
+      [ "$(redis-cli "$@" -h 127.0.0.1 -p "$p" PING 2>/dev/null)" = PONG ] && break
       sleep 0.05
     done
   done
@@ -162,7 +164,7 @@ make_certificates() {
 }
 
 tls_answers() {
-  tls_cli PING 2>/dev/null | grep -q PONG
+  [ "$(tls_cli PING 2>/dev/null)" = PONG ]
 }
 
 tls_files() {
