@@ -51,6 +51,41 @@ bool IsValidUtf8(std::string_view bytes) {
   return true;
 }
 
+namespace {
+
+// Whether eight bytes are all printable ASCII (0x20-0x7E), in a few word
+// operations: once no byte has its high bit set, subtracting 0x20 from every
+// byte sets a high bit exactly when some byte is below 0x20, and subtracting
+// 1 after XOR 0x7F exactly when some byte is 0x7F (the borrows only ever
+// spread from a byte that already answers yes).
+bool IsPrintableAsciiWord(std::uint64_t w) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+  return ((w | (w - 0x20 * kOnes) | ((w ^ (0x7F * kOnes)) - kOnes)) & kHigh) ==
+         0;
+}
+
+// The common key, checked eight bytes at a time: the key check is a tenth of
+// a memory store's dump (perf), two passes byte by byte before this.
+bool IsPrintableAscii(std::string_view key) {
+  const char* p = key.data();
+  const std::size_t n = key.size();
+  std::uint64_t w;
+  if (n < 8) {
+    w = 0x2020202020202020ULL;  // Spaces: printable padding.
+    __builtin_memcpy(&w, p, n);
+    return IsPrintableAsciiWord(w);
+  }
+  for (std::size_t i = 0; i + 8 <= n; i += 8) {
+    __builtin_memcpy(&w, p + i, 8);
+    if (!IsPrintableAsciiWord(w)) return false;
+  }
+  __builtin_memcpy(&w, p + n - 8, 8);  // The tail, overlapping.
+  return IsPrintableAsciiWord(w);
+}
+
+}  // namespace
+
 std::string QuoteKey(std::string_view key) {
   constexpr std::size_t kMaxShown = 200;
   std::string out = "\"";
@@ -81,6 +116,7 @@ Status ValidateKey(std::string_view operation, std::string_view key) {
   if (key.size() > kMaxKeyBytes) {
     return invalid("longer than " + std::to_string(kMaxKeyBytes) + " bytes");
   }
+  if (IsPrintableAscii(key)) return Status::OK();
   for (char ch : key) {
     auto c = static_cast<unsigned char>(ch);
     if (c < 0x20 || c == 0x7F) return invalid("contains a control character");

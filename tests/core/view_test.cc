@@ -38,6 +38,32 @@ TEST(KeyRulesTest, ValidateKey) {
               StatusIs(ErrorCode::kInvalidArgument));
 }
 
+// Every byte value at every position of keys of 1 to 24 bytes: the check
+// reads whole words, so each place in a word and in the overlapping tail.
+TEST(KeyRulesTest, EveryByteAtEveryPositionIsJudgedAlone) {
+  for (std::size_t length = 1; length <= 24; ++length) {
+    for (std::size_t at = 0; at < length; ++at) {
+      for (int byte = 0; byte < 256; ++byte) {
+        std::string key(length, 'a');
+        key[at] = static_cast<char>(byte);
+        Status status = ValidateKey("dump", key);
+        SCOPED_TRACE(::testing::Message() << "length " << length << " at " << at
+                                        << " byte " << byte);
+        if (byte < 0x20 || byte == 0x7F) {
+          EXPECT_THAT(status, StatusIs(ErrorCode::kInvalidArgument,
+                                       HasSubstr("control character")));
+        } else if (byte >= 0x80) {  // A lone non-ASCII byte: never UTF-8.
+          EXPECT_THAT(status, StatusIs(ErrorCode::kInvalidArgument,
+                                       HasSubstr("not valid UTF-8")));
+        } else {
+          BACKENDS_EXPECT_OK(status);
+        }
+      }
+    }
+  }
+  BACKENDS_EXPECT_OK(ValidateKey("dump", "users/\xc3\xa9t\xc3\xa9 ~ key!"));
+}
+
 TEST(KeyRulesTest, Utf8) {
   EXPECT_TRUE(IsValidUtf8("plain ascii long enough to use the fast path"));
   EXPECT_TRUE(IsValidUtf8("\xf4\x8f\xbf\xbf"));   // U+10FFFF
