@@ -5,7 +5,7 @@
 # folder, runs the Python peers in the same folder, and prints one table of
 # ratios (ours / baseline; median of several repetitions, with min and max).
 #
-#   scripts/bench.sh            the table (about 25 minutes)
+#   scripts/bench.sh            the table (20-25 minutes)
 #   scripts/bench.sh --scale    only the millions-of-keys rows of the tool
 #                               (bench/cli_scale.py: ls, cp, cp --update of
 #                               100,000 and 1,000,000 keys; the first run
@@ -38,7 +38,8 @@
 #                       one already running there is reused, else started
 #                       (with RGW_MEM_BYTES default 6 GiB) and stopped after
 # Needs root for apt-get on a fresh machine (otherwise the packages must be
-# there). Takes about 25 minutes on 2 cores (24 min 53 s on 2026-12-05).
+# there). Takes 20-25 minutes on 2 cores (24 min 53 s and 20 min 22 s on two
+# machines, 2026-12-05).
 set -euo pipefail
 
 scale=0
